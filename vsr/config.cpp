@@ -1,0 +1,50 @@
+#include "vsr/config.hpp"
+
+#include <fmt/format.h>
+
+namespace vsr {
+
+namespace {
+
+Result<void> check_positive(std::uint32_t value, const char* name) {
+  if (value == 0) return Error{fmt::format("config: {} must be at least 1 tick", name)};
+  return outcome::success();
+}
+
+Result<void> check_timeouts(const Timeouts& t) {
+  BOOST_OUTCOME_TRY(check_positive(t.heartbeat_ticks, "heartbeat_ticks"));
+  BOOST_OUTCOME_TRY(check_positive(t.primary_silence_ticks, "primary_silence_ticks"));
+  BOOST_OUTCOME_TRY(check_positive(t.view_change_timeout_ticks, "view_change_timeout_ticks"));
+  BOOST_OUTCOME_TRY(check_positive(t.view_change_resend_ticks, "view_change_resend_ticks"));
+  BOOST_OUTCOME_TRY(check_positive(t.repair_resend_ticks, "repair_resend_ticks"));
+  BOOST_OUTCOME_TRY(check_positive(t.prepare_resend_ticks, "prepare_resend_ticks"));
+  BOOST_OUTCOME_TRY(check_positive(t.recovery_resend_ticks, "recovery_resend_ticks"));
+  if (t.primary_silence_ticks <= t.heartbeat_ticks) {
+    return Error{fmt::format(
+        "config: primary_silence_ticks ({}) must exceed heartbeat_ticks ({}), or backups "
+        "would suspect a healthy primary",
+        t.primary_silence_ticks, t.heartbeat_ticks)};
+  }
+  return outcome::success();
+}
+
+}  // namespace
+
+Result<Config> Config::make(std::uint32_t replica_count, ReplicaIndex self, Timeouts timeouts) {
+  if (replica_count < 1 || replica_count > max_replica_count) {
+    return Error{fmt::format("config: replica_count {} is outside 1..{}", replica_count,
+                             max_replica_count)};
+  }
+  if (self.value >= replica_count) {
+    return Error{fmt::format("config: self index {} is not below replica_count {}", self,
+                             replica_count)};
+  }
+  BOOST_OUTCOME_TRY(check_timeouts(timeouts));
+  Config c;
+  c.replica_count = replica_count;
+  c.self = self;
+  c.timeouts = timeouts;
+  return c;
+}
+
+}  // namespace vsr

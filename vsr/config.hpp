@@ -1,0 +1,63 @@
+// A replica's static configuration: cluster size, its own index, and every timeout
+// (in ticks). Built only through Config::make, which validates it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <boost/outcome.hpp>
+
+#include "vsr/types.hpp"
+
+namespace vsr {
+
+namespace outcome = BOOST_OUTCOME_V2_NAMESPACE;
+
+/// An error from outside input (a config, bytes off the wire, a file): what and where.
+struct Error {
+  std::string message;
+};
+
+template <typename T>
+using Result = outcome::result<T, Error, outcome::policy::terminate>;
+
+/// Timeouts, all in ticks of the replica's own clock.
+struct Timeouts {
+  /// A primary with nothing to prepare sends a Commit heartbeat this often.
+  std::uint32_t heartbeat_ticks = 4;
+  /// A backup that hears nothing from its primary for this long starts a view change.
+  std::uint32_t primary_silence_ticks = 20;
+  /// A view change that has not completed after this long moves on to the next view.
+  std::uint32_t view_change_timeout_ticks = 30;
+  /// StartViewChange / DoViewChange are re-sent this often while a view change lasts.
+  std::uint32_t view_change_resend_ticks = 8;
+  /// Unanswered repair requests (GetState) are re-sent this often.
+  std::uint32_t repair_resend_ticks = 8;
+  /// The primary re-sends Prepares not yet acknowledged by a backup this often.
+  std::uint32_t prepare_resend_ticks = 8;
+  /// A recovering replica re-sends Recovery this often.
+  std::uint32_t recovery_resend_ticks = 10;
+};
+
+struct Config {
+  std::uint32_t replica_count = 1;
+  ReplicaIndex self{0};
+  Timeouts timeouts{};
+  /// At most this many log entries in one NewState or one Prepare-resend burst.
+  std::uint32_t max_repair_entries = 128;
+
+  /// Validates every field; the error names the first field that is wrong.
+  static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,
+                             Timeouts timeouts = {});
+
+  /// ⌊n/2⌋+1: any two quorums intersect.
+  [[nodiscard]] std::uint32_t quorum() const { return replica_count / 2 + 1; }
+  /// Failures tolerated while a quorum survives.
+  [[nodiscard]] std::uint32_t max_faulty() const { return replica_count - quorum(); }
+  /// The primary of a view is chosen round-robin (paper §4).
+  [[nodiscard]] ReplicaIndex primary_of(ViewNumber v) const {
+    return ReplicaIndex(static_cast<std::uint8_t>(v.value % replica_count));
+  }
+};
+
+}  // namespace vsr

@@ -1,0 +1,65 @@
+#include "vsr/message.hpp"
+
+#include <array>
+
+namespace vsr {
+
+namespace {
+constexpr std::array<std::string_view, message_type_count> names = {
+    "request",        "prepare",    "prepare_ok", "reply",    "commit",
+    "start_view_change", "do_view_change", "start_view", "get_state", "new_state",
+    "recovery",       "recovery_response"};
+}  // namespace
+
+std::string_view message_name(const Message& m) { return names[m.index()]; }
+
+std::string_view message_name(std::size_t type_index) {
+  return type_index < names.size() ? names[type_index] : std::string_view("unknown");
+}
+
+std::string format_bytes(const Bytes& b) {
+  constexpr std::size_t shown = 16;
+  std::string s;
+  for (std::size_t i = 0; i < b.size() && i < shown; ++i) s += fmt::format("{:02x}", b[i]);
+  if (b.size() > shown) s += fmt::format("..({}B)", b.size());
+  return s;
+}
+
+}  // namespace vsr
+
+#define VSR_FORMAT(Type, ...)                                                      \
+  fmt::format_context::iterator fmt::formatter<vsr::Type>::format(const vsr::Type& m, fmt::format_context& ctx) \
+      const {                                                                      \
+    return fmt::formatter<std::string_view>::format(fmt::format(__VA_ARGS__), ctx);    \
+  }
+
+VSR_FORMAT(LogEntry, "{{v={} c={} req={} op={}}}", m.view, m.client, m.request,
+           vsr::format_bytes(m.operation))
+VSR_FORMAT(Request, "request{{client={} req={} op={}}}", m.client, m.request,
+           vsr::format_bytes(m.operation))
+VSR_FORMAT(Prepare, "prepare{{from={} view={} op={} commit={} entry={}}}", m.replica, m.view,
+           m.op, m.commit, m.entry)
+VSR_FORMAT(PrepareOk, "prepare_ok{{from={} view={} op={}}}", m.replica, m.view, m.op)
+VSR_FORMAT(Reply, "reply{{from={} view={} client={} req={} result={}}}", m.replica, m.view,
+           m.client, m.request, vsr::format_bytes(m.result))
+VSR_FORMAT(Commit, "commit{{from={} view={} commit={}}}", m.replica, m.view, m.commit)
+VSR_FORMAT(StartViewChange, "start_view_change{{from={} view={}}}", m.replica, m.view)
+VSR_FORMAT(DoViewChange,
+           "do_view_change{{from={} view={} last_normal={} op={} commit={} log={} entries}}",
+           m.replica, m.view, m.last_normal_view, m.op, m.commit, m.log.size())
+VSR_FORMAT(StartView, "start_view{{from={} view={} op={} commit={} log={} entries}}",
+           m.replica, m.view, m.op, m.commit, m.log.size())
+VSR_FORMAT(GetState, "get_state{{from={} view={} op={}}}", m.replica, m.view, m.op)
+VSR_FORMAT(NewState, "new_state{{from={} view={} first_op={} op={} commit={} entries={}}}",
+           m.replica, m.view, m.first_op, m.op, m.commit, m.entries.size())
+VSR_FORMAT(Recovery, "recovery{{from={} nonce={}}}", m.replica, m.nonce)
+VSR_FORMAT(RecoveryResponse,
+           "recovery_response{{from={} view={} nonce={} has_log={} op={} commit={} log={} "
+           "entries}}",
+           m.replica, m.view, m.nonce, m.has_log, m.op, m.commit, m.log.size())
+
+fmt::format_context::iterator fmt::formatter<vsr::Message>::format(const vsr::Message& m,
+                                          fmt::format_context& ctx) const {
+  std::string s = std::visit([](const auto& x) { return fmt::format("{}", x); }, m);
+  return fmt::formatter<std::string_view>::format(s, ctx);
+}
