@@ -45,6 +45,9 @@ struct Config {
   Timeouts timeouts{};
   /// At most this many log entries in one NewState or one Prepare-resend burst.
   std::uint32_t max_repair_entries = 128;
+  /// The primary prepares at most this many ops beyond its commit number (pipelining
+  /// bound); further requests are dropped until commits catch up, and clients retry.
+  std::uint32_t max_pipeline_ops = 64;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,

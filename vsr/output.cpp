@@ -1,0 +1,41 @@
+#include "vsr/output.hpp"
+
+#include <algorithm>
+
+#include "vsr/assert.hpp"
+
+namespace vsr {
+
+void PersistDelta::truncate(OpNumber to) {
+  if (!append.empty()) {
+    if (to >= append_first) {
+      append.resize(to.value - append_first.value + 1);
+      return;
+    }
+    append.clear();
+  }
+  truncate_to = truncate_to ? std::min(*truncate_to, to) : to;
+}
+
+void PersistDelta::add(OpNumber op, const LogEntry& entry) {
+  if (append.empty()) {
+    append_first = op;
+  } else {
+    VSR_ASSERT(op.value == append_first.value + append.size(), "appends must be contiguous");
+  }
+  append.push_back(entry);
+}
+
+void apply_delta(PersistedState& stored, const PersistDelta& delta) {
+  if (delta.truncate_to && delta.truncate_to->value < stored.log.size()) {
+    stored.log.resize(delta.truncate_to->value);
+  }
+  if (!delta.append.empty()) {
+    VSR_ASSERT(delta.append_first.value == stored.log.size() + 1,
+               "append must follow the stored log");
+    stored.log.insert(stored.log.end(), delta.append.begin(), delta.append.end());
+  }
+  if (delta.state) stored.state = *delta.state;
+}
+
+}  // namespace vsr

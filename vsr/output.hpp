@@ -1,0 +1,83 @@
+// The replica's output batch (etcd's Ready): everything one input produced, for the
+// driver (simulator, Maelstrom node, server) to carry out. See Output for the rules.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "vsr/message.hpp"
+#include "vsr/telemetry.hpp"
+
+namespace vsr {
+
+/// The replica state that must survive a crash besides the log (paper §4 plus disk:
+/// a replica must never return to a lower view, nor forget its last normal view).
+/// `commit` is a lower bound of the commit number, kept so a restart re-executes less.
+struct DurableState {
+  ViewNumber view{};
+  ViewNumber last_normal_view{};
+  CommitNumber commit{};
+  auto operator<=>(const DurableState&) const = default;
+};
+
+/// Writes to carry out, in this order: (1) if `truncate_to` is set, drop every log
+/// entry whose op is greater; (2) append `append`, whose first entry is op
+/// `append_first` (always the op right after the stored log's last); (3) if `state` is
+/// set, store it. A batch's writes become durable together or, on a crash, not at all.
+struct PersistDelta {
+  std::optional<OpNumber> truncate_to;
+  OpNumber append_first{};
+  std::vector<LogEntry> append;
+  std::optional<DurableState> state;
+
+  [[nodiscard]] bool empty() const { return !truncate_to && append.empty() && !state; }
+  /// Records "drop every entry after `to`", cancelling pending appends beyond it.
+  void truncate(OpNumber to);
+  /// Records "entry is op `op`". Precondition: op follows the previous append, if any.
+  void add(OpNumber op, const LogEntry& entry);
+};
+
+/// What a replica restarted from its disk gets back.
+struct PersistedState {
+  DurableState state;
+  std::vector<LogEntry> log;  // log[k] is op k+1
+};
+
+/// Applies a delta to stored state: the reference semantics for every log store.
+void apply_delta(PersistedState& stored, const PersistDelta& delta);
+
+/// An operation the replica executed, in op order, with its result.
+struct Committed {
+  OpNumber op{};
+  ClientId client{};
+  RequestNumber request{};
+  Bytes result;
+};
+
+/// The output of one input (step or tick). Ordering rules for the driver:
+/// - `persist` first; it must become durable before anything in `send_after_persist`
+///   leaves. Persists of successive batches complete in batch order.
+/// - `send_now` may leave at once, in any order relative to the persist.
+/// - `send_after_persist` leaves only once this batch's persist (and all earlier
+///   batches' persists) is durable. It holds PrepareOk, StartViewChange, DoViewChange,
+///   StartView and similar promises about durable state.
+/// - A message whose `to` is the replica itself must be delivered back to it (never
+///   dropped by a real driver): that is how a primary counts its own PrepareOk and a
+///   new primary its own DoViewChange, both only once durable.
+/// - `committed` lists executed ops in op order (state reconstruction at restart is
+///   not listed). Replies to clients are already in `send_now` (primary only).
+/// - `events` are telemetry, in the order they happened.
+struct Output {
+  PersistDelta persist;
+  std::vector<Outgoing> send_now;
+  std::vector<Outgoing> send_after_persist;
+  std::vector<Committed> committed;
+  std::vector<TelemetryEvent> events;
+
+  [[nodiscard]] bool empty() const {
+    return persist.empty() && send_now.empty() && send_after_persist.empty() &&
+           committed.empty() && events.empty();
+  }
+};
+
+}  // namespace vsr

@@ -1,0 +1,701 @@
+// Paper references (§) are to "Viewstamped Replication Revisited", Liskov & Cowling,
+// MIT-CSAIL-TR-2012-021. Deviations from the paper are marked "Deviation:".
+#include "vsr/replica.hpp"
+
+#include <algorithm>
+
+#include "vsr/assert.hpp"
+
+namespace vsr {
+
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- construction
+
+Replica::Replica(const Config& config, std::unique_ptr<StateMachine> machine)
+    : config_(config), machine_(std::move(machine)), status_(NormalStatus{}) {
+  VSR_ASSERT(machine_ != nullptr);
+}
+
+Replica Replica::fresh(const Config& config, std::unique_ptr<StateMachine> machine) {
+  Replica r(config, std::move(machine));
+  r.status_ = NormalStatus{std::vector<OpNumber>(config.replica_count), 0};
+  if (r.is_primary()) r.start_leadership();
+  return r;
+}
+
+Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> machine,
+                         const PersistedState& disk) {
+  Replica r(config, std::move(machine));
+  r.view_ = disk.state.view;
+  r.last_normal_view_ = disk.state.last_normal_view;
+  r.log_ = disk.log;
+  r.commit_ = std::min(disk.state.commit, to_commit(r.op()));
+  r.execute_committed(/*report=*/false);
+  r.emit(EventKind::restart, -1, r.op().value);
+  if (r.last_normal_view_ == r.view_) {
+    r.enter_normal(r.view_);
+  } else {
+    // It was changing views when it crashed: resume that view change (its vote for
+    // this view is durable, so it may vote again for the same view).
+    ViewChangeStatus s;
+    s.start_votes.insert(config.self);
+    r.set_status(std::move(s));
+    r.broadcast(StartViewChange{r.view_, config.self}, /*durable=*/false);
+  }
+  return r;
+}
+
+Replica Replica::recovering(const Config& config, std::unique_ptr<StateMachine> machine,
+                            Nonce nonce) {
+  Replica r(config, std::move(machine));
+  r.set_status(RecoveringStatus{nonce, {}, 0});
+  r.emit(EventKind::recovery_start, -1, nonce.value);
+  r.broadcast(Recovery{nonce, config.self}, /*durable=*/false);
+  return r;
+}
+
+// ---------------------------------------------------------------- inputs
+
+void Replica::step(const Message& message) {
+  std::visit(Overloaded{
+                 [this](const Request& m) { on_request(m); },
+                 [this](const Prepare& m) { on_prepare(m); },
+                 [this](const PrepareOk& m) { on_prepare_ok(m); },
+                 [this](const Reply& m) { on_reply(m); },
+                 [this](const Commit& m) { on_commit(m); },
+                 [this](const StartViewChange& m) { on_start_view_change(m); },
+                 [this](const DoViewChange& m) { on_do_view_change(m); },
+                 [this](const StartView& m) { on_start_view(m); },
+                 [this](const GetState& m) { on_get_state(m); },
+                 [this](const NewState& m) { on_new_state(m); },
+                 [this](const Recovery& m) { on_recovery(m); },
+                 [this](const RecoveryResponse& m) { on_recovery_response(m); },
+             },
+             message);
+}
+
+void Replica::tick() {
+  ++now_ticks_;
+  std::visit(Overloaded{
+                 [this](NormalStatus& s) {
+                   if (is_primary()) {
+                     tick_primary(s);
+                   } else {
+                     tick_backup();
+                   }
+                 },
+                 [this](ViewChangeStatus& s) { tick_view_change(s); },
+                 [this](StateTransferStatus& s) { tick_state_transfer(s); },
+                 [this](RecoveringStatus& s) { tick_recovering(s); },
+             },
+             status_);
+}
+
+Output Replica::take_output() {
+  Output o = std::move(out_);
+  out_ = Output{};
+  return o;
+}
+
+// ---------------------------------------------------------------- accessors
+
+StatusKind Replica::status() const {
+  return std::visit(Overloaded{
+                        [](const NormalStatus&) { return StatusKind::normal; },
+                        [](const ViewChangeStatus&) { return StatusKind::view_change; },
+                        [](const RecoveringStatus&) { return StatusKind::recovering; },
+                        [](const StateTransferStatus&) { return StatusKind::state_transfer; },
+                    },
+                    status_);
+}
+
+const LogEntry& Replica::entry(OpNumber op) const {
+  VSR_ASSERT(op.value >= 1 && op.value <= log_.size(), "entry: op out of range");
+  return log_[op.value - 1];
+}
+
+std::uint64_t Replica::state_hash() const {
+  std::uint64_t h = machine_->state_hash();
+  for (const auto& [client, session] : client_table_) {
+    h = hash_combine(h, hash_combine(client.value, session.request.value));
+    h = hash_combine(h, hash_bytes(session.reply.data(), session.reply.size()));
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- normal operation (§4.1)
+
+void Replica::on_request(const Request& m) {
+  emit(EventKind::request_received, -1, m.client.value);
+  if (!is_acting_primary() || m.request.value == 0) return;  // backups drop requests; the client resends (§4.1)
+  if (answer_from_client_table(m)) return;
+  auto in_flight = in_flight_.find(m.client);
+  if (in_flight != in_flight_.end() && m.request <= in_flight->second) return;  // preparing
+  if (op().value - commit_.value >= config_.max_pipeline_ops) return;  // pipeline full
+  prepare(m);
+}
+
+/// The client table check (§4.1 step 2). True when the request needs no new op: it is
+/// older than the client's latest (dropped) or equal to it (the cached reply is resent).
+bool Replica::answer_from_client_table(const Request& m) {
+  auto it = client_table_.find(m.client);
+  if (it == client_table_.end() || m.request > it->second.request) return false;
+  if (m.request == it->second.request) {
+    emit(EventKind::request_duplicate, -1, m.request.value);
+    out_.send_now.push_back(
+        {m.client, Reply{view_, m.client, m.request, it->second.reply, config_.self}});
+  }
+  return true;
+}
+
+void Replica::prepare(const Request& m) {
+  LogEntry e{view_, m.client, m.request, m.operation};
+  append(e);
+  in_flight_[m.client] = m.request;
+  Prepare p{view_, op(), commit_, std::move(e), config_.self};
+  broadcast(p, /*durable=*/false);
+  emit(EventKind::prepare_sent, -1, op().value);
+  last_commit_sent_ = commit_;
+  idle_ticks_ = 0;
+  // The primary's own PrepareOk, delivered back only once the entry is durable.
+  send_durable(config_.self, PrepareOk{view_, op(), config_.self});
+}
+
+void Replica::on_prepare(const Prepare& m) {
+  if (m.view < view_ || m.replica != config_.primary_of(m.view)) return;
+  if (std::holds_alternative<RecoveringStatus>(status_)) return;
+  if (m.view > view_ || !is_normal()) {
+    if (!(m.view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
+      enter_state_transfer(m.view);
+    }
+    return;
+  }
+  if (is_primary()) return;
+  emit(EventKind::prepare_received, m.replica.value, m.op.value);
+  silence_ticks_ = 0;
+  if (m.op == op().next()) {
+    append(m.entry);
+    acknowledge();
+  } else if (m.op <= op()) {
+    acknowledge();  // a resend: the PrepareOk was probably lost
+  } else {
+    request_repair();  // a gap: ops op()+1 .. m.op-1 are missing
+  }
+  advance_commit(m.commit);
+}
+
+/// A backup's PrepareOk for its whole log (it holds every op up to op() of this view),
+/// sent only once those entries are durable.
+void Replica::acknowledge() {
+  send_durable(config_.primary_of(view_), PrepareOk{view_, op(), config_.self});
+  emit(EventKind::prepare_ok_sent, config_.primary_of(view_).value, op().value);
+}
+
+void Replica::on_prepare_ok(const PrepareOk& m) {
+  if (m.view != view_ || !is_acting_primary()) return;
+  if (m.replica.value >= config_.replica_count) return;
+  emit(EventKind::prepare_ok_received, m.replica.value, m.op.value);
+  auto& s = std::get<NormalStatus>(status_);
+  OpNumber& acked = s.acked[m.replica.value];
+  acked = std::max(acked, std::min(m.op, op()));
+  try_commit_as_primary(s);
+}
+
+/// Commits the highest op that a quorum of distinct replicas has acknowledged.
+void Replica::try_commit_as_primary(NormalStatus& s) {
+  std::vector<OpNumber> acked = s.acked;
+  std::sort(acked.begin(), acked.end(), std::greater<>());
+  OpNumber quorum_op = acked[config_.quorum() - 1];
+  if (quorum_op <= commit_op()) return;
+  emit(EventKind::quorum_reached, -1, quorum_op.value);
+  advance_commit(to_commit(quorum_op));
+}
+
+void Replica::on_reply(const Reply&) {
+  // Replies go to clients; a replica receiving one ignores it.
+}
+
+void Replica::on_commit(const Commit& m) {
+  if (m.view < view_ || m.replica != config_.primary_of(m.view)) return;
+  if (std::holds_alternative<RecoveringStatus>(status_)) return;
+  if (m.view > view_ || !is_normal()) {
+    if (!(m.view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
+      enter_state_transfer(m.view);
+    }
+    return;
+  }
+  if (is_primary()) return;
+  silence_ticks_ = 0;
+  emit(m.commit > commit_ ? EventKind::commit_received : EventKind::heartbeat_received,
+       m.replica.value, m.commit.value);
+  advance_commit(m.commit);
+}
+
+/// Raises the commit number towards `target`, never past the ops this replica holds,
+/// and executes what became committed. A backup that learns of commits beyond its log
+/// repairs the gap.
+void Replica::advance_commit(CommitNumber target) {
+  CommitNumber reachable = std::min(target, to_commit(op()));
+  if (reachable > commit_) {
+    commit_ = reachable;
+    emit(EventKind::commit_advance, -1, commit_.value);
+    persist_state();
+    execute_committed(/*report=*/true);
+  }
+  if (target > to_commit(op()) && !is_primary()) request_repair();
+}
+
+void Replica::execute_committed(bool report) {
+  while (executed_ < commit_op()) execute(executed_.next(), report);
+}
+
+/// Executes one committed op (§4.1 step 5 / §4.2): applies it unless the client table
+/// shows this request already executed, records the reply, and — as primary — answers
+/// the client. Deviation: the duplicate check also runs here, at execution, so a
+/// request that reached the log twice (e.g. retried across a view change) still runs
+/// once; the check depends only on the log prefix, so every replica skips alike.
+void Replica::execute(OpNumber op_number, bool report) {
+  const LogEntry& e = entry(op_number);
+  executed_ = op_number;
+  auto known = client_table_.find(e.client);
+  if (e.request.value == 0 || (known != client_table_.end() && e.request <= known->second.request)) {
+    if (report) emit(EventKind::request_duplicate, -1, e.request.value);
+    return;
+  }
+  ClientSession& session = client_table_[e.client];
+  if (report) emit(EventKind::apply_start, -1, op_number.value);
+  session.request = e.request;
+  session.reply = machine_->apply(e.operation);
+  // Apply is synchronous within one input, so the span lasts 0 ticks.
+  if (report) emit(EventKind::apply_stop, -1, 0);
+  auto in_flight = in_flight_.find(e.client);
+  if (in_flight != in_flight_.end() && in_flight->second <= e.request) in_flight_.erase(in_flight);
+  if (!report) return;
+  out_.committed.push_back({op_number, e.client, e.request, session.reply});
+  if (is_acting_primary()) {
+    out_.send_now.push_back(
+        {e.client, Reply{view_, e.client, e.request, session.reply, config_.self}});
+  }
+}
+
+void Replica::tick_primary(NormalStatus& s) {
+  if (++idle_ticks_ >= config_.timeouts.heartbeat_ticks) send_heartbeat();
+  if (op() > commit_op() && ++s.resend_ticks >= config_.timeouts.prepare_resend_ticks) {
+    s.resend_ticks = 0;
+    resend_prepares(s);
+  }
+}
+
+void Replica::send_heartbeat() {
+  idle_ticks_ = 0;
+  broadcast(Commit{view_, commit_, config_.self}, /*durable=*/false);
+  emit(commit_ > last_commit_sent_ ? EventKind::commit_sent : EventKind::heartbeat_sent, -1,
+       commit_.value);
+  last_commit_sent_ = commit_;
+}
+
+/// Re-sends, to each backup that has not acknowledged them, the Prepares it lacks
+/// (at most max_repair_entries each): drops must not stall the pipeline.
+void Replica::resend_prepares(const NormalStatus& s) {
+  for (std::uint32_t r = 0; r < config_.replica_count; ++r) {
+    if (r == config_.self.value) continue;
+    OpNumber from = std::max(s.acked[r], commit_op()).next();
+    for (std::uint32_t k = 0; k < config_.max_repair_entries && from <= op(); ++k) {
+      send(ReplicaIndex(static_cast<std::uint8_t>(r)),
+           Prepare{view_, from, commit_, entry(from), config_.self});
+      from = from.next();
+    }
+  }
+  idle_ticks_ = 0;
+}
+
+void Replica::tick_backup() {
+  if (repair_pending_ && ++repair_ticks_ >= config_.timeouts.repair_resend_ticks) {
+    repair_pending_ = false;
+    request_repair();
+  }
+  if (++silence_ticks_ >= config_.timeouts.primary_silence_ticks) {
+    emit(EventKind::primary_timeout, config_.primary_of(view_).value, silence_ticks_);
+    start_view_change(view_.next());
+  }
+}
+
+// ---------------------------------------------------------------- view change (§4.2)
+
+/// Step 1: moves to `view` (> current), votes for it, and tells everyone. The new view
+/// number is made durable before the vote leaves, so a restart cannot return to an
+/// older view and acknowledge its primary.
+void Replica::start_view_change(ViewNumber view) {
+  VSR_ASSERT(view > view_);
+  stop_leadership();
+  view_ = view;
+  ViewChangeStatus s;
+  s.start_votes.insert(config_.self);
+  set_status(std::move(s));
+  persist_state();
+  emit(EventKind::view_change_start, config_.primary_of(view_).value, view_.value);
+  broadcast(StartViewChange{view_, config_.self}, /*durable=*/true);
+  maybe_send_do_view_change(std::get<ViewChangeStatus>(status_));
+}
+
+void Replica::on_start_view_change(const StartViewChange& m) {
+  if (std::holds_alternative<RecoveringStatus>(status_) || m.view < view_) return;
+  if (m.replica.value >= config_.replica_count) return;
+  if (m.view > view_) start_view_change(m.view);
+  auto* s = std::get_if<ViewChangeStatus>(&status_);
+  if (s == nullptr || m.view != view_) return;
+  if (s->start_votes.insert(m.replica).second) {
+    emit(EventKind::view_change_vote, m.replica.value, view_.value);
+  }
+  maybe_send_do_view_change(*s);
+}
+
+/// Step 2: once a quorum (self included) wants this view, send DoViewChange.
+void Replica::maybe_send_do_view_change(ViewChangeStatus& s) {
+  if (s.do_view_change_sent || s.start_votes.size() < config_.quorum()) return;
+  s.do_view_change_sent = true;
+  send_do_view_change();
+}
+
+/// Durable before it leaves: the new primary may build its log on this one.
+void Replica::send_do_view_change() {
+  ReplicaIndex primary = config_.primary_of(view_);
+  send_durable(primary, DoViewChange{view_, last_normal_view_, op(), commit_, log_, config_.self});
+  emit(EventKind::do_view_change_sent, primary.value, view_.value);
+}
+
+void Replica::on_do_view_change(const DoViewChange& m) {
+  if (std::holds_alternative<RecoveringStatus>(status_) || m.view < view_) return;
+  if (m.replica.value >= config_.replica_count || m.log.size() != m.op.value) return;
+  if (config_.primary_of(m.view) != config_.self) return;
+  if (m.view > view_) start_view_change(m.view);
+  emit(EventKind::do_view_change_received, m.replica.value, m.view.value);
+  if (is_normal()) {
+    // Already primary of this view: the sender missed StartView.
+    if (is_primary() && m.replica != config_.self) send_start_view(m.replica);
+    return;
+  }
+  auto* s = std::get_if<ViewChangeStatus>(&status_);
+  if (s == nullptr) return;
+  s->do_votes.insert_or_assign(m.replica, m);
+  if (s->do_votes.size() >= config_.quorum()) become_primary(*s);
+}
+
+/// Step 3: the new primary takes the log with the highest last-normal view, then the
+/// highest op number, and the highest commit number among the quorum.
+void Replica::become_primary(ViewChangeStatus& s) {
+  const DoViewChange* best = nullptr;
+  CommitNumber commit = commit_;
+  for (const auto& [replica, dvc] : s.do_votes) {
+    if (best == nullptr || std::pair(dvc.last_normal_view, dvc.op) >
+                               std::pair(best->last_normal_view, best->op)) {
+      best = &dvc;
+    }
+    commit = std::max(commit, dvc.commit);
+  }
+  VSR_ASSERT(best != nullptr);
+  std::vector<LogEntry> chosen = best->log;  // `s` dies when the status changes
+  std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
+  replace_log(chosen);
+  commit = std::min(commit, to_commit(op()));
+  enter_normal(view_);
+  advance_commit(commit);
+  emit(EventKind::view_change_complete, -1, duration_ticks);
+}
+
+void Replica::send_start_view(ReplicaIndex to) {
+  send_durable(to, StartView{view_, op(), commit_, log_, config_.self});
+}
+
+/// Enters normal status in `view` (after a view change, restart, state transfer or
+/// recovery), resetting the per-view bookkeeping.
+void Replica::enter_normal(ViewNumber view) {
+  view_ = view;
+  last_normal_view_ = view;
+  set_status(NormalStatus{std::vector<OpNumber>(config_.replica_count), 0});
+  persist_state();
+  silence_ticks_ = 0;
+  idle_ticks_ = 0;
+  repair_pending_ = false;
+  if (is_primary()) {
+    start_leadership();
+    rebuild_in_flight();
+    for (std::uint32_t r = 0; r < config_.replica_count; ++r) {
+      if (r != config_.self.value) send_start_view(ReplicaIndex(static_cast<std::uint8_t>(r)));
+    }
+    send_durable(config_.self, PrepareOk{view_, op(), config_.self});
+  } else {
+    in_flight_.clear();
+    acknowledge();
+  }
+}
+
+/// Step 5: a backup adopts the new primary's log and acknowledges its uncommitted ops.
+void Replica::on_start_view(const StartView& m) {
+  if (std::holds_alternative<RecoveringStatus>(status_) || m.view < view_) return;
+  if (m.replica != config_.primary_of(m.view) || m.replica == config_.self) return;
+  if (m.log.size() != m.op.value || m.commit > to_commit(m.op)) return;
+  if (m.view == view_ && is_normal()) return;  // already in it
+  std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
+  stop_leadership();
+  replace_log(m.log);
+  enter_normal(m.view);
+  emit(EventKind::view_change_complete, m.replica.value, duration_ticks);
+  advance_commit(m.commit);
+}
+
+void Replica::tick_view_change(ViewChangeStatus& s) {
+  ++s.ticks;
+  if (s.ticks >= config_.timeouts.view_change_timeout_ticks) {
+    start_view_change(view_.next());  // stalled: try the next view (§4.2)
+    return;
+  }
+  if (++s.resend_ticks < config_.timeouts.view_change_resend_ticks) return;
+  s.resend_ticks = 0;
+  broadcast(StartViewChange{view_, config_.self}, /*durable=*/true);
+  if (s.do_view_change_sent) send_do_view_change();
+}
+
+// ---------------------------------------------------------------- repair and state transfer (§5.2)
+
+/// Asks the primary for every op after op() in this view.
+void Replica::request_repair() {
+  if (repair_pending_) return;
+  repair_pending_ = true;
+  repair_ticks_ = 0;
+  ReplicaIndex primary = config_.primary_of(view_);
+  send(primary, GetState{view_, op(), config_.self});
+  emit(EventKind::state_transfer_requested, primary.value, op().value);
+}
+
+/// Joins `view` late: the log after the commit number may disagree with the view's
+/// log, so it is cut back first (§5.2), then fetched from the view's primary.
+void Replica::enter_state_transfer(ViewNumber view) {
+  stop_leadership();
+  if (view > view_) view_ = view;
+  if (op() > commit_op()) truncate(commit_op());
+  persist_state();
+  set_status(StateTransferStatus{});
+  repair_pending_ = false;
+  request_repair();
+}
+
+void Replica::on_get_state(const GetState& m) {
+  if (!is_normal() || m.view != view_ || m.replica == config_.self) return;
+  if (m.replica.value >= config_.replica_count) return;
+  NewState ns{view_, m.op.next(), op(), commit_, {}, config_.self};
+  for (OpNumber k = m.op.next(); k <= op() && ns.entries.size() < config_.max_repair_entries;
+       k = k.next()) {
+    ns.entries.push_back(entry(k));
+  }
+  emit(EventKind::state_transfer_sent, m.replica.value, ns.entries.size());
+  send(m.replica, std::move(ns));
+}
+
+void Replica::on_new_state(const NewState& m) {
+  if (m.view != view_ || is_primary() || m.replica != config_.primary_of(view_)) return;
+  bool transferring = std::holds_alternative<StateTransferStatus>(status_);
+  if (!transferring && !is_normal()) return;
+  if (m.first_op.value == 0 || m.first_op > op().next()) return;  // not contiguous
+  if (m.entries.size() > m.op.value || m.commit > to_commit(m.op)) return;
+  for (std::size_t i = 0; i < m.entries.size(); ++i) {
+    OpNumber k(m.first_op.value + i);
+    if (k == op().next()) append(m.entries[i]);
+  }
+  emit(EventKind::state_transfer_received, m.replica.value, m.entries.size());
+  repair_pending_ = false;
+  if (transferring) {
+    enter_normal(view_);  // also acknowledges the log
+  } else {
+    acknowledge();
+  }
+  silence_ticks_ = 0;
+  advance_commit(m.commit);
+  if (op() < m.op) request_repair();
+}
+
+void Replica::tick_state_transfer(StateTransferStatus& s) {
+  ++s.ticks;
+  if (s.ticks >= config_.timeouts.primary_silence_ticks) {
+    start_view_change(view_.next());
+    return;
+  }
+  if (++s.resend_ticks >= config_.timeouts.repair_resend_ticks) {
+    s.resend_ticks = 0;
+    repair_pending_ = false;
+    request_repair();
+  }
+}
+
+// ---------------------------------------------------------------- recovery (§4.3)
+
+void Replica::on_recovery(const Recovery& m) {
+  if (!is_normal() || m.replica == config_.self || m.replica.value >= config_.replica_count) {
+    return;
+  }
+  RecoveryResponse r{view_, m.nonce, false, OpNumber{}, CommitNumber{}, {}, config_.self};
+  if (is_primary()) {
+    r.has_log = true;
+    r.op = op();
+    r.commit = commit_;
+    r.log = log_;
+  }
+  send(m.replica, std::move(r));
+}
+
+void Replica::on_recovery_response(const RecoveryResponse& m) {
+  auto* s = std::get_if<RecoveringStatus>(&status_);
+  if (s == nullptr || m.nonce != s->nonce || m.replica == config_.self) return;
+  if (m.replica.value >= config_.replica_count) return;
+  if (m.has_log && (m.log.size() != m.op.value || m.commit > to_commit(m.op))) return;
+  auto [it, inserted] = s->responses.try_emplace(m.replica, m);
+  if (!inserted && m.view >= it->second.view) it->second = m;
+  const RecoveryResponse* best = nullptr;
+  if (recovery_ready(*s, &best)) finish_recovery(*best);
+}
+
+/// Ready when f+1 replicas answered (so some answer comes from every view-change
+/// quorum) and the primary of the highest view among them sent its log.
+bool Replica::recovery_ready(const RecoveringStatus& s, const RecoveryResponse** best) const {
+  if (s.responses.size() < config_.max_faulty() + 1) return false;
+  ViewNumber highest{};
+  for (const auto& [replica, r] : s.responses) highest = std::max(highest, r.view);
+  auto primary = s.responses.find(config_.primary_of(highest));
+  if (primary == s.responses.end() || !primary->second.has_log ||
+      primary->second.view != highest) {
+    return false;
+  }
+  *best = &primary->second;
+  return true;
+}
+
+void Replica::finish_recovery(const RecoveryResponse& primary_response) {
+  RecoveryResponse r = primary_response;  // the status (and so the response) is replaced
+  std::uint64_t started = status_since_ticks_;
+  replace_log(r.log);
+  enter_normal(r.view);
+  advance_commit(r.commit);
+  emit(EventKind::recovery_complete, r.replica.value, now_ticks_ - started);
+}
+
+void Replica::tick_recovering(RecoveringStatus& s) {
+  if (++s.resend_ticks < config_.timeouts.recovery_resend_ticks) return;
+  s.resend_ticks = 0;
+  broadcast(Recovery{s.nonce, config_.self}, /*durable=*/false);
+}
+
+// ---------------------------------------------------------------- log and persistence
+
+void Replica::append(const LogEntry& e) {
+  log_.push_back(e);
+  out_.persist.add(op(), e);
+  emit(EventKind::log_append, -1, op().value);
+}
+
+void Replica::truncate(OpNumber to) {
+  VSR_ASSERT(to >= executed_, "never cut an executed op");
+  log_.resize(to.value);
+  out_.persist.truncate(to);
+  emit(EventKind::log_truncate, -1, to.value);
+}
+
+/// Replaces the log with `log`, writing only from the first entry that differs.
+/// The executed prefix must be unchanged: committed ops survive view changes (§4.2).
+void Replica::replace_log(const std::vector<LogEntry>& log) {
+  std::size_t same = 0;
+  while (same < log.size() && same < log_.size() && log[same] == log_[same]) ++same;
+  VSR_ASSERT(same >= executed_.value, "a new log must keep every executed op");
+  if (same < log_.size()) truncate(OpNumber(same));
+  for (std::size_t k = same; k < log.size(); ++k) append(log[k]);
+}
+
+void Replica::persist_state() {
+  out_.persist.state = DurableState{view_, last_normal_view_, commit_};
+}
+
+/// A new primary must not prepare a request again that its log already holds
+/// uncommitted (it may commit in this view).
+void Replica::rebuild_in_flight() {
+  in_flight_.clear();
+  for (OpNumber k = executed_.next(); k <= op(); k = k.next()) {
+    const LogEntry& e = entry(k);
+    RequestNumber& r = in_flight_[e.client];
+    r = std::max(r, e.request);
+  }
+}
+
+// ---------------------------------------------------------------- output helpers
+
+void Replica::send(ReplicaIndex to, Message m) {
+  out_.send_now.push_back({to, std::move(m)});
+}
+
+void Replica::send_durable(ReplicaIndex to, Message m) {
+  out_.send_after_persist.push_back({to, std::move(m)});
+}
+
+void Replica::broadcast(const Message& m, bool durable) {
+  for (std::uint32_t r = 0; r < config_.replica_count; ++r) {
+    if (r == config_.self.value) continue;
+    ReplicaIndex to(static_cast<std::uint8_t>(r));
+    if (durable) {
+      send_durable(to, m);
+    } else {
+      send(to, m);
+    }
+  }
+}
+
+void Replica::emit(EventKind kind, std::int32_t peer, std::uint64_t detail) {
+  out_.events.push_back(
+      TelemetryEvent{kind, config_.self, view_, status(), op(), commit_, peer, detail});
+}
+
+void Replica::set_status(Status s) {
+  StatusKind before = status();
+  status_ = std::move(s);
+  if (status() != before) {
+    emit(EventKind::status_change, -1, static_cast<std::uint64_t>(status()));
+    status_since_ticks_ = now_ticks_;
+  }
+}
+
+void Replica::start_leadership() {
+  leadership_since_ticks_ = now_ticks_;
+  emit(EventKind::leadership_start, -1, view_.value);
+}
+
+void Replica::stop_leadership() {
+  if (!is_acting_primary()) return;
+  emit(EventKind::leadership_stop, -1, now_ticks_ - leadership_since_ticks_);
+}
+
+// ---------------------------------------------------------------- invariants
+
+void Replica::check_invariants() const {
+  VSR_ASSERT(commit_op() <= op(), "commit beyond the log");
+  VSR_ASSERT(executed_ == commit_op(), "executed must equal commit after every input");
+  VSR_ASSERT(last_normal_view_ <= view_, "last normal view ahead of view");
+  if (is_normal()) VSR_ASSERT(last_normal_view_ == view_, "normal status in a non-normal view");
+  for (std::size_t k = 0; k < log_.size(); ++k) {
+    VSR_ASSERT(log_[k].view <= view_, "log entry from a future view");
+    if (k > 0) VSR_ASSERT(log_[k - 1].view <= log_[k].view, "log entry views must not decrease");
+  }
+  if (const auto* s = std::get_if<NormalStatus>(&status_); s != nullptr && is_primary()) {
+    VSR_ASSERT(s->acked.size() == config_.replica_count);
+    for (OpNumber a : s->acked) VSR_ASSERT(a <= op(), "acknowledged beyond the log");
+  }
+  for (const auto& [client, session] : client_table_) {
+    VSR_ASSERT(session.request.value > 0, "client table holds an unexecuted session");
+  }
+}
+
+}  // namespace vsr

@@ -1,0 +1,191 @@
+// One VSR replica as a pure state machine (paper "Viewstamped Replication Revisited",
+// Liskov & Cowling 2012). Inputs: step(message) and tick(). Outputs: take_output().
+// No clock, no IO, no randomness: everything that varies enters through arguments.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <variant>
+#include <vector>
+
+#include "vsr/config.hpp"
+#include "vsr/message.hpp"
+#include "vsr/output.hpp"
+#include "vsr/state_machine.hpp"
+
+namespace vsr {
+
+/// Normal status (§4.1). `acked` is used by the primary only: acked[r] is the highest op
+/// replica r has durably acknowledged in this view. A backup acknowledges in op order,
+/// so acked[r] = k means r holds every op up to k; this is the per-replica, per-view
+/// PrepareOk bookkeeping, and it needs nothing per op.
+struct NormalStatus {
+  std::vector<OpNumber> acked;
+  std::uint32_t resend_ticks = 0;  // primary: ticks since the last Prepare resend
+};
+
+/// View change (§4.2).
+struct ViewChangeStatus {
+  std::set<ReplicaIndex> start_votes;             // StartViewChange senders, self included
+  std::map<ReplicaIndex, DoViewChange> do_votes;  // new primary only
+  bool do_view_change_sent = false;
+  std::uint32_t ticks = 0;         // since this view change began
+  std::uint32_t resend_ticks = 0;  // since the last resend
+};
+
+/// Recovery after total state loss (§4.3).
+struct RecoveringStatus {
+  Nonce nonce{};
+  std::map<ReplicaIndex, RecoveryResponse> responses;
+  std::uint32_t resend_ticks = 0;
+};
+
+/// Waiting for the log of a view this replica joined late (§5.2); the log was cut
+/// back to the commit number first, since the suffix cannot be shown to match.
+struct StateTransferStatus {
+  std::uint32_t ticks = 0;
+  std::uint32_t resend_ticks = 0;
+};
+
+using Status = std::variant<NormalStatus, ViewChangeStatus, RecoveringStatus, StateTransferStatus>;
+
+/// The client table (§4, step 2 and 6): per client, its latest executed request and the
+/// reply. Part of the replicated state: it is rebuilt from the executed log prefix.
+struct ClientSession {
+  RequestNumber request{};
+  Bytes reply;
+};
+
+class Replica {
+ public:
+  /// A member of a brand new cluster: view 0, normal status, empty log.
+  static Replica fresh(const Config& config, std::unique_ptr<StateMachine> machine);
+  /// Restart after a crash, from what the disk holds. Re-executes the log up to the
+  /// stored commit number (not reported in `committed`).
+  static Replica restart(const Config& config, std::unique_ptr<StateMachine> machine,
+                         const PersistedState& disk);
+  /// Restart after total state loss: runs the recovery protocol (§4.3) with `nonce`,
+  /// which the driver must draw fresh for each recovery.
+  static Replica recovering(const Config& config, std::unique_ptr<StateMachine> machine,
+                            Nonce nonce);
+
+  /// Handles one message from a peer or a client.
+  void step(const Message& message);
+  /// Advances this replica's clock by one tick.
+  void tick();
+  /// Moves out everything produced since the last call.
+  Output take_output();
+
+  /// Throws AssertionError when an internal invariant is broken.
+  void check_invariants() const;
+
+  [[nodiscard]] const Config& config() const { return config_; }
+  [[nodiscard]] ReplicaIndex index() const { return config_.self; }
+  [[nodiscard]] ViewNumber view() const { return view_; }
+  [[nodiscard]] ViewNumber last_normal_view() const { return last_normal_view_; }
+  [[nodiscard]] OpNumber op() const { return OpNumber(log_.size()); }
+  [[nodiscard]] CommitNumber commit() const { return commit_; }
+  [[nodiscard]] StatusKind status() const;
+  [[nodiscard]] bool is_primary() const { return config_.primary_of(view_) == config_.self; }
+  /// Primary of its view and in normal status: the replica acts as primary.
+  [[nodiscard]] bool is_acting_primary() const { return is_primary() && is_normal(); }
+  [[nodiscard]] const std::vector<LogEntry>& log() const { return log_; }
+  [[nodiscard]] const LogEntry& entry(OpNumber op) const;
+  [[nodiscard]] const std::map<ClientId, ClientSession>& client_table() const {
+    return client_table_;
+  }
+  [[nodiscard]] const StateMachine& machine() const { return *machine_; }
+  /// Digest of the replicated state: the state machine plus the client table.
+  [[nodiscard]] std::uint64_t state_hash() const;
+
+ private:
+  Replica(const Config& config, std::unique_ptr<StateMachine> machine);
+
+  [[nodiscard]] bool is_normal() const { return std::holds_alternative<NormalStatus>(status_); }
+  [[nodiscard]] OpNumber commit_op() const { return to_op(commit_); }
+
+  // --- handlers, one per message type ---
+  void on_request(const Request& m);
+  void on_prepare(const Prepare& m);
+  void on_prepare_ok(const PrepareOk& m);
+  void on_reply(const Reply& m);
+  void on_commit(const Commit& m);
+  void on_start_view_change(const StartViewChange& m);
+  void on_do_view_change(const DoViewChange& m);
+  void on_start_view(const StartView& m);
+  void on_get_state(const GetState& m);
+  void on_new_state(const NewState& m);
+  void on_recovery(const Recovery& m);
+  void on_recovery_response(const RecoveryResponse& m);
+
+  // --- ticks, per status ---
+  void tick_primary(NormalStatus& s);
+  void tick_backup();
+  void tick_view_change(ViewChangeStatus& s);
+  void tick_state_transfer(StateTransferStatus& s);
+  void tick_recovering(RecoveringStatus& s);
+
+  // --- normal operation (§4.1) ---
+  void prepare(const Request& m);
+  void resend_prepares(const NormalStatus& s);
+  void send_heartbeat();
+  void acknowledge();
+  void advance_commit(CommitNumber target);
+  void try_commit_as_primary(NormalStatus& s);
+  void execute_committed(bool report);
+  void execute(OpNumber op, bool report);
+  bool answer_from_client_table(const Request& m);
+
+  // --- view change (§4.2) ---
+  void start_view_change(ViewNumber view);
+  void maybe_send_do_view_change(ViewChangeStatus& s);
+  void send_do_view_change();
+  void become_primary(ViewChangeStatus& s);
+  void send_start_view(ReplicaIndex to);
+  void enter_normal(ViewNumber view);
+
+  // --- repair, state transfer (§5.2), recovery (§4.3) ---
+  void request_repair();
+  void enter_state_transfer(ViewNumber view);
+  void finish_recovery(const RecoveryResponse& primary_response);
+  [[nodiscard]] bool recovery_ready(const RecoveringStatus& s, const RecoveryResponse** best) const;
+
+  // --- log and persistence ---
+  void append(const LogEntry& e);
+  void truncate(OpNumber to);
+  void replace_log(const std::vector<LogEntry>& log);
+  void persist_state();
+  void rebuild_in_flight();
+
+  // --- output helpers ---
+  void send(ReplicaIndex to, Message m);
+  void send_durable(ReplicaIndex to, Message m);
+  void broadcast(const Message& m, bool durable);
+  void emit(EventKind kind, std::int32_t peer = -1, std::uint64_t detail = 0);
+  void set_status(Status s);
+  void start_leadership();
+  void stop_leadership();
+
+  Config config_;
+  std::unique_ptr<StateMachine> machine_;
+  ViewNumber view_{};
+  ViewNumber last_normal_view_{};
+  CommitNumber commit_{};
+  OpNumber executed_{};
+  std::vector<LogEntry> log_;
+  Status status_;
+  std::map<ClientId, ClientSession> client_table_;
+  std::map<ClientId, RequestNumber> in_flight_;  // primary: requests prepared, not executed
+  std::uint64_t now_ticks_ = 0;
+  std::uint32_t idle_ticks_ = 0;     // primary: since it last sent a Prepare or Commit
+  std::uint32_t silence_ticks_ = 0;  // backup: since it last heard its primary
+  std::uint32_t repair_ticks_ = 0;   // since the last GetState (repair pending if > 0)
+  bool repair_pending_ = false;
+  CommitNumber last_commit_sent_{};
+  std::uint64_t status_since_ticks_ = 0;
+  std::uint64_t leadership_since_ticks_ = 0;
+  Output out_;
+};
+
+}  // namespace vsr
