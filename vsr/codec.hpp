@@ -22,4 +22,21 @@ Bytes encode(const Message& m);
 /// bounds; never allocates more than the input's size justifies.
 Result<Message> decode(std::span<const std::uint8_t> frame);
 
+/// Frame layout (all integers little-endian):
+///   [0]  u8  magic 'V'      [1] u8 magic 'S'    [2] u8 version (1)   [3] u8 type
+///   [4]  u32 body length    [8] u64 checksum of bytes [0, 8) then the body
+///   [16] body: the message's fields in declaration order; byte strings and lists
+///        are a u32 count then the items; bools are one byte, exactly 0 or 1.
+inline constexpr std::size_t frame_header_bytes = 16;
+inline constexpr std::uint8_t frame_version = 1;
+
+/// Wraps an arbitrary body in a frame with a correct header and checksum, without
+/// looking at the body. For tests and fuzzers that need to reach decode()'s body checks.
+/// Precondition: the frame fits max_frame_bytes.
+Bytes seal_frame(std::uint8_t type, std::span<const std::uint8_t> body);
+
+/// Checks a message's internal consistency, as decode() does after parsing and as
+/// encode() asserts: e.g. "do_view_change: log has 3 entries but op is 5".
+Result<void> check_message(const Message& m);
+
 }  // namespace vsr
