@@ -24,7 +24,8 @@ Result<Message> decode(std::span<const std::uint8_t> frame);
 
 /// Frame layout (all integers little-endian):
 ///   [0]  u8  magic 'V'      [1] u8 magic 'S'    [2] u8 version (1)   [3] u8 type
-///   [4]  u32 body length    [8] u64 checksum of bytes [0, 8) then the body
+///   [4]  u32 body length    [8] u64 checksum of bytes [0, 8) then the body:
+///        hash_bytes(body, seed = hash_bytes(bytes [0, 8))), see state_machine.hpp
 ///   [16] body: the message's fields in declaration order; byte strings and lists
 ///        are a u32 count then the items; bools are one byte, exactly 0 or 1.
 inline constexpr std::size_t frame_header_bytes = 16;
