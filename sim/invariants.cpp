@@ -1,0 +1,146 @@
+#include "sim/invariants.hpp"
+
+#include <fmt/format.h>
+
+#include "vsr/assert.hpp"
+
+namespace vsr::sim {
+
+std::uint64_t entry_hash(const LogEntry& e) {
+  std::uint64_t h = hash_bytes(e.operation.data(), e.operation.size());
+  h = hash_combine(h, e.view.value);
+  h = hash_combine(h, e.client.value);
+  return hash_combine(h, e.request.value);
+}
+
+InvariantChecker::InvariantChecker(std::uint32_t replica_count) : replicas_(replica_count) {}
+
+std::optional<CheckFailure> InvariantChecker::after_step(const Replica& r) {
+  try {
+    r.check_invariants();
+  } catch (const AssertionError& e) {
+    return CheckFailure{"replica-invariants", fmt::format("replica {}: {}", r.index(), e.what())};
+  }
+  PerReplica& p = replicas_[r.index().value];
+  if (auto f = check_monotonic(r, p)) return f;
+  if (auto f = check_primary(r, p)) return f;
+  if (r.commit() == p.commit && p.checked == to_op(r.commit())) return std::nullopt;
+  if (auto f = check_committed_prefix(r, p)) return f;
+  p.commit = r.commit();
+  return check_state_hash(r);
+}
+
+std::optional<CheckFailure> InvariantChecker::check_monotonic(const Replica& r, PerReplica& p) {
+  if (r.view() < p.view) {
+    return CheckFailure{"monotonic-view", fmt::format("replica {} went from view {} back to {}",
+                                                      r.index(), p.view, r.view())};
+  }
+  if (r.commit() < p.commit) {
+    return CheckFailure{"monotonic-commit",
+                        fmt::format("replica {} went from commit {} back to {}", r.index(),
+                                    p.commit, r.commit())};
+  }
+  p.view = r.view();
+  max_view_ = std::max(max_view_, r.view().value);
+  return std::nullopt;
+}
+
+/// One acting primary per view; a replica that starts acting as primary holds every op
+/// a client saw acknowledged.
+std::optional<CheckFailure> InvariantChecker::check_primary(const Replica& r, PerReplica& p) {
+  bool acting = r.is_acting_primary();
+  bool started = acting && !p.was_acting_primary;
+  p.was_acting_primary = acting;
+  if (!acting) return std::nullopt;
+  auto [it, inserted] = primary_of_view_.try_emplace(r.view().value, r.index());
+  if (it->second != r.index()) {
+    return CheckFailure{"one-primary-per-view",
+                        fmt::format("replicas {} and {} both act as primary of view {}",
+                                    it->second, r.index(), r.view())};
+  }
+  if (!started) return std::nullopt;
+  for (OpNumber op : acknowledged_ops_) {
+    if (op > r.op() || entry_hash(r.entry(op)) != committed_entry_hash_[op.value - 1]) {
+      return CheckFailure{"acknowledged-op-survives",
+                          fmt::format("replica {} became primary of view {} without op {}, "
+                                      "which a client saw acknowledged (its log ends at op {})",
+                                      r.index(), r.view(), op, r.op())};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<CheckFailure> InvariantChecker::check_committed_prefix(const Replica& r,
+                                                                     PerReplica& p) {
+  for (OpNumber op = p.checked.next(); op <= to_op(r.commit()); op = op.next()) {
+    std::uint64_t h = entry_hash(r.entry(op));
+    if (committed_entry_hash_.size() < op.value) {
+      committed_entry_hash_.push_back(h);
+      const LogEntry& e = r.entry(op);
+      op_of_request_.try_emplace({e.client.value, e.request.value}, op);
+    } else if (committed_entry_hash_[op.value - 1] != h) {
+      return CheckFailure{"committed-ops-agree",
+                          fmt::format("replica {} committed op {} as {}, another replica "
+                                      "committed a different operation there",
+                                      r.index(), op, r.entry(op))};
+    }
+  }
+  p.checked = to_op(r.commit());
+  return std::nullopt;
+}
+
+std::optional<CheckFailure> InvariantChecker::check_state_hash(const Replica& r) {
+  std::uint64_t commit = r.commit().value;
+  std::uint64_t h = r.state_hash() | 1;  // never 0, which marks "not seen"
+  if (state_hash_at_commit_.size() <= commit) state_hash_at_commit_.resize(commit + 1, 0);
+  std::uint64_t& seen = state_hash_at_commit_[commit];
+  if (seen == 0) seen = h;
+  if (seen != h) {
+    return CheckFailure{"state-hash-agrees",
+                        fmt::format("replica {} at commit {} has state hash {:016x}, another "
+                                    "replica at the same commit had {:016x}",
+                                    r.index(), commit, h, seen)};
+  }
+  return std::nullopt;
+}
+
+std::optional<CheckFailure> InvariantChecker::on_committed(ReplicaIndex r, const Committed& c) {
+  RequestNumber& last = replicas_[r.value].executed[c.client];
+  if (c.request <= last) {
+    return CheckFailure{"exactly-once",
+                        fmt::format("replica {} executed request {} of client {} (op {}) after "
+                                    "already executing request {}",
+                                    r, c.request, c.client, c.op, last)};
+  }
+  last = c.request;
+  return std::nullopt;
+}
+
+void InvariantChecker::on_promise(ReplicaIndex r, ViewNumber view) {
+  PerReplica& p = replicas_[r.value];
+  p.promised_view = std::max(p.promised_view, view);
+}
+
+std::optional<CheckFailure> InvariantChecker::on_restart(const Replica& r, bool wiped) {
+  PerReplica& p = replicas_[r.index().value];
+  if (!wiped && r.view() < p.promised_view) {
+    return CheckFailure{"durable-promises",
+                        fmt::format("replica {} restarted from disk in view {} after promising "
+                                    "view {}: the promise was not persisted first",
+                                    r.index(), r.view(), p.promised_view)};
+  }
+  PerReplica fresh;
+  fresh.promised_view = wiped ? ViewNumber{} : p.promised_view;
+  fresh.view = r.view();
+  fresh.commit = r.commit();
+  for (const auto& [client, session] : r.client_table()) fresh.executed[client] = session.request;
+  p = std::move(fresh);
+  return std::nullopt;
+}
+
+void InvariantChecker::on_client_ack(ClientId client, RequestNumber request) {
+  auto it = op_of_request_.find({client.value, request.value});
+  if (it != op_of_request_.end()) acknowledged_ops_.push_back(it->second);
+}
+
+}  // namespace vsr::sim

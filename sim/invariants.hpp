@@ -1,0 +1,71 @@
+// Cross-replica safety checks, run by the simulator after every event. Each check is
+// incremental: it looks only at what changed since it last ran.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vsr/replica.hpp"
+
+namespace vsr::sim {
+
+/// A broken safety property: which check, and what exactly (replicas, view, op).
+struct CheckFailure {
+  std::string check;
+  std::string detail;
+};
+
+class InvariantChecker {
+ public:
+  explicit InvariantChecker(std::uint32_t replica_count);
+
+  /// After any input to `r`: the replica's own invariants, monotonic view and commit,
+  /// one primary per view, committed ops agree, state hashes agree at equal commits,
+  /// acknowledged ops are in every later primary's log.
+  std::optional<CheckFailure> after_step(const Replica& r);
+
+  /// An op `r` executed: no (client, request) runs twice on one replica.
+  std::optional<CheckFailure> on_committed(ReplicaIndex r, const Committed& c);
+
+  /// `r` released a message promising durable state of `view`.
+  void on_promise(ReplicaIndex r, ViewNumber view);
+
+  /// `r` restarted (from disk, or wiped and recovering). Checks that a disk restart
+  /// kept every view it promised, and resets the per-incarnation baselines.
+  std::optional<CheckFailure> on_restart(const Replica& r, bool wiped);
+
+  /// A client saw request `request` of `client` succeed.
+  void on_client_ack(ClientId client, RequestNumber request);
+
+  [[nodiscard]] std::uint64_t max_view() const { return max_view_; }
+
+ private:
+  struct PerReplica {
+    ViewNumber view{};
+    CommitNumber commit{};
+    OpNumber checked{};           // committed prefix already compared
+    ViewNumber promised_view{};   // highest view in a released durable promise
+    bool was_acting_primary = false;
+    std::map<ClientId, RequestNumber> executed;  // this incarnation
+  };
+  std::optional<CheckFailure> check_monotonic(const Replica& r, PerReplica& p);
+  std::optional<CheckFailure> check_primary(const Replica& r, PerReplica& p);
+  std::optional<CheckFailure> check_committed_prefix(const Replica& r, PerReplica& p);
+  std::optional<CheckFailure> check_state_hash(const Replica& r);
+
+  std::vector<PerReplica> replicas_;
+  std::map<std::uint64_t, ReplicaIndex> primary_of_view_;
+  std::vector<std::uint64_t> committed_entry_hash_;   // [op-1]
+  std::map<std::pair<std::uint64_t, std::uint64_t>, OpNumber> op_of_request_;
+  std::vector<OpNumber> acknowledged_ops_;
+  std::vector<std::uint64_t> state_hash_at_commit_;  // [commit]; 0 = not seen yet
+  std::uint64_t max_view_ = 0;
+};
+
+/// A deterministic digest of a log entry (view, client, request, operation).
+std::uint64_t entry_hash(const LogEntry& e);
+
+}  // namespace vsr::sim

@@ -1,0 +1,960 @@
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <queue>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "sim/invariants.hpp"
+#include "sim/linearizability.hpp"
+#include "sim/prng.hpp"
+#include "sim/trace.hpp"
+#include "vsr/assert.hpp"
+#include "vsr/client.hpp"
+#include "vsr/kv.hpp"
+#include "vsr/replica.hpp"
+
+namespace vsr::sim {
+
+std::string_view to_string(RunVerdict v) {
+  switch (v) {
+    case RunVerdict::passed: return "passed";
+    case RunVerdict::safety: return "safety";
+    case RunVerdict::not_linearizable: return "not-linearizable";
+    case RunVerdict::liveness: return "liveness";
+    case RunVerdict::crash: return "crash";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::uint64_t client_tick_us = 10'000;
+constexpr std::uint64_t convergence_check_us = 50'000;
+constexpr std::uint32_t client_timeout_ticks = 30;
+
+enum class EventKind : std::uint8_t {
+  deliver,
+  replica_tick,
+  client_tick,
+  client_issue,
+  disk_done,
+  crash,
+  restart,
+  partition,
+  heal,
+  pause,
+  resume,
+  clog,
+  liveness_phase,
+  convergence_check,
+};
+
+struct Event {
+  std::uint64_t at_us;
+  std::uint64_t seq;
+  EventKind kind;
+  std::uint32_t node;  // replica index or client slot
+  std::uint64_t arg;   // parcel index, incarnation, ...
+  bool operator>(const Event& o) const { return std::tie(at_us, seq) > std::tie(o.at_us, o.seq); }
+};
+
+/// A message in flight.
+struct Parcel {
+  Endpoint from;
+  Endpoint to;
+  Message message;
+};
+
+/// A batch's persist and the messages waiting on it.
+struct PendingWrite {
+  std::uint64_t done_us;
+  PersistDelta delta;
+  std::vector<Outgoing> after;
+};
+
+struct ReplicaNode {
+  std::optional<Replica> replica;
+  bool up = true;
+  bool needs_recovery = false;  // wiped; its disk holds nothing trustworthy yet
+  std::uint64_t incarnation = 0;
+  PersistedState disk;
+  std::deque<PendingWrite> writes;
+  std::uint64_t last_write_done_us = 0;
+  std::uint64_t tick_period_us = 10'000;
+  std::uint64_t paused_until_us = 0;
+  bool paused = false;
+  std::vector<std::uint32_t> inbox;  // parcels that arrived while paused
+};
+
+struct ClientNode {
+  std::optional<Client> client;
+  std::int64_t process = 0;
+  std::optional<HistoryRecorder::OpIndex> op;
+  OpCall call;
+  std::uint64_t invoked_us = 0;
+};
+
+/// One message's fate on the network.
+struct Route {
+  bool dropped = false;
+  const char* reason = "";
+  std::uint64_t deliver_us[2] = {0, 0};
+  int copies = 0;
+};
+
+template <typename M>
+std::uint64_t message_digest(const M& m) {
+  std::uint64_t h = 0;
+  if constexpr (requires { m.view; }) h = hash_combine(h, m.view.value);
+  if constexpr (requires { m.op; }) h = hash_combine(h, m.op.value);
+  if constexpr (requires { m.commit; }) h = hash_combine(h, m.commit.value);
+  if constexpr (requires { m.request; }) h = hash_combine(h, m.request.value);
+  if constexpr (requires { m.client; }) h = hash_combine(h, m.client.value);
+  return h;
+}
+
+std::uint64_t endpoint_word(const Endpoint& e) {
+  return std::holds_alternative<ReplicaIndex>(e) ? std::get<ReplicaIndex>(e).value
+                                                 : (1ULL << 40) + std::get<ClientId>(e).value;
+}
+
+/// The view a message promises durable state in, for messages that make promises.
+std::optional<ViewNumber> promised_view(const Message& m) {
+  if (const auto* p = std::get_if<PrepareOk>(&m)) return p->view;
+  if (const auto* p = std::get_if<StartViewChange>(&m)) return p->view;
+  if (const auto* p = std::get_if<DoViewChange>(&m)) return p->view;
+  if (const auto* p = std::get_if<StartView>(&m)) return p->view;
+  return std::nullopt;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+class Simulation {
+ public:
+  explicit Simulation(const RunOptions& o);
+  RunResult run();
+
+ private:
+  // --- event loop ---
+  void schedule(std::uint64_t at_us, EventKind kind, std::uint32_t node, std::uint64_t arg = 0);
+  void dispatch(const Event& e);
+  void fail(RunVerdict v, std::string check, std::string detail);
+  [[nodiscard]] bool failed() const { return result_.verdict != RunVerdict::passed; }
+
+  // --- replicas ---
+  void boot();
+  void replica_tick(std::uint32_t r, std::uint64_t incarnation);
+  void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
+  void step_replica(std::uint32_t r, const Message& m);
+  void after_input(std::uint32_t r);
+  void handle_output(std::uint32_t r, Output out);
+  void disk_done(std::uint32_t r, std::uint64_t incarnation);
+  void release(std::uint32_t r, std::vector<Outgoing>& messages);
+  [[nodiscard]] Config replica_config(std::uint32_t r) const;
+
+  // --- network ---
+  void send(Endpoint from, Outgoing o);
+  Route route(const Endpoint& from, const Endpoint& to);
+  std::uint64_t delay_us();
+  [[nodiscard]] std::uint32_t node_of(const Endpoint& e) const;
+  void deliver(std::uint32_t parcel);
+
+  // --- clients and workload ---
+  void client_tick(std::uint32_t c);
+  void client_issue(std::uint32_t c);
+  void handle_client_output(std::uint32_t c);
+  void complete_op(std::uint32_t c, const ClientCompletion& done);
+  void give_up(std::uint32_t c);
+  void new_client(std::uint32_t c);
+  OpCall next_call();
+
+  // --- faults ---
+  void schedule_faults();
+  void crash(std::uint32_t r);
+  void restart(std::uint32_t r, bool wiped);
+  void partition();
+  void heal();
+  void pause_replica();
+  void resume(std::uint32_t r);
+  void clog();
+  std::uint64_t exp_interval_us(double rate_per_s);
+  [[nodiscard]] std::uint32_t wiped_count() const;
+  [[nodiscard]] std::optional<std::uint32_t> acting_primary() const;
+
+  // --- liveness ---
+  void enter_liveness_phase();
+  bool converged(std::string* why) const;
+
+  // --- trace ---
+  void trace_event(std::string_view kind, std::uint32_t replica);
+  void trace_message(std::string_view kind, const Parcel& p, const char* reason = "");
+
+  RunOptions options_;
+  SwarmParams params_;
+  Prng net_rng_, fault_rng_, partition_rng_, workload_rng_, clock_rng_, disk_rng_, nonce_rng_;
+  Trace trace_;
+  InvariantChecker checker_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t now_us_ = 0;
+  std::vector<Parcel> parcels_;
+  std::vector<std::uint32_t> free_parcels_;
+  std::vector<ReplicaNode> replicas_;
+  std::vector<ClientNode> clients_;
+  std::map<std::uint64_t, std::uint32_t> slot_of_client_;
+  std::uint64_t next_client_id_ = 1;
+  std::int64_t next_process_ = 0;
+  HistoryRecorder history_;
+  std::vector<std::vector<bool>> blocked_;          // [from][to], replicas only
+  std::vector<std::uint64_t> clogged_until_us_;     // [from * nodes + to]
+  bool partitioned_ = false;
+  bool liveness_ = false;
+  std::int64_t next_value_ = 1;
+  std::map<std::string, std::int64_t> last_value_;  // workload's guess for cas
+  RunResult result_;
+};
+
+Simulation::Simulation(const RunOptions& o)
+    : options_(o),
+      params_(draw_swarm(o.seed, o.faults, o.replicas, o.clients)),
+      net_rng_(Prng::stream(o.seed, Stream::network)),
+      fault_rng_(Prng::stream(o.seed, Stream::faults)),
+      partition_rng_(Prng::stream(o.seed, Stream::partitions)),
+      workload_rng_(Prng::stream(o.seed, Stream::workload)),
+      clock_rng_(Prng::stream(o.seed, Stream::clocks)),
+      disk_rng_(Prng::stream(o.seed, Stream::disk)),
+      nonce_rng_(Prng::stream(o.seed, Stream::nonces)),
+      trace_(o.trace, o.context_lines),
+      checker_(params_.replica_count) {
+  result_.params = params_;
+}
+
+// ---------------------------------------------------------------- event loop
+
+void Simulation::schedule(std::uint64_t at_us, EventKind kind, std::uint32_t node,
+                          std::uint64_t arg) {
+  events_.push(Event{at_us, seq_++, kind, node, arg});
+}
+
+RunResult Simulation::run() {
+  boot();
+  std::uint64_t deadline_us = options_.duration_us + options_.liveness_us;
+  while (!events_.empty() && !failed()) {
+    Event e = events_.top();
+    events_.pop();
+    if (e.at_us > deadline_us) break;
+    now_us_ = e.at_us;
+    ++result_.stats.events;
+    try {
+      dispatch(e);
+    } catch (const AssertionError& err) {
+      fail(RunVerdict::crash, "assertion", err.what());
+    } catch (const std::exception& err) {
+      fail(RunVerdict::crash, "exception", err.what());
+    }
+    if (e.kind == EventKind::convergence_check && !failed() && converged(nullptr)) break;
+  }
+  if (!failed() && !converged(nullptr)) {
+    std::string why;
+    converged(&why);
+    fail(RunVerdict::liveness, "liveness",
+         fmt::format("not converged {} s into the liveness phase: {}",
+                     options_.liveness_us / 1'000'000, why));
+  }
+  result_.stats.simulated_us = now_us_;
+  result_.stats.final_view = checker_.max_view();
+  for (const auto& n : replicas_) {
+    if (n.replica) result_.stats.final_commit = std::max(result_.stats.final_commit, n.replica->commit().value);
+  }
+  result_.history = std::move(history_).finish();
+  if (!failed() && options_.check_linearizability) {
+    CheckResult lin = check(result_.history);
+    if (lin.verdict == Verdict::not_linearizable) {
+      for (const auto& k : lin.keys) {
+        if (k.verdict == Verdict::not_linearizable) {
+          fail(RunVerdict::not_linearizable, "linearizability", explain(result_.history, k));
+          break;
+        }
+      }
+    }
+  }
+  result_.trace_hash = trace_.hash();
+  return std::move(result_);
+}
+
+void Simulation::fail(RunVerdict v, std::string check, std::string detail) {
+  if (failed()) return;
+  result_.verdict = v;
+  result_.check = std::move(check);
+  result_.detail = std::move(detail);
+  result_.failed_at_us = now_us_;
+  result_.context = trace_.recent();
+  trace_.mix(0xfa11);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"violation","check":"{}","detail":"{}"}})", now_us_,
+                            json_escape(result_.check), json_escape(result_.detail)));
+  }
+}
+
+void Simulation::dispatch(const Event& e) {
+  switch (e.kind) {
+    case EventKind::deliver: deliver(static_cast<std::uint32_t>(e.arg)); break;
+    case EventKind::replica_tick: replica_tick(e.node, e.arg); break;
+    case EventKind::client_tick: client_tick(e.node); break;
+    case EventKind::client_issue: client_issue(e.node); break;
+    case EventKind::disk_done: disk_done(e.node, e.arg); break;
+    case EventKind::crash: crash(e.node); break;
+    case EventKind::restart: restart(e.node, e.arg != 0); break;
+    case EventKind::partition: partition(); break;
+    case EventKind::heal: heal(); break;
+    case EventKind::pause: pause_replica(); break;
+    case EventKind::resume:
+      if (e.arg == replicas_[e.node].incarnation) resume(e.node);
+      break;
+    case EventKind::clog: clog(); break;
+    case EventKind::liveness_phase: enter_liveness_phase(); break;
+    case EventKind::convergence_check:
+      schedule(now_us_ + convergence_check_us, EventKind::convergence_check, 0);
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- replicas
+
+Config Simulation::replica_config(std::uint32_t r) const {
+  auto c = Config::make(params_.replica_count, ReplicaIndex(static_cast<std::uint8_t>(r)));
+  VSR_ASSERT(c.has_value(), "the swarm drew an invalid cluster");
+  return c.value();
+}
+
+void Simulation::boot() {
+  std::uint32_t n = params_.replica_count;
+  replicas_.resize(n);
+  blocked_.assign(n, std::vector<bool>(n, false));
+  clogged_until_us_.assign(static_cast<std::size_t>(n + params_.client_count) * (n + params_.client_count), 0);
+  for (std::uint32_t r = 0; r < n; ++r) {
+    ReplicaNode& node = replicas_[r];
+    double drift = (clock_rng_.real() * 2 - 1) * params_.drift_ppm / 1e6;
+    node.tick_period_us = static_cast<std::uint64_t>(static_cast<double>(params_.tick_us) * (1 + drift));
+    node.replica.emplace(Replica::fresh(replica_config(r), std::make_unique<KvMachine>()));
+    after_input(r);
+    schedule(clock_rng_.below(node.tick_period_us) + 1, EventKind::replica_tick, r, 0);
+  }
+  clients_.resize(params_.client_count);
+  for (std::uint32_t c = 0; c < params_.client_count; ++c) {
+    new_client(c);
+    schedule(client_tick_us + c, EventKind::client_tick, c);
+    schedule(static_cast<std::uint64_t>(workload_rng_.exponential(static_cast<double>(params_.think_mean_us))) + 1,
+             EventKind::client_issue, c);
+  }
+  schedule_faults();
+  schedule(options_.duration_us, EventKind::liveness_phase, 0);
+}
+
+void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
+  ReplicaNode& node = replicas_[r];
+  if (!node.up || incarnation != node.incarnation) return;
+  schedule(now_us_ + node.tick_period_us, EventKind::replica_tick, r, incarnation);
+  if (node.paused) return;
+  trace_.mix(0x71c);
+  trace_.mix(r);
+  if (trace_.detailed()) trace_event("tick", r);
+  node.replica->tick();
+  after_input(r);
+}
+
+void Simulation::step_replica(std::uint32_t r, const Message& m) {
+  replicas_[r].replica->step(m);
+  after_input(r);
+}
+
+/// After every input: carry out the output, then run every check.
+void Simulation::after_input(std::uint32_t r) {
+  ReplicaNode& node = replicas_[r];
+  handle_output(r, node.replica->take_output());
+  if (failed()) return;
+  if (auto f = checker_.after_step(*node.replica)) fail(RunVerdict::safety, f->check, f->detail);
+}
+
+void Simulation::handle_output(std::uint32_t r, Output out) {
+  ReplicaNode& node = replicas_[r];
+  for (const Committed& c : out.committed) {
+    if (auto f = checker_.on_committed(ReplicaIndex(static_cast<std::uint8_t>(r)), c)) {
+      fail(RunVerdict::safety, f->check, f->detail);
+    }
+  }
+  for (const TelemetryEvent& e : out.events) {
+    if (e.kind == vsr::EventKind::view_change_complete) ++result_.stats.view_changes;
+    trace_.mix(static_cast<std::uint64_t>(e.kind));
+    trace_.mix(e.detail);
+    if (trace_.detailed()) {
+      trace_.line(fmt::format(
+          R"({{"t_us":{},"ev":"telemetry","name":"{}","replica":{},"view":{},"status":"{}","op":{},"commit":{},"peer":{},"detail":{}}})",
+          now_us_, event_name(e.kind), e.replica, e.view, status_name(e.status), e.op, e.commit,
+          e.peer, e.detail));
+    }
+  }
+  Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
+  for (Outgoing& o : out.send_now) send(self, std::move(o));
+  if (out.persist.empty() && out.send_after_persist.empty()) return;
+  std::uint64_t latency =
+      params_.disk_latency_mean_us == 0
+          ? 0
+          : static_cast<std::uint64_t>(disk_rng_.exponential(static_cast<double>(params_.disk_latency_mean_us)));
+  std::uint64_t done = std::max(node.last_write_done_us, now_us_ + latency);
+  node.last_write_done_us = done;
+  node.writes.push_back({done, std::move(out.persist), std::move(out.send_after_persist)});
+  schedule(done, EventKind::disk_done, r, node.incarnation);
+}
+
+/// The oldest pending write of `r` completes: it becomes durable, then the messages
+/// that waited on it leave.
+void Simulation::disk_done(std::uint32_t r, std::uint64_t incarnation) {
+  ReplicaNode& node = replicas_[r];
+  if (!node.up || incarnation != node.incarnation || node.writes.empty()) return;
+  PendingWrite w = std::move(node.writes.front());
+  node.writes.pop_front();
+  apply_delta(node.disk, w.delta);
+  if (node.needs_recovery && w.delta.state && node.replica->status() == StatusKind::normal) {
+    node.needs_recovery = false;  // the recovered state is on disk now
+  }
+  release(r, w.after);
+}
+
+void Simulation::release(std::uint32_t r, std::vector<Outgoing>& messages) {
+  Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
+  for (Outgoing& o : messages) send(self, std::move(o));
+}
+
+void Simulation::deliver_to_replica(std::uint32_t r, std::uint32_t parcel) {
+  ReplicaNode& node = replicas_[r];
+  if (!node.up) {
+    trace_message("drop", parcels_[parcel], "down");
+    ++result_.stats.messages_dropped;
+    free_parcels_.push_back(parcel);
+    return;
+  }
+  if (node.paused) {
+    node.inbox.push_back(parcel);
+    return;
+  }
+  trace_message("deliver", parcels_[parcel]);
+  ++result_.stats.messages_delivered;
+  Message m = std::move(parcels_[parcel].message);
+  free_parcels_.push_back(parcel);
+  step_replica(r, m);
+}
+
+// ---------------------------------------------------------------- network
+
+std::uint32_t Simulation::node_of(const Endpoint& e) const {
+  if (const auto* r = std::get_if<ReplicaIndex>(&e)) return r->value;
+  auto it = slot_of_client_.find(std::get<ClientId>(e).value);
+  return params_.replica_count + (it == slot_of_client_.end() ? 0 : it->second);
+}
+
+std::uint64_t Simulation::delay_us() {
+  auto d = params_.delay_min_us +
+           static_cast<std::uint64_t>(net_rng_.exponential(static_cast<double>(params_.delay_mean_us)));
+  if (net_rng_.chance(params_.tail_probability)) {
+    d += static_cast<std::uint64_t>(net_rng_.exponential(static_cast<double>(params_.tail_mean_us)));
+  }
+  return d;
+}
+
+Route Simulation::route(const Endpoint& from, const Endpoint& to) {
+  Route route;
+  bool client_link = std::holds_alternative<ClientId>(from) || std::holds_alternative<ClientId>(to);
+  std::uint32_t a = node_of(from);
+  std::uint32_t b = node_of(to);
+  if (!liveness_) {
+    if (!client_link && blocked_[a][b]) {
+      route.dropped = true;
+      route.reason = "partition";
+      return route;
+    }
+    double p = client_link ? params_.client_drop_probability : params_.drop_probability;
+    if (net_rng_.chance(p)) {
+      route.dropped = true;
+      route.reason = "drop";
+      return route;
+    }
+  }
+  std::size_t nodes = params_.replica_count + params_.client_count;
+  std::uint64_t clogged = liveness_ ? 0 : clogged_until_us_[a * nodes + b];
+  route.copies = net_rng_.chance(params_.duplicate_probability) ? 2 : 1;
+  for (int i = 0; i < route.copies; ++i) {
+    route.deliver_us[i] = std::max(now_us_, clogged) + delay_us();
+  }
+  return route;
+}
+
+void Simulation::send(Endpoint from, Outgoing o) {
+  ++result_.stats.messages_sent;
+  if (std::holds_alternative<ReplicaIndex>(from)) {
+    if (auto v = promised_view(o.message)) checker_.on_promise(std::get<ReplicaIndex>(from), *v);
+  }
+  Route rt;
+  if (from == o.to) {
+    rt.copies = 1;
+    rt.deliver_us[0] = now_us_;  // local: never lost
+  } else {
+    rt = route(from, o.to);
+  }
+  Parcel p{from, o.to, std::move(o.message)};
+  if (rt.dropped) {
+    trace_message("drop", p, rt.reason);
+    ++result_.stats.messages_dropped;
+    return;
+  }
+  trace_message("send", p);
+  for (int i = 0; i < rt.copies; ++i) {
+    std::uint32_t index;
+    if (free_parcels_.empty()) {
+      index = static_cast<std::uint32_t>(parcels_.size());
+      parcels_.push_back(i + 1 < rt.copies ? p : std::move(p));
+    } else {
+      index = free_parcels_.back();
+      free_parcels_.pop_back();
+      parcels_[index] = i + 1 < rt.copies ? p : std::move(p);
+    }
+    schedule(rt.deliver_us[i], EventKind::deliver, 0, index);
+  }
+}
+
+void Simulation::deliver(std::uint32_t parcel) {
+  const Parcel& p = parcels_[parcel];
+  if (const auto* r = std::get_if<ReplicaIndex>(&p.to)) {
+    deliver_to_replica(r->value, parcel);
+    return;
+  }
+  auto it = slot_of_client_.find(std::get<ClientId>(p.to).value);
+  bool live = it != slot_of_client_.end();
+  trace_message(live ? "deliver" : "drop", p, live ? "" : "client-gone");
+  if (live) {
+    ++result_.stats.messages_delivered;
+    if (const auto* reply = std::get_if<Reply>(&p.message)) {
+      clients_[it->second].client->step(*reply);
+      handle_client_output(it->second);
+    }
+  }
+  free_parcels_.push_back(parcel);
+}
+
+// ---------------------------------------------------------------- clients and workload
+
+void Simulation::new_client(std::uint32_t c) {
+  ClientNode& node = clients_[c];
+  if (node.client) slot_of_client_.erase(node.client->id().value);
+  ClientId id(next_client_id_++);
+  node.client.emplace(id, ClientConfig{params_.replica_count, client_timeout_ticks});
+  node.process = next_process_++;
+  node.op.reset();
+  slot_of_client_[id.value] = c;
+}
+
+OpCall Simulation::next_call() {
+  std::string key = fmt::format("k{}", workload_rng_.below(params_.key_count));
+  constexpr std::array<std::uint32_t, 4> weights = {40, 35, 20, 5};
+  switch (workload_rng_.weighted(weights)) {
+    case 0: return OpCall::read(key);
+    case 1: {
+      std::int64_t v = next_value_++;
+      last_value_[key] = v;
+      return OpCall::write(key, v);
+    }
+    case 2: {
+      auto it = last_value_.find(key);
+      std::int64_t from = it == last_value_.end() || workload_rng_.chance(0.2) ? 0 : it->second;
+      std::int64_t to = next_value_++;
+      last_value_[key] = to;
+      return OpCall::cas(key, from, to);
+    }
+    default: return OpCall::del(key);
+  }
+}
+
+KvOp to_kv(const OpCall& call) {
+  switch (call.kind) {
+    case OpKind::read: return {KvOpKind::read, call.key, "", ""};
+    case OpKind::write: return {KvOpKind::write, call.key, std::to_string(call.value), ""};
+    case OpKind::cas:
+      return {KvOpKind::cas, call.key, std::to_string(call.to), std::to_string(call.value)};
+    case OpKind::del: return {KvOpKind::del, call.key, "", ""};
+  }
+  return {};
+}
+
+void Simulation::client_issue(std::uint32_t c) {
+  ClientNode& node = clients_[c];
+  if (liveness_ || node.client->busy()) return;
+  node.call = next_call();
+  auto index = history_.invoke(node.process, node.call, static_cast<std::int64_t>(now_us_));
+  VSR_ASSERT(index.has_value(), "the workload broke a history rule");
+  node.op = index.value();
+  node.invoked_us = now_us_;
+  node.client->submit(encode_kv_op(to_kv(node.call)));
+  trace_.mix(0x155);
+  trace_.mix(node.process);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"invoke","process":{},"client":{},"op":"{}"}})",
+                            now_us_, node.process, node.client->id(), describe(history_.history().ops[*node.op])));
+  }
+  handle_client_output(c);
+}
+
+void Simulation::client_tick(std::uint32_t c) {
+  schedule(now_us_ + client_tick_us, EventKind::client_tick, c);
+  ClientNode& node = clients_[c];
+  if (!liveness_ && node.client->busy() && now_us_ - node.invoked_us >= params_.give_up_us) {
+    give_up(c);
+    return;
+  }
+  node.client->tick();
+  handle_client_output(c);
+}
+
+void Simulation::handle_client_output(std::uint32_t c) {
+  ClientOutput out = clients_[c].client->take_output();
+  Endpoint self = clients_[c].client->id();
+  for (Outgoing& o : out.send) send(self, std::move(o));
+  if (out.completed) complete_op(c, *out.completed);
+}
+
+void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
+  ClientNode& node = clients_[c];
+  auto decoded = decode_kv_result(done.result);
+  VSR_ASSERT(decoded.has_value(), "a replica sent an undecodable result");
+  const KvResult& r = decoded.value();
+  Outcome outcome = r.status == KvStatus::ok ? Outcome::ok : Outcome::fail;
+  VSR_ASSERT(r.status != KvStatus::bad_operation, "the workload sent a bad operation");
+  Value value;
+  if (node.call.kind == OpKind::read) {
+    outcome = Outcome::ok;
+    if (r.value) value = std::stoll(*r.value);
+  }
+  CasError cas_error = r.status == KvStatus::not_found             ? CasError::not_found
+                       : r.status == KvStatus::precondition_failed ? CasError::precondition_failed
+                                                                   : CasError::unspecified;
+  auto ok = history_.complete(*node.op, outcome, value, static_cast<std::int64_t>(now_us_), cas_error);
+  VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
+  checker_.on_client_ack(node.client->id(), done.request);
+  ++(outcome == Outcome::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
+  trace_.mix(0xc0);
+  trace_.mix(node.process);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"complete","process":{},"op":"{}"}})", now_us_,
+                            node.process, describe(history_.history().ops[*node.op])));
+  }
+  node.op.reset();
+  schedule(now_us_ + 1 + static_cast<std::uint64_t>(workload_rng_.exponential(static_cast<double>(params_.think_mean_us))),
+           EventKind::client_issue, c);
+}
+
+/// The client abandons its request: the op is indeterminate, and the process is done
+/// (history rule). A fresh client with a fresh id takes the slot.
+void Simulation::give_up(std::uint32_t c) {
+  ClientNode& node = clients_[c];
+  auto ok = history_.complete(*node.op, Outcome::info, std::nullopt, static_cast<std::int64_t>(now_us_));
+  VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
+  ++result_.stats.ops_info;
+  trace_.mix(0x1f0);
+  trace_.mix(node.process);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"give_up","process":{}}})", now_us_, node.process));
+  }
+  new_client(c);
+  schedule(now_us_ + 1, EventKind::client_issue, c);
+}
+
+// ---------------------------------------------------------------- faults
+
+std::uint64_t Simulation::exp_interval_us(double rate_per_s) {
+  return 1 + static_cast<std::uint64_t>(fault_rng_.exponential(1e6 / rate_per_s));
+}
+
+void Simulation::schedule_faults() {
+  if (params_.crash_rate_per_s > 0) schedule(exp_interval_us(params_.crash_rate_per_s), EventKind::crash, 0);
+  if (params_.partition_rate_per_s > 0) {
+    schedule(exp_interval_us(params_.partition_rate_per_s), EventKind::partition, 0);
+  }
+  if (params_.pause_rate_per_s > 0) schedule(exp_interval_us(params_.pause_rate_per_s), EventKind::pause, 0);
+  if (params_.clog_rate_per_s > 0) schedule(exp_interval_us(params_.clog_rate_per_s), EventKind::clog, 0);
+}
+
+std::uint32_t Simulation::wiped_count() const {
+  return static_cast<std::uint32_t>(
+      std::count_if(replicas_.begin(), replicas_.end(), [](const ReplicaNode& n) { return n.needs_recovery; }));
+}
+
+void Simulation::crash(std::uint32_t) {
+  if (liveness_) return;
+  schedule(now_us_ + exp_interval_us(params_.crash_rate_per_s), EventKind::crash, 0);
+  std::vector<std::uint32_t> up;
+  for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
+    if (replicas_[r].up) up.push_back(r);
+  }
+  if (up.empty()) return;
+  std::uint32_t r = up[fault_rng_.below(up.size())];
+  ReplicaNode& node = replicas_[r];
+  bool may_wipe = node.needs_recovery || wiped_count() + 1 <= replica_config(r).max_faulty();
+  bool wipe = fault_rng_.chance(params_.wipe_probability) && may_wipe;
+  node.up = false;
+  ++node.incarnation;
+  node.writes.clear();  // writes in flight are lost, with the messages waiting on them
+  node.paused = false;
+  for (std::uint32_t p : node.inbox) free_parcels_.push_back(p);
+  node.inbox.clear();
+  node.replica.reset();
+  if (wipe) {
+    node.disk = PersistedState{};
+    node.needs_recovery = true;
+    ++result_.stats.wipes;
+  }
+  ++result_.stats.crashes;
+  trace_.mix(0xc7a5);
+  trace_.mix(r);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"crash","replica":{},"wipe":{}}})", now_us_, r, wipe));
+  }
+  std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.restart_mean_us)));
+  schedule(back, EventKind::restart, r, node.needs_recovery ? 1 : 0);
+}
+
+void Simulation::restart(std::uint32_t r, bool) {
+  ReplicaNode& node = replicas_[r];
+  if (node.up) return;
+  node.up = true;
+  node.last_write_done_us = now_us_;
+  bool recover = node.needs_recovery;
+  auto machine = std::make_unique<KvMachine>();
+  if (recover) {
+    node.replica.emplace(Replica::recovering(replica_config(r), std::move(machine), Nonce(nonce_rng_.next())));
+  } else {
+    node.replica.emplace(Replica::restart(replica_config(r), std::move(machine), node.disk));
+  }
+  trace_.mix(0x4e57);
+  trace_.mix(r);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"restart","replica":{},"recovering":{}}})", now_us_, r, recover));
+  }
+  if (auto f = checker_.on_restart(*node.replica, recover)) {
+    fail(RunVerdict::safety, f->check, f->detail);
+    return;
+  }
+  after_input(r);
+  schedule(now_us_ + 1 + clock_rng_.below(node.tick_period_us), EventKind::replica_tick, r, node.incarnation);
+}
+
+std::optional<std::uint32_t> Simulation::acting_primary() const {
+  std::optional<std::uint32_t> best;
+  for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
+    const auto& n = replicas_[r];
+    if (!n.up || !n.replica->is_acting_primary()) continue;
+    if (!best || n.replica->view() > replicas_[*best].replica->view()) best = r;
+  }
+  return best;
+}
+
+void Simulation::partition() {
+  if (liveness_) return;
+  schedule(now_us_ + exp_interval_us(params_.partition_rate_per_s), EventKind::partition, 0);
+  std::uint32_t n = params_.replica_count;
+  if (n < 2) return;
+  for (auto& row : blocked_) std::fill(row.begin(), row.end(), false);
+  PartitionStyle style = params_.partition_style;
+  if (style == PartitionStyle::mixed) style = static_cast<PartitionStyle>(1 + partition_rng_.below(4));
+  std::vector<bool> side(n, false);
+  switch (style) {
+    case PartitionStyle::random_split:
+      for (std::uint32_t r = 0; r < n; ++r) side[r] = partition_rng_.chance(0.5);
+      break;
+    case PartitionStyle::isolate_primary: side[acting_primary().value_or(partition_rng_.below(n))] = true; break;
+    case PartitionStyle::isolate_one: side[partition_rng_.below(n)] = true; break;
+    case PartitionStyle::asymmetric:
+      for (std::uint32_t a = 0; a < n; ++a) {
+        for (std::uint32_t b = 0; b < n; ++b) blocked_[a][b] = a != b && partition_rng_.chance(0.3);
+      }
+      break;
+    default: break;
+  }
+  if (style != PartitionStyle::asymmetric) {
+    for (std::uint32_t a = 0; a < n; ++a) {
+      for (std::uint32_t b = 0; b < n; ++b) blocked_[a][b] = side[a] != side[b];
+    }
+  }
+  partitioned_ = true;
+  ++result_.stats.partitions;
+  trace_.mix(0x9a27);
+  for (std::uint32_t a = 0; a < n; ++a) {
+    for (std::uint32_t b = 0; b < n; ++b) trace_.mix(blocked_[a][b]);
+  }
+  if (trace_.detailed()) {
+    std::string cuts;
+    for (std::uint32_t a = 0; a < n; ++a) {
+      for (std::uint32_t b = 0; b < n; ++b) {
+        if (blocked_[a][b]) cuts += fmt::format("{}\"{}->{}\"", cuts.empty() ? "" : ",", a, b);
+      }
+    }
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"partition","style":"{}","cut":[{}]}})", now_us_,
+                            to_string(style), cuts));
+  }
+  schedule(now_us_ + 1 + static_cast<std::uint64_t>(partition_rng_.exponential(static_cast<double>(params_.partition_mean_us))),
+           EventKind::heal, 0);
+}
+
+void Simulation::heal() {
+  if (!partitioned_) return;
+  for (auto& row : blocked_) std::fill(row.begin(), row.end(), false);
+  partitioned_ = false;
+  trace_.mix(0x4ea1);
+  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"heal"}})", now_us_));
+}
+
+void Simulation::pause_replica() {
+  if (liveness_) return;
+  schedule(now_us_ + exp_interval_us(params_.pause_rate_per_s), EventKind::pause, 0);
+  std::uint32_t r = static_cast<std::uint32_t>(fault_rng_.below(replicas_.size()));
+  ReplicaNode& node = replicas_[r];
+  if (!node.up || node.paused) return;
+  node.paused = true;
+  ++result_.stats.pauses;
+  trace_.mix(0xba5e);
+  trace_.mix(r);
+  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"pause","replica":{}}})", now_us_, r));
+  std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.pause_mean_us)));
+  schedule(until, EventKind::resume, r, node.incarnation);
+}
+
+void Simulation::resume(std::uint32_t r) {
+  ReplicaNode& node = replicas_[r];
+  if (!node.up || !node.paused) return;
+  node.paused = false;
+  trace_.mix(0x4e5);
+  trace_.mix(r);
+  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"resume","replica":{},"burst":{}}})", now_us_, r, node.inbox.size()));
+  std::vector<std::uint32_t> burst = std::move(node.inbox);
+  node.inbox.clear();
+  for (std::uint32_t p : burst) {
+    if (failed() || !node.up || node.paused) {
+      free_parcels_.push_back(p);
+      continue;
+    }
+    deliver_to_replica(r, p);
+  }
+}
+
+void Simulation::clog() {
+  if (liveness_) return;
+  schedule(now_us_ + exp_interval_us(params_.clog_rate_per_s), EventKind::clog, 0);
+  std::size_t nodes = params_.replica_count + params_.client_count;
+  std::size_t a = net_rng_.below(nodes);
+  std::size_t b = net_rng_.below(nodes);
+  if (a == b) return;
+  std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(net_rng_.exponential(static_cast<double>(params_.clog_mean_us)));
+  clogged_until_us_[a * nodes + b] = until;
+  trace_.mix(0xc109);
+  trace_.mix(a * nodes + b);
+  if (trace_.detailed()) {
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"clog","from":{},"to":{},"until_us":{}}})", now_us_, a, b, until));
+  }
+}
+
+// ---------------------------------------------------------------- liveness
+
+void Simulation::enter_liveness_phase() {
+  liveness_ = true;
+  heal();
+  std::fill(clogged_until_us_.begin(), clogged_until_us_.end(), 0);
+  trace_.mix(0x11fe);
+  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"liveness_phase"}})", now_us_));
+  for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
+    if (!replicas_[r].up) restart(r, replicas_[r].needs_recovery);
+    if (failed()) return;
+    if (replicas_[r].paused) resume(r);
+  }
+  schedule(now_us_ + convergence_check_us, EventKind::convergence_check, 0);
+}
+
+/// Liveness done: every client finished, every replica up, normal, in one view, with
+/// the primary's whole log committed everywhere and one state hash.
+bool Simulation::converged(std::string* why) const {
+  if (!liveness_) {
+    if (why) *why = "the fault phase never ended";
+    return false;
+  }
+  for (std::uint32_t c = 0; c < clients_.size(); ++c) {
+    if (clients_[c].client->busy()) {
+      if (why) *why = fmt::format("client {} still waits for request {}", clients_[c].client->id(), clients_[c].client->last_request());
+      return false;
+    }
+  }
+  const Replica* first = nullptr;
+  for (const auto& n : replicas_) {
+    if (!n.up) {
+      if (why) *why = "a replica is down";
+      return false;
+    }
+    const Replica& r = *n.replica;
+    if (r.status() != StatusKind::normal || r.commit() != to_commit(r.op())) {
+      if (why) *why = fmt::format("replica {} is {} in view {} with op {} commit {}", r.index(), status_name(r.status()), r.view(), r.op(), r.commit());
+      return false;
+    }
+    if (first == nullptr) first = &r;
+    if (r.view() != first->view() || r.commit() != first->commit() || r.state_hash() != first->state_hash()) {
+      if (why) {
+        *why = fmt::format("replicas {} and {} differ: view {}/{} commit {}/{}", first->index(), r.index(),
+                           first->view(), r.view(), first->commit(), r.commit());
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- trace
+
+void Simulation::trace_event(std::string_view kind, std::uint32_t replica) {
+  trace_.line(fmt::format(R"({{"t_us":{},"ev":"{}","replica":{}}})", now_us_, kind, replica));
+}
+
+void Simulation::trace_message(std::string_view kind, const Parcel& p, const char* reason) {
+  trace_.mix(kind.size() + (static_cast<std::uint64_t>(kind[0]) << 8));
+  trace_.mix(endpoint_word(p.from) * 131 + endpoint_word(p.to));
+  trace_.mix(std::visit([](const auto& m) { return message_digest(m); }, p.message) + p.message.index());
+  if (!trace_.detailed()) return;
+  trace_.line(fmt::format(R"({{"t_us":{},"ev":"{}","from":"{}","to":"{}","type":"{}","msg":"{}"{}}})",
+                          now_us_, kind, p.from, p.to, message_name(p.message),
+                          json_escape(fmt::format("{}", p.message)),
+                          *reason ? fmt::format(R"(,"reason":"{}")", reason) : std::string()));
+}
+
+}  // namespace
+
+RunResult run_simulation(const RunOptions& options) {
+  try {
+    Simulation sim(options);
+    return sim.run();
+  } catch (const std::exception& e) {
+    RunResult r;
+    r.verdict = RunVerdict::crash;
+    r.check = "exception";
+    r.detail = e.what();
+    return r;
+  }
+}
+
+}  // namespace vsr::sim

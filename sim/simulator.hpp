@@ -1,0 +1,74 @@
+// The deterministic simulator: one seed → one whole run of a cluster of real replicas
+// and clients under the seed's faults, checked after every event, with a verdict, a
+// trace hash, and (optionally) a JSON-lines trace and the client history.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/history.hpp"
+#include "sim/swarm.hpp"
+
+namespace vsr::sim {
+
+struct RunOptions {
+  std::uint64_t seed = 1;
+  FaultLevel faults = FaultLevel::normal;
+  std::optional<std::uint32_t> replicas;  // override the drawn cluster size
+  std::optional<std::uint32_t> clients;   // override the drawn client count
+  std::uint64_t duration_us = 10'000'000;   // the fault phase
+  std::uint64_t liveness_us = 20'000'000;   // bound on the liveness phase
+  std::ostream* trace = nullptr;            // JSON lines, when set
+  std::size_t context_lines = 0;            // recent trace lines kept for a failure report
+  bool check_linearizability = true;
+};
+
+/// Exit codes of `vsr-sim`, one per failure class.
+enum class RunVerdict : int {
+  passed = 0,
+  safety = 3,            // a safety invariant broke
+  not_linearizable = 4,  // the client history is not linearizable
+  liveness = 5,          // the liveness phase did not finish or converge in its bound
+  crash = 6,             // an assertion in the protocol fired, or an exception escaped
+};
+
+std::string_view to_string(RunVerdict v);
+
+struct RunStats {
+  std::uint64_t ops_ok = 0;
+  std::uint64_t ops_failed = 0;   // definite failures (cas precondition, missing key)
+  std::uint64_t ops_info = 0;     // abandoned by the client: indeterminate
+  std::uint64_t final_view = 0;
+  std::uint64_t view_changes = 0;  // completed, summed over replicas' telemetry
+  std::uint64_t crashes = 0;
+  std::uint64_t wipes = 0;
+  std::uint64_t partitions = 0;
+  std::uint64_t pauses = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_delivered = 0;
+  std::uint64_t messages_dropped = 0;
+  std::uint64_t events = 0;
+  std::uint64_t simulated_us = 0;
+  std::uint64_t final_commit = 0;
+};
+
+struct RunResult {
+  RunVerdict verdict = RunVerdict::passed;
+  std::string check;   // the failed check's name
+  std::string detail;  // what exactly
+  std::uint64_t failed_at_us = 0;
+  std::vector<std::string> context;  // last trace lines before the failure (if asked)
+  SwarmParams params;
+  RunStats stats;
+  std::uint64_t trace_hash = 0;
+  History history;
+};
+
+/// Runs one seed. Never throws: protocol assertions become RunVerdict::crash.
+RunResult run_simulation(const RunOptions& options);
+
+}  // namespace vsr::sim

@@ -1,0 +1,153 @@
+#include "sim/swarm.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "sim/prng.hpp"
+
+namespace vsr::sim {
+
+std::optional<FaultLevel> parse_fault_level(std::string_view s) {
+  if (s == "none") return FaultLevel::none;
+  if (s == "default" || s == "normal") return FaultLevel::normal;
+  if (s == "harsh") return FaultLevel::harsh;
+  return std::nullopt;
+}
+
+std::string_view to_string(FaultLevel f) {
+  switch (f) {
+    case FaultLevel::none: return "none";
+    case FaultLevel::normal: return "default";
+    case FaultLevel::harsh: return "harsh";
+  }
+  return "?";
+}
+
+std::string_view to_string(PartitionStyle p) {
+  switch (p) {
+    case PartitionStyle::none: return "none";
+    case PartitionStyle::random_split: return "random-split";
+    case PartitionStyle::isolate_primary: return "isolate-primary";
+    case PartitionStyle::isolate_one: return "isolate-one";
+    case PartitionStyle::asymmetric: return "asymmetric";
+    case PartitionStyle::mixed: return "mixed";
+  }
+  return "?";
+}
+
+namespace {
+
+std::uint32_t draw_replicas(Prng& rng) {
+  // 1..7, weighted towards the odd sizes people deploy.
+  constexpr std::array<std::uint32_t, 7> weights = {5, 5, 35, 10, 30, 5, 10};
+  return static_cast<std::uint32_t>(rng.weighted(weights)) + 1;
+}
+
+/// Scales a rate: zero with probability `off`, else uniform in [0, max].
+double maybe_rate(Prng& rng, double off, double max) {
+  return rng.chance(off) ? 0.0 : rng.real() * max;
+}
+
+void draw_network(Prng& rng, double scale, SwarmParams& p) {
+  p.delay_min_us = rng.between(50, 500);
+  p.delay_mean_us = rng.between(200, 3000);
+  p.tail_probability = maybe_rate(rng, 0.3, 0.05 * scale);
+  p.tail_mean_us = rng.between(20'000, 300'000);
+  p.drop_probability = maybe_rate(rng, 0.25, 0.15 * scale);
+  p.duplicate_probability = maybe_rate(rng, 0.4, 0.1 * scale);
+  p.client_drop_probability = maybe_rate(rng, 0.5, 0.1 * scale);
+  p.clog_rate_per_s = maybe_rate(rng, 0.5, 2.0 * scale);
+  p.clog_mean_us = rng.between(50'000, 500'000);
+}
+
+void draw_partitions(Prng& rng, double scale, SwarmParams& p) {
+  constexpr std::array<std::uint32_t, 6> weights = {20, 15, 20, 15, 15, 15};
+  p.partition_style = static_cast<PartitionStyle>(rng.weighted(weights));
+  p.partition_rate_per_s =
+      p.partition_style == PartitionStyle::none ? 0.0 : 0.05 + rng.real() * 0.6 * scale;
+  p.partition_mean_us = rng.between(200'000, 2'000'000);
+}
+
+void draw_crashes(Prng& rng, double scale, SwarmParams& p) {
+  p.crash_rate_per_s = maybe_rate(rng, 0.3, 0.5 * scale);
+  p.wipe_probability = maybe_rate(rng, 0.5, 0.5);
+  p.restart_mean_us = rng.between(100'000, 1'500'000);
+  p.pause_rate_per_s = maybe_rate(rng, 0.5, 0.4 * scale);
+  p.pause_mean_us = rng.between(50'000, 800'000);
+}
+
+}  // namespace
+
+SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
+                       std::optional<std::uint32_t> replicas,
+                       std::optional<std::uint32_t> clients) {
+  Prng rng = Prng::stream(seed, Stream::swarm);
+  SwarmParams p;
+  p.seed = seed;
+  p.faults = faults;
+  // Shape: always drawn (so overrides do not shift the other draws).
+  std::uint32_t drawn_replicas = draw_replicas(rng);
+  auto drawn_clients = static_cast<std::uint32_t>(rng.between(1, 8));
+  p.replica_count = replicas.value_or(drawn_replicas);
+  p.client_count = clients.value_or(drawn_clients);
+  p.key_count = static_cast<std::uint32_t>(rng.between(1, 6));
+  p.drift_ppm = static_cast<std::uint32_t>(rng.between(0, 50'000));
+  p.disk_latency_mean_us = rng.between(20, 2'000);
+  p.think_mean_us = rng.between(500, 50'000);
+  double scale = faults == FaultLevel::harsh ? 2.0 : 1.0;
+  SwarmParams fault_free = p;
+  draw_network(rng, scale, p);
+  draw_partitions(rng, scale, p);
+  draw_crashes(rng, scale, p);
+  if (faults == FaultLevel::none) {
+    // Keep the drawn delays (they are not faults); switch every fault off.
+    fault_free.delay_min_us = p.delay_min_us;
+    fault_free.delay_mean_us = p.delay_mean_us;
+    return fault_free;
+  }
+  return p;
+}
+
+std::string describe(const SwarmParams& p) {
+  std::string s;
+  s += fmt::format("cluster: replicas={} clients={} keys={} faults={} drift={}ppm\n",
+                   p.replica_count, p.client_count, p.key_count, to_string(p.faults), p.drift_ppm);
+  s += fmt::format(
+      "network: delay={}us+exp({}us) tail={:.3f}@{}us drop={:.3f} dup={:.3f} client-drop={:.3f} "
+      "clog={:.2f}/s@{}us\n",
+      p.delay_min_us, p.delay_mean_us, p.tail_probability, p.tail_mean_us, p.drop_probability,
+      p.duplicate_probability, p.client_drop_probability, p.clog_rate_per_s, p.clog_mean_us);
+  s += fmt::format("partitions: style={} rate={:.2f}/s mean={}us\n", to_string(p.partition_style),
+                   p.partition_rate_per_s, p.partition_mean_us);
+  s += fmt::format("crashes: rate={:.2f}/s wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
+                   p.crash_rate_per_s, p.wipe_probability, p.restart_mean_us, p.pause_rate_per_s,
+                   p.pause_mean_us);
+  s += fmt::format("disk: latency-mean={}us  workload: think-mean={}us give-up={}us", 
+                   p.disk_latency_mean_us, p.think_mean_us, p.give_up_us);
+  return s;
+}
+
+std::string_view fault_model_text() {
+  return R"(Fault model (each seed draws its own mix; --faults scales it):
+  network   per-message delay = min + exponential(mean), plus a rare long tail;
+            reordering follows from the delays. Drops, duplicates, and link clogs
+            (a directed link stalls, then delivers its backlog). Client<->replica
+            links drop and clog too. Messages a replica sends itself are never lost.
+  partitions random split, isolate the primary, isolate one replica, asymmetric
+            (one-way) cuts; each lasts an exponential time, then heals.
+  crashes   a crash loses every disk write that had not completed (and the messages
+            waiting on it); restart rebuilds the replica from its disk. A crash may
+            also wipe the disk: the replica restarts empty and runs recovery (§4.3).
+            At most f = n - quorum replicas are ever wiped-and-not-yet-recovered at
+            once (never for n <= 2); plain crashes are unbounded.
+  pauses    a replica stops for a while (no ticks, no processing), then handles the
+            burst of messages that arrived meanwhile.
+  clocks    each replica ticks at its own rate (drift up to 5%) and phase (skew).
+  phases    fault phase (--duration), then the liveness phase: heal all partitions
+            and clogs, restart and resume everyone, stop drops; within 20 s every
+            outstanding request must complete and all replicas must agree on view,
+            commit number and state hash.)";
+}
+
+}  // namespace vsr::sim

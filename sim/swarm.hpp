@@ -1,0 +1,77 @@
+// Swarm testing: every seed draws its own cluster shape and fault mix, so a sweep
+// covers many regimes instead of one average. Also the fault model, in one place.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vsr::sim {
+
+enum class FaultLevel : std::uint8_t { none, normal, harsh };
+
+std::optional<FaultLevel> parse_fault_level(std::string_view s);
+std::string_view to_string(FaultLevel f);
+
+enum class PartitionStyle : std::uint8_t {
+  none,
+  random_split,     // replicas split into two random sides
+  isolate_primary,  // the current primary alone on one side
+  isolate_one,      // one random replica alone
+  asymmetric,       // one-way cuts: a random set of directed links drops everything
+  mixed,            // each partition picks one of the four above
+};
+
+std::string_view to_string(PartitionStyle p);
+
+/// Everything a seed draws before the run starts. Times in microseconds of virtual time.
+struct SwarmParams {
+  std::uint64_t seed = 0;
+  FaultLevel faults = FaultLevel::normal;
+  std::uint32_t replica_count = 3;
+  std::uint32_t client_count = 4;
+  std::uint32_t key_count = 3;
+  // clocks: a tick is nominally tick_us; each replica runs up to drift_ppm faster/slower
+  std::uint64_t tick_us = 10'000;
+  std::uint32_t drift_ppm = 0;
+  // network
+  std::uint64_t delay_min_us = 200;
+  std::uint64_t delay_mean_us = 800;
+  double tail_probability = 0;  // a message takes the long tail
+  std::uint64_t tail_mean_us = 0;
+  double drop_probability = 0;
+  double duplicate_probability = 0;
+  double client_drop_probability = 0;
+  double clog_rate_per_s = 0;  // per cluster: a random directed link stalls
+  std::uint64_t clog_mean_us = 0;
+  // partitions
+  PartitionStyle partition_style = PartitionStyle::none;
+  double partition_rate_per_s = 0;
+  std::uint64_t partition_mean_us = 0;
+  // crashes and pauses
+  double crash_rate_per_s = 0;
+  double wipe_probability = 0;  // of a crash, the chance it also wipes the disk
+  std::uint64_t restart_mean_us = 0;
+  double pause_rate_per_s = 0;
+  std::uint64_t pause_mean_us = 0;
+  // disk
+  std::uint64_t disk_latency_mean_us = 100;
+  // workload
+  std::uint64_t think_mean_us = 5'000;
+  std::uint64_t give_up_us = 2'000'000;  // a client abandons a request (recorded info)
+};
+
+/// Draws the parameters of `seed`. Explicit replica/client counts override the draw
+/// without changing any other drawn value.
+SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
+                       std::optional<std::uint32_t> replicas,
+                       std::optional<std::uint32_t> clients);
+
+/// One line per group of parameters, for run output and failure reports.
+std::string describe(const SwarmParams& p);
+
+/// The fault model, as printed by `vsr-sim --help` and the README.
+std::string_view fault_model_text();
+
+}  // namespace vsr::sim
