@@ -59,7 +59,8 @@ std::optional<CheckFailure> InvariantChecker::check_primary(const Replica& r, Pe
                                     it->second, r.index(), r.view())};
   }
   if (!started) return std::nullopt;
-  for (OpNumber op : acknowledged_ops_) {
+  for (auto [op, acked_view] : acknowledged_ops_) {
+    if (r.view() < acked_view) continue;  // a stale primary of an older view
     if (op > r.op() || entry_hash(r.entry(op)) != committed_entry_hash_[op.value - 1]) {
       return CheckFailure{"acknowledged-op-survives",
                           fmt::format("replica {} became primary of view {} without op {}, "
@@ -138,9 +139,9 @@ std::optional<CheckFailure> InvariantChecker::on_restart(const Replica& r, bool 
   return std::nullopt;
 }
 
-void InvariantChecker::on_client_ack(ClientId client, RequestNumber request) {
+void InvariantChecker::on_client_ack(ClientId client, RequestNumber request, ViewNumber view) {
   auto it = op_of_request_.find({client.value, request.value});
-  if (it != op_of_request_.end()) acknowledged_ops_.push_back(it->second);
+  if (it != op_of_request_.end()) acknowledged_ops_.emplace_back(it->second, view);
 }
 
 }  // namespace vsr::sim

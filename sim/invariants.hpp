@@ -37,8 +37,9 @@ class InvariantChecker {
   /// kept every view it promised, and resets the per-incarnation baselines.
   std::optional<CheckFailure> on_restart(const Replica& r, bool wiped);
 
-  /// A client saw request `request` of `client` succeed.
-  void on_client_ack(ClientId client, RequestNumber request);
+  /// A client saw request `request` of `client` answered by the primary of `view`.
+  /// From then on, the primary of every view >= `view` must hold the op.
+  void on_client_ack(ClientId client, RequestNumber request, ViewNumber view);
 
   [[nodiscard]] std::uint64_t max_view() const { return max_view_; }
 
@@ -60,7 +61,7 @@ class InvariantChecker {
   std::map<std::uint64_t, ReplicaIndex> primary_of_view_;
   std::vector<std::uint64_t> committed_entry_hash_;   // [op-1]
   std::map<std::pair<std::uint64_t, std::uint64_t>, OpNumber> op_of_request_;
-  std::vector<OpNumber> acknowledged_ops_;
+  std::vector<std::pair<OpNumber, ViewNumber>> acknowledged_ops_;
   std::vector<std::uint64_t> state_hash_at_commit_;  // [commit]; 0 = not seen yet
   std::uint64_t max_view_ = 0;
 };

@@ -651,7 +651,7 @@ void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
                                                                    : CasError::unspecified;
   auto ok = history_.complete(*node.op, outcome, value, static_cast<std::int64_t>(now_us_), cas_error);
   VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
-  checker_.on_client_ack(node.client->id(), done.request);
+  checker_.on_client_ack(node.client->id(), done.request, done.view);
   ++(outcome == Outcome::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
   trace_.mix(0xc0);
   trace_.mix(node.process);

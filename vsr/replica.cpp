@@ -40,8 +40,15 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
   r.commit_ = std::min(disk.state.commit, to_commit(r.op()));
   r.execute_committed(/*report=*/false);
   r.emit(EventKind::restart, -1, r.op().value);
-  if (r.last_normal_view_ == r.view_) {
+  if (r.last_normal_view_ == r.view_ && !r.is_primary()) {
     r.enter_normal(r.view_);
+  } else if (r.last_normal_view_ == r.view_) {
+    // Deviation (the paper has no disk): a primary restarting from disk must not lead
+    // its old view again. Prepares it sent before its crash may live on at backups
+    // under op numbers its disk no longer holds; reusing those numbers for new ops
+    // would fork the log. It moves to the next view, whose primary picks the log.
+    r.status_ = ViewChangeStatus{};
+    r.start_view_change(r.view_.next());
   } else {
     // It was changing views when it crashed: resume that view change (its vote for
     // this view is durable, so it may vote again for the same view).
