@@ -22,14 +22,20 @@
 //   - an observer (read, failed cas, cas a->a) that fits the current state is linearized
 //     at once and its siblings are not tried: moving it earlier than any other valid
 //     position keeps every state and every real-time constraint;
+//   - of two callable identical required ops (same kind and values), only the one that
+//     must return first is tried: anything the other ordering can do, this one can,
+//     since the op left pending then has the later deadline (symmetry reduction; it is
+//     what keeps small value domains with many concurrent writers tractable);
 //   - an info op whose effect would not change the state is not linearized (not
 //     linearizing it leaves strictly more options);
 //   - an info class is dead once no op that could still be linearized can observe its
 //     effect (a read or cas of the value it writes, a failed cas it could explain, an
 //     indeterminate cas from that value); dead classes are neither tried nor part of the
 //     memo key, so configurations differing only in them merge.
-//   The explanation search turns off the first and the last so that it enumerates every
-//   state the key could be in.
+//   - info ops are linearized just in time: only right before a required op that fails
+//     without them (see collect_wants).
+//   The explanation search keeps the last two off so that it enumerates every state the
+//   key could be in.
 #include "sim/linearizability.hpp"
 
 #include <algorithm>
@@ -58,6 +64,7 @@ struct ReqOp {
   ReqKind kind = ReqKind::read;
   ValueId a = 0;  // read: result; write: value; cas: from
   ValueId b = 0;  // cas_ok: to
+  std::uint32_t twin_class = 0;  // ops with equal (kind, a, b) share it
   std::size_t history_index = 0;
   [[nodiscard]] bool observer() const {
     return kind == ReqKind::read || kind == ReqKind::cas_fail_any ||
@@ -85,7 +92,18 @@ struct Compiled {
   std::vector<ReqOp> req;          // sorted by call_pos
   std::vector<InfoClass> classes;  // sorted by first call
   std::vector<Value> values;       // id -> value; values[0] is absent
+  std::uint32_t twin_classes = 0;
 };
+
+/// Numbers the classes of identical required ops (same kind and values).
+void assign_twin_classes(Compiled& c) {
+  std::map<std::tuple<ReqKind, ValueId, ValueId>, std::uint32_t> ids;
+  for (ReqOp& r : c.req) {
+    auto [it, fresh] = ids.emplace(std::tuple{r.kind, r.a, r.b}, static_cast<std::uint32_t>(ids.size()));
+    r.twin_class = it->second;
+  }
+  c.twin_classes = static_cast<std::uint32_t>(ids.size());
+}
 
 std::optional<ValueId> step_req(const ReqOp& op, ValueId s) {
   switch (op.kind) {
@@ -278,10 +296,18 @@ Compiled compile(const History& h, const std::vector<std::size_t>& ops, std::uin
     }
   }
   compute_usefulness(c);
+  assign_twin_classes(c);
   return c;
 }
 
-// ---- Memo: a hash set of variable-length keys in a chunked arena ----
+// ---- Memo: configurations seen, with subsumption on info counts ----
+//
+// A configuration is (base, info): base = (state, required ops linearized), info = the
+// counts of linearized members per live info class. Using fewer info ops leaves
+// strictly more options (an unused info op may stay unused forever), so a visited
+// (base, info') with info' <= info componentwise means (base, info) fails too. Per base
+// the memo keeps a chain of the info vectors visited; all of it in a chunked arena
+// whose bytes are counted against the bound.
 
 class Memo {
  public:
@@ -289,19 +315,26 @@ class Memo {
 
   enum class Insert { fresh, seen, full };
 
-  Insert insert(const std::vector<std::uint64_t>& key) {
-    const std::uint64_t h = hash(key);
+  /// `info` holds (class << 32 | count) pairs sorted by class; `counts` is the dense
+  /// vector they come from (classes not in `info` count as 0 for the comparison only
+  /// when dead, which the caller guarantees is a function of `base`).
+  Insert insert(const std::vector<std::uint64_t>& base, const std::vector<std::uint64_t>& info,
+                const std::vector<std::uint32_t>& counts) {
+    const std::uint64_t h = hash(base);
     const std::size_t mask = table_.size() - 1;
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
       Slot& s = table_[i];
       if (s.ref == 0) {
-        if (!store(key, s)) return Insert::full;
-        s.hash = h;
-        ++count_;
-        if (count_ * 2 > table_.size() && !grow()) return Insert::full;
-        return Insert::fresh;
+        const std::uint64_t ref = store(base, 1);
+        if (ref == 0) return Insert::full;
+        s = Slot{h, ref};
+        if (++bases_ * 2 > table_.size() && !grow()) return Insert::full;
+        return add_info(ref, base.size(), info);
       }
-      if (s.hash == h && equal(s.ref, key)) return Insert::seen;
+      if (s.hash == h && equal(s.ref, base)) {
+        if (subsumed(s.ref, base.size(), counts)) return Insert::seen;
+        return add_info(s.ref, base.size(), info);
+      }
     }
   }
   [[nodiscard]] std::uint64_t bytes() const {
@@ -312,7 +345,7 @@ class Memo {
  private:
   struct Slot {
     std::uint64_t hash = 0;
-    std::uint64_t ref = 0;  // 0: empty; else 1 + arena word offset (length word first)
+    std::uint64_t ref = 0;  // 0: empty; else 1 + arena offset of [len, words..., chain head]
   };
   static constexpr std::size_t chunk_words = std::size_t{1} << 18;  // 2 MiB
 
@@ -324,6 +357,10 @@ class Memo {
     }
     return h ^ (h >> 32);
   }
+  std::uint64_t* at(std::uint64_t ref) {
+    const std::uint64_t off = ref - 1;
+    return chunks_[off / chunk_words].get() + off % chunk_words;
+  }
   const std::uint64_t* at(std::uint64_t ref) const {
     const std::uint64_t off = ref - 1;
     return chunks_[off / chunk_words].get() + off % chunk_words;
@@ -332,20 +369,46 @@ class Memo {
     const std::uint64_t* p = at(ref);
     return p[0] == key.size() && std::equal(key.begin(), key.end(), p + 1);
   }
-  bool store(const std::vector<std::uint64_t>& key, Slot& s) {
-    const std::size_t need = key.size() + 1;
-    if (need > chunk_words) return false;
+  /// Whether a recorded info vector of this base is <= counts.
+  bool subsumed(std::uint64_t ref, std::size_t base_len, const std::vector<std::uint32_t>& counts) const {
+    for (std::uint64_t rec = at(ref)[base_len + 1]; rec != 0; rec = at(rec)[0]) {
+      const std::uint64_t* p = at(rec);
+      bool le = true;
+      for (std::uint64_t k = 0; k < p[1] && le; ++k) {
+        le = counts[p[2 + k] >> 32] >= (p[2 + k] & 0xFFFFFFFFULL);
+      }
+      if (le) return true;
+    }
+    return false;
+  }
+  Insert add_info(std::uint64_t base_ref, std::size_t base_len, const std::vector<std::uint64_t>& info) {
+    std::vector<std::uint64_t>& rec = scratch_;
+    rec.assign({0, info.size()});
+    rec.insert(rec.end(), info.begin(), info.end());
+    const std::uint64_t ref = store(rec, 0);
+    if (ref == 0) return Insert::full;
+    std::uint64_t& head = at(base_ref)[base_len + 1];
+    at(ref)[0] = head;
+    head = ref;
+    ++count_;
+    return Insert::fresh;
+  }
+  /// Copies words; with `with_len`, as [len, words..., chain head = 0].
+  std::uint64_t store(const std::vector<std::uint64_t>& words, int with_len) {
+    const std::size_t need = words.size() + 2 * static_cast<std::size_t>(with_len);
+    if (need > chunk_words) return 0;
     if (chunks_.empty() || used_ + need > chunk_words) {
-      if (bytes() + chunk_words * 8 > max_bytes_) return false;
+      if (bytes() + chunk_words * 8 > max_bytes_) return 0;
       chunks_.push_back(std::make_unique<std::uint64_t[]>(chunk_words));
       used_ = 0;
     }
     std::uint64_t* p = chunks_.back().get() + used_;
-    p[0] = key.size();
-    std::copy(key.begin(), key.end(), p + 1);
-    s.ref = 1 + (chunks_.size() - 1) * chunk_words + used_;
+    if (with_len) *p++ = words.size();
+    std::copy(words.begin(), words.end(), p);
+    if (with_len) p[words.size()] = 0;  // chain head
+    const std::uint64_t ref = 1 + (chunks_.size() - 1) * chunk_words + used_;
     used_ += need;
-    return true;
+    return ref;
   }
   bool grow() {
     if (bytes() + table_.size() * 2 * sizeof(Slot) > max_bytes_) return false;
@@ -364,7 +427,9 @@ class Memo {
   std::uint64_t max_bytes_;
   std::vector<Slot> table_;
   std::vector<std::unique_ptr<std::uint64_t[]>> chunks_;
+  std::vector<std::uint64_t> scratch_;
   std::size_t used_ = 0;
+  std::uint64_t bases_ = 0;
   std::uint64_t count_ = 0;
 };
 
@@ -378,7 +443,8 @@ struct Budget {
 enum class SearchEnd { linearizable, not_linearizable, timeout, memory };
 
 struct SearchOptions {
-  bool prune = true;                 // observer dominance and dead info classes
+  bool prune = true;                 // observer and twin dominance
+  bool drop_dead = true;             // dead info classes; info ops only when needed
   std::optional<std::size_t> target;  // req index whose possible states to collect
 };
 
@@ -390,6 +456,7 @@ class Search {
     lin_.assign(c_.req.size() / 64 + 1, 0);
     counts_.assign(c_.classes.size(), 0);
     seen_states_.assign(c_.values.size(), false);
+    twin_best_.assign(c_.twin_classes, 0);
   }
 
   SearchEnd run();
@@ -420,7 +487,7 @@ class Search {
   [[nodiscard]] std::int32_t next_return_after(std::int32_t e) const;
   [[nodiscard]] std::uint64_t pos(std::int32_t r) const { return c_.req[op_of(r)].ret_pos; }
   [[nodiscard]] bool live(const InfoClass& ic, std::int32_t r) const {
-    return !opts_.prune || ic.useful_until >= pos(r);
+    return !opts_.drop_dead || ic.useful_until >= pos(r);
   }
   void serialize(std::int32_t r);
   Memo::Insert try_req(std::size_t i, ValueId next_state, std::int32_t r, std::int32_t r2);
@@ -428,6 +495,13 @@ class Search {
   Memo::Insert try_info(std::size_t c, ValueId next_state, std::int32_t r);
   void undo(const Frame& f);
   bool out_of_time();
+  void mark_twins(std::int32_t r);
+  [[nodiscard]] bool callable_info(std::size_t cls, std::uint64_t limit) const;
+  void collect_wants(std::int32_t r);
+  [[nodiscard]] bool wanted(ValueId x) const;
+  [[nodiscard]] bool dominated_twin(std::size_t i) const {
+    return twin_best_[c_.req[i].twin_class] != i;
+  }
 
   const Compiled& c_;
   Budget budget_;
@@ -441,9 +515,13 @@ class Search {
   std::vector<std::uint32_t> used_classes_;  // classes with count > 0, sorted
   ValueId state_ = absent_id;
   std::vector<Frame> stack_;
-  std::vector<std::uint64_t> key_;
+  std::vector<std::uint64_t> key_;   // the configuration's base
+  std::vector<std::uint64_t> info_;  // its live info counts
   std::vector<bool> seen_states_;
   bool target_fits_ = false;
+  std::vector<std::uint32_t> twin_best_;  // per twin class: callable op with earliest return
+  std::vector<std::uint32_t> wanting_;    // callable required ops failing in this state
+  std::vector<bool> chain_from_;          // `from` values of callable info cas classes
   std::uint64_t iterations_ = 0;
   bool memory_full_ = false;
 };
@@ -494,17 +572,18 @@ std::int32_t Search::next_return_after(std::int32_t e) const {
   return x;
 }
 
-// The memo key of the current configuration, whose first return entry is r:
-// [state | low << 32, bit words covering [low, max), live (class << 32 | count)...].
+// The memo key of the current configuration, whose first return entry is r: base =
+// [state | low << 32, bit words covering [low, max)], info = live (class << 32 | count).
 void Search::serialize(std::int32_t r) {
   key_.clear();
   key_.push_back(state_ | (std::uint64_t{low_} << 32));
   if (max_ > low_) {
     for (std::size_t w = low_ / 64; w <= (max_ - 1) / 64; ++w) key_.push_back(lin_[w]);
   }
+  info_.clear();
   for (std::uint32_t cls : used_classes_) {
     if (r != nil && !live(c_.classes[cls], r)) continue;
-    key_.push_back((std::uint64_t{cls} << 32) | counts_[cls]);
+    info_.push_back((std::uint64_t{cls} << 32) | counts_[cls]);
   }
 }
 
@@ -514,7 +593,7 @@ Memo::Insert Search::try_req(std::size_t i, ValueId next_state, std::int32_t r, 
   lift(i);
   state_ = next_state;
   serialize(r2);
-  const Memo::Insert res = memo_.insert(key_);
+  const Memo::Insert res = memo_.insert(key_, info_, counts_);
   if (res == Memo::Insert::fresh) {
     stack_.push_back({static_cast<std::uint32_t>(i), before, static_cast<std::uint32_t>(max_before),
                       r, false, c_.req[i].observer()});
@@ -534,7 +613,7 @@ Memo::Insert Search::try_info(std::size_t cls, ValueId next_state, std::int32_t 
   }
   state_ = next_state;
   serialize(r);
-  const Memo::Insert res = memo_.insert(key_);
+  const Memo::Insert res = memo_.insert(key_, info_, counts_);
   const Frame f{static_cast<std::uint32_t>(cls), before, static_cast<std::uint32_t>(max_), r, true, false};
   if (res == Memo::Insert::fresh) stack_.push_back(f);
   else undo(f);
@@ -550,6 +629,20 @@ void Search::undo(const Frame& f) {
   }
   if (--counts_[f.item] == 0) {
     used_classes_.erase(std::lower_bound(used_classes_.begin(), used_classes_.end(), f.item));
+  }
+}
+
+// For each twin class, the callable unlinearized op that must return first. Entries
+// before r are exactly the callable unlinearized ops.
+void Search::mark_twins(std::int32_t r) {
+  for (std::int32_t e = next_[0]; e != r; e = next_[static_cast<std::size_t>(e)]) {
+    const std::size_t i = op_of(e);
+    twin_best_[c_.req[i].twin_class] = static_cast<std::uint32_t>(i);  // any member
+  }
+  for (std::int32_t e = next_[0]; e != r; e = next_[static_cast<std::size_t>(e)]) {
+    const std::size_t i = op_of(e);
+    std::uint32_t& best = twin_best_[c_.req[i].twin_class];
+    if (c_.req[i].ret_pos < c_.req[best].ret_pos) best = static_cast<std::uint32_t>(i);
   }
 }
 
@@ -569,7 +662,7 @@ SearchEnd Search::run() {
   const Phase first = opts_.prune ? Phase::observers : Phase::mutators;
   phase = first;
   serialize(r);
-  if (memo_.insert(key_) == Memo::Insert::full) return SearchEnd::memory;
+  if (memo_.insert(key_, info_, counts_) == Memo::Insert::full) return SearchEnd::memory;
   while (true) {
     if (out_of_time()) return SearchEnd::timeout;
     if (phase == Phase::backtrack) {
@@ -586,6 +679,7 @@ SearchEnd Search::run() {
         } else {
           phase = Phase::mutators;
           e = next_[static_cast<std::size_t>(call_entry(f.item))];
+          if (opts_.prune) mark_twins(r);
         }
         break;
       }
@@ -602,16 +696,20 @@ SearchEnd Search::run() {
       phase = phase == Phase::observers ? Phase::mutators : Phase::info;
       e = next_[0];
       cls = 0;
+      if (phase == Phase::mutators && opts_.prune) mark_twins(r);
       continue;
     }
     const std::size_t i = op_of(e);
     const ReqOp& op = c_.req[i];
     e = next_[static_cast<std::size_t>(e)];
-    if (opts_.prune && op.observer() != (phase == Phase::observers)) continue;
-    if (opts_.target && *opts_.target == i) seen_states_[state_] = true;
     const auto ns = step_req(op, state_);
+    if (opts_.target && *opts_.target == i) {
+      seen_states_[state_] = true;
+      target_fits_ = target_fits_ || ns.has_value();
+    }
     if (!ns) continue;
-    if (opts_.target && *opts_.target == i) target_fits_ = true;
+    if (opts_.prune && op.observer() != (phase == Phase::observers)) continue;
+    if (opts_.prune && phase == Phase::mutators && dominated_twin(i)) continue;
     const std::int32_t r2 = ret_entry(i) == r ? next_return_after(r) : r;
     const Memo::Insert res = try_req(i, *ns, r, r2);
     if (res == Memo::Insert::full) return SearchEnd::memory;
@@ -625,14 +723,44 @@ SearchEnd Search::run() {
   }
 }
 
+bool Search::callable_info(std::size_t cls, std::uint64_t limit) const {
+  const InfoClass& ic = c_.classes[cls];
+  return counts_[cls] < ic.calls.size() && ic.calls[counts_[cls]] < limit;
+}
+
+// Just-in-time info ops: an info op never has to be linearized before it is needed,
+// because it never returns. Any linearization can be rewritten so that each info op
+// comes right before a required op that fails without it (possibly through a chain of
+// info cas ops, each producing the next one's `from`); the others are dropped or moved
+// later. So only such classes are tried.
+void Search::collect_wants(std::int32_t r) {
+  wanting_.clear();
+  for (std::int32_t e = next_[0]; e != r; e = next_[static_cast<std::size_t>(e)]) {
+    const std::size_t i = op_of(e);
+    if (!step_req(c_.req[i], state_)) wanting_.push_back(static_cast<std::uint32_t>(i));
+  }
+  const std::uint64_t limit = pos(r);
+  chain_from_.assign(c_.values.size(), false);
+  for (std::size_t cls = 0; cls < c_.classes.size() && c_.classes[cls].calls.front() < limit; ++cls) {
+    if (c_.classes[cls].kind == InfoKind::cas && callable_info(cls, limit)) chain_from_[c_.classes[cls].a] = true;
+  }
+}
+
+bool Search::wanted(ValueId x) const {
+  if (chain_from_[x]) return true;
+  return std::any_of(wanting_.begin(), wanting_.end(),
+                     [&](std::uint32_t i) { return step_req(c_.req[i], x).has_value(); });
+}
+
 bool Search::try_info_phase(std::int32_t r, std::size_t& cls) {
   const std::uint64_t limit = pos(r);
+  if (opts_.drop_dead) collect_wants(r);
   for (; cls < c_.classes.size(); ++cls) {
     const InfoClass& ic = c_.classes[cls];
     if (ic.calls.front() >= limit) return false;
-    if (counts_[cls] >= ic.calls.size() || ic.calls[counts_[cls]] >= limit || !live(ic, r)) continue;
+    if (!callable_info(cls, limit) || !live(ic, r)) continue;
     const auto ns = step_info(ic, state_);
-    if (!ns) continue;
+    if (!ns || (opts_.drop_dead && !wanted(*ns))) continue;
     const Memo::Insert res = try_info(cls, *ns, r);
     if (res == Memo::Insert::full) {
       memory_full_ = true;
@@ -698,7 +826,9 @@ Violation explain_violation(const History& h, const KeyJob& job, const Budget& b
     v.prefix_ops.push_back(i);
     v.prefix_events += 1 + (op.outcome != Outcome::pending && op.complete_seq <= cutoff ? 1 : 0);
   }
-  Search s{c, b, SearchOptions{false, target}};
+  // Dominance pruning keeps every state sequence, so it keeps every state at which
+  // the target is tried; dead info classes are kept so that their values show.
+  Search s{c, b, SearchOptions{true, false, target}};
   const SearchEnd e = s.run();
   v.possible_values_complete = e == SearchEnd::not_linearizable;
   v.op_fits_somewhere = s.target_fits();

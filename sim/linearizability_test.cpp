@@ -1,5 +1,7 @@
 #include "sim/linearizability.hpp"
 
+#include "sim/history_gen.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -257,6 +259,137 @@ TEST_CASE("the recorder enforces the client rules") {
   CHECK(rec.complete(a, Outcome::ok, {}, 3).has_error());
   CHECK(rec.invoke(0, OpCall::read("x"), 4).has_error());
   CHECK(rec.invoke(1, OpCall::read("x"), 4).has_value());
+}
+
+// ---- Property tests on histories recorded from a real register ----
+
+bool produces(const Op& op, std::int64_t v) {
+  if (op.outcome == Outcome::fail) return false;
+  return (op.call.kind == OpKind::write && op.call.value == v) ||
+         (op.call.kind == OpKind::cas && op.call.to == v);
+}
+
+bool overwrites_with_other(const Op& op, std::int64_t v) {
+  if (op.outcome != Outcome::ok) return false;
+  return op.call.kind == OpKind::del || (op.call.kind == OpKind::write && op.call.value != v) ||
+         (op.call.kind == OpKind::cas && op.call.to != v);
+}
+
+/// Whether read `r` can have seen `v` in no linearization at all: every op that could
+/// produce v was invoked after r completed (a future value), or all of them completed
+/// before an op that definitely overwrote v, which completed before r began (a stale one).
+bool impossible_for(const History& h, std::size_t r, std::int64_t v) {
+  const Op& read = h.ops[r];
+  std::vector<const Op*> producers;
+  for (const Op& op : h.ops) {
+    if (op.call.key == read.call.key && produces(op, v)) producers.push_back(&op);
+  }
+  if (producers.empty()) return false;  // never written: true, but too easy
+  const bool future = std::all_of(producers.begin(), producers.end(),
+                                  [&](const Op* p) { return p->invoke_seq > read.complete_seq; });
+  if (future) return true;
+  for (const Op& m : h.ops) {
+    if (m.call.key != read.call.key || !overwrites_with_other(m, v) || m.complete_seq >= read.invoke_seq) continue;
+    const bool stale = std::all_of(producers.begin(), producers.end(), [&](const Op* p) {
+      return p->outcome == Outcome::ok && p->complete_seq < m.invoke_seq;
+    });
+    if (stale) return true;
+  }
+  return false;
+}
+
+/// Mutates one ok read (scanning from `start`) to an impossible value; returns its index.
+std::optional<std::size_t> mutate_one_read(History& h, std::size_t start, unsigned values) {
+  for (std::size_t k = 0; k < h.ops.size(); ++k) {
+    const std::size_t i = (start + k) % h.ops.size();
+    Op& op = h.ops[i];
+    if (op.call.kind != OpKind::read || op.outcome != Outcome::ok) continue;
+    for (std::int64_t v = 0; v < static_cast<std::int64_t>(values); ++v) {
+      if (op.result == v || !impossible_for(h, i, v)) continue;
+      op.result = v;
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_CASE("property: histories from a real register are linearizable; one impossible read is not") {
+  struct Shape {
+    std::size_t ops;
+    unsigned procs, keys, info, values;
+  };
+  const std::vector<Shape> shapes = {
+      {60, 3, 1, 0, 3}, {200, 5, 1, 0, 5}, {300, 10, 2, 10, 5}, {400, 20, 1, 20, 8},
+      {500, 5, 3, 30, 4}, {600, 50, 6, 5, 10}, {300, 15, 1, 5, 3},
+  };
+  std::size_t mutated = 0;
+  for (const Shape& sh : shapes) {
+    for (std::uint64_t seed = 1; seed <= 15; ++seed) {
+      CAPTURE(seed);
+      CAPTURE(sh.procs);
+      RegisterGenOptions o{seed, sh.ops, sh.procs, sh.keys, sh.info, sh.values};
+      History h = generate_register_history(o);
+      const CheckResult ok = check(h);
+      REQUIRE(ok.verdict == Verdict::linearizable);
+      if (auto r = mutate_one_read(h, static_cast<std::size_t>(seed * 7919) % h.ops.size(), sh.values)) {
+        CheckOptions two;
+        two.jobs = 2;
+        const CheckResult bad = check(h, two);
+        REQUIRE(bad.verdict == Verdict::not_linearizable);
+        for (const KeyResult& k : bad.keys) {
+          if (k.verdict != Verdict::not_linearizable) continue;
+          REQUIRE(k.violation.has_value());
+          CHECK(k.violation->op == *r);
+          CHECK(k.violation->minimal);
+          CHECK_FALSE(explain(h, k).empty());
+        }
+        ++mutated;
+      }
+    }
+  }
+  CHECK(mutated >= 60);
+}
+
+TEST_CASE("the verdict and explanation do not depend on jobs") {
+  RegisterGenOptions o{42, 2000, 10, 8, 10, 5};
+  History h = generate_register_history(o);
+  for (std::size_t start : {100U, 900U, 1700U}) (void)mutate_one_read(h, start, o.values);
+  CheckOptions one, four;
+  four.jobs = 4;
+  const CheckResult a = check(h, one), b = check(h, four);
+  REQUIRE(a.keys.size() == b.keys.size());
+  CHECK(a.verdict == Verdict::not_linearizable);
+  for (std::size_t i = 0; i < a.keys.size(); ++i) {
+    CHECK(a.keys[i].verdict == b.keys[i].verdict);
+    CHECK(explain(h, a.keys[i]) == explain(h, b.keys[i]));
+  }
+}
+
+TEST_CASE("bounds turn a key into unknown") {
+  RegisterGenOptions o{3, 3000, 50, 1, 30, 3};
+  const History h = generate_register_history(o);
+  CheckOptions tiny;
+  tiny.max_memory_bytes = 1;
+  const CheckResult r = check(h, tiny);
+  CHECK(r.verdict == Verdict::unknown);
+  REQUIRE(r.keys.size() == 1);
+  CHECK(r.keys[0].unknown_reason == "memory bound");
+  CheckOptions instant;
+  instant.timeout = std::chrono::milliseconds{0};
+  const CheckResult t = check(h, instant);
+  CHECK(t.verdict != Verdict::not_linearizable);
+}
+
+TEST_CASE("explanation text names the op and the possible values") {
+  Script s;
+  s.seq_write(0, 1);
+  s.seq_write(0, 2);
+  s.seq_read(1, 1);
+  const CheckResult r = s.result();
+  const std::string text = explain(s.history(), r.keys[0]);
+  CHECK(text.find("process 1 read -> 1") != std::string::npos);
+  CHECK(text.find("could only hold: 2") != std::string::npos);
+  MESSAGE(text);
 }
 
 }  // namespace
