@@ -276,16 +276,6 @@ std::uint64_t frame_checksum(std::span<const std::uint8_t> header,
   return hash_bytes(body.data(), body.size(), h);
 }
 
-std::uint64_t load_le(std::span<const std::uint8_t> b) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < b.size(); ++i) v |= static_cast<std::uint64_t>(b[i]) << (8 * i);
-  return v;
-}
-
-void store_le(std::uint8_t* out, std::uint64_t v, std::size_t width) {
-  for (std::size_t i = 0; i < width; ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-
 /// Fills in the header of `frame` (header space + body) for message type `type`.
 void seal(Bytes& frame, std::uint8_t type) {
   VSR_ASSERT(frame.size() >= frame_header_bytes && frame.size() <= max_frame_bytes,
@@ -294,10 +284,10 @@ void seal(Bytes& frame, std::uint8_t type) {
   frame[1] = magic1;
   frame[2] = frame_version;
   frame[3] = type;
-  store_le(&frame[4], frame.size() - frame_header_bytes, 4);
+  wire::store_le(&frame[4], frame.size() - frame_header_bytes, 4);
   std::span<const std::uint8_t> all(frame);
-  store_le(&frame[8], frame_checksum(all.first(frame_header_bytes), all.subspan(frame_header_bytes)),
-           8);
+  wire::store_le(&frame[8],
+                 frame_checksum(all.first(frame_header_bytes), all.subspan(frame_header_bytes)), 8);
 }
 
 /// Size, length field and checksum: everything about the frame but its body.
@@ -310,7 +300,7 @@ Result<void> check_envelope(std::span<const std::uint8_t> frame) {
     return Error{fmt::format("decode: truncated: need {} bytes for the frame header, have {}",
                              frame_header_bytes, frame.size())};
   }
-  const std::uint64_t body_bytes = load_le(frame.subspan(4, 4));
+  const std::uint64_t body_bytes = wire::load_le(&frame[4], 4);
   const std::size_t have = frame.size() - frame_header_bytes;
   if (body_bytes > max_frame_bytes - frame_header_bytes) {
     return Error{fmt::format("decode: oversize: length field claims {} body bytes, limit is {}",
@@ -324,7 +314,7 @@ Result<void> check_envelope(std::span<const std::uint8_t> frame) {
     return Error{fmt::format("decode: {} trailing bytes after the frame's {} body bytes",
                              have - body_bytes, body_bytes)};
   }
-  const std::uint64_t stored = load_le(frame.subspan(8, 8));
+  const std::uint64_t stored = wire::load_le(&frame[8], 8);
   const std::uint64_t computed =
       frame_checksum(frame.first(frame_header_bytes), frame.subspan(frame_header_bytes));
   if (stored != computed) {

@@ -1,6 +1,7 @@
 #include "vsr/config.hpp"
 
 #include <string>
+#include <utility>
 
 #include <doctest/doctest.h>
 
@@ -57,7 +58,8 @@ TEST_CASE("config: make rejects a zero timeout, naming the field") {
       {&Timeouts::prepare_resend_ticks, "prepare_resend_ticks"},
       {&Timeouts::recovery_resend_ticks, "recovery_resend_ticks"},
   };
-  for (const auto& [field, name] : fields) {
+  for (const auto& [field, field_name] : fields) {
+    const std::string name = field_name;  // CAPTURE cannot take a structured binding (clang)
     CAPTURE(name);
     Timeouts t;
     t.*field = 0;

@@ -23,6 +23,18 @@
 
 namespace vsr::wire {
 
+/// The little-endian unsigned integer of `width` (≤ 8) bytes at `in`.
+inline std::uint64_t load_le(const std::uint8_t* in, std::size_t width) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < width; ++i) v |= static_cast<std::uint64_t>(in[i]) << (8 * i);
+  return v;
+}
+
+/// Stores the low `width` (≤ 8) bytes of `v` at `out`, little-endian.
+inline void store_le(std::uint8_t* out, std::uint64_t v, std::size_t width) {
+  for (std::size_t i = 0; i < width; ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
 /// Appends fields to a byte string.
 class Writer {
  public:
@@ -50,8 +62,9 @@ class Writer {
     VSR_ASSERT(n <= UINT32_MAX, fmt::format("length {} does not fit u32", n));
     return static_cast<std::uint32_t>(n);
   }
-  void put_le(std::uint64_t v, int width) {
-    for (int i = 0; i < width; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  void put_le(std::uint64_t v, std::size_t width) {
+    out_.resize(out_.size() + width);
+    store_le(out_.data() + out_.size() - width, v, width);
   }
 
   Bytes& out_;
@@ -141,10 +154,7 @@ class Reader {
 
   std::uint64_t get_le(std::size_t width, std::string_view field) {
     if (!need(width, field)) return 0;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < width; ++i) {
-      v |= static_cast<std::uint64_t>(input_[pos_ + i]) << (8 * i);
-    }
+    const std::uint64_t v = load_le(input_.data() + pos_, width);
     pos_ += width;
     return v;
   }
