@@ -30,6 +30,21 @@ struct InputError {
 template <typename T>
 using InputResult = outcome::result<T, InputError, outcome::policy::terminate>;
 
+// VSR_SIM_TRY(decl, expr): evaluates an InputResult, returns its error, else binds its
+// value to `decl` (e.g. `auto x` or an existing variable). VSR_SIM_TRYV for void.
+// (Boost 1.74's BOOST_OUTCOME_TRY cannot declare with `auto x`.)
+#define VSR_SIM_CAT2(a, b) a##b
+#define VSR_SIM_CAT(a, b) VSR_SIM_CAT2(a, b)
+#define VSR_SIM_TRY(decl, expr)                                                      \
+  auto VSR_SIM_CAT(vsr_try_, __LINE__) = (expr);                                     \
+  if (!VSR_SIM_CAT(vsr_try_, __LINE__)) return VSR_SIM_CAT(vsr_try_, __LINE__).error(); \
+  decl = std::move(VSR_SIM_CAT(vsr_try_, __LINE__)).value()
+#define VSR_SIM_TRYV(expr)                    \
+  do {                                        \
+    auto vsr_try_v_ = (expr);                 \
+    if (!vsr_try_v_) return vsr_try_v_.error(); \
+  } while (false)
+
 /// A value in the model: absent (std::nullopt) means the key does not exist.
 using Value = std::optional<std::int64_t>;
 

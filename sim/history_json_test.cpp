@@ -1,0 +1,116 @@
+#include "sim/history_json.hpp"
+
+#include <doctest/doctest.h>
+
+#include "sim/history_gen.hpp"
+#include "sim/linearizability.hpp"
+
+namespace vsr::sim {
+namespace {
+
+std::string error_of(std::string_view text) {
+  auto r = parse_history_json(text, "h.jsonl");
+  REQUIRE(r.has_error());
+  return r.error().message;
+}
+
+TEST_CASE("json: a small history parses with every field") {
+  const char* text =
+      R"({"process":0,"type":"invoke","f":"write","key":"x","value":1,"time":10}
+{"process":1,"type":"invoke","f":"read","key":"x","value":null,"time":11}
+{"process":0,"type":"ok","f":"write","key":"x","value":1,"time":12}
+
+{"process":1,"type":"ok","f":"read","key":"x","value":1,"time":13}
+{"process":2,"type":"invoke","f":"cas","key":7,"value":[1,2],"time":14}
+{"process":2,"type":"fail","f":"cas","key":7,"value":[1,2],"error":"not_found","time":15}
+{"process":3,"type":"invoke","f":"delete","key":"x","time":16}
+{"process":3,"type":"info","f":"delete","key":"x","time":17}
+{"process":4,"type":"invoke","f":"read","key":"y","time":18}
+{"process":4,"type":"ok","f":"read","key":"y","value":null,"time":19,"extra":"ignored"}
+)";
+  auto r = parse_history_json(text, "h.jsonl");
+  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  const History& h = r.value();
+  REQUIRE(h.ops.size() == 5);
+  CHECK(h.ops[0].call == OpCall::write("x", 1));
+  CHECK(h.ops[0].outcome == Outcome::ok);
+  CHECK(h.ops[0].invoke_line == 1);
+  CHECK(h.ops[0].complete_line == 3);
+  CHECK(h.ops[1].result == Value{1});
+  CHECK(h.ops[1].complete_line == 5);
+  CHECK(h.ops[2].call == OpCall::cas("7", 1, 2));
+  CHECK(h.ops[2].cas_error == CasError::not_found);
+  CHECK(h.ops[3].outcome == Outcome::info);
+  CHECK(h.ops[4].result == std::nullopt);
+  CHECK(h.ops[4].complete_time == 19);
+  CHECK(check(h).verdict == Verdict::linearizable);
+}
+
+TEST_CASE("json: an invoke without a completion stays pending") {
+  auto r = parse_history_json(R"({"process":0,"type":"invoke","f":"write","key":"x","value":1})", "h");
+  REQUIRE(r.has_value());
+  CHECK(r.value().ops[0].outcome == Outcome::pending);
+}
+
+TEST_CASE("json: round trip through to_json_lines") {
+  RegisterGenOptions o{9, 300, 6, 3, 20, 4};
+  const History h = generate_register_history(o);
+  const std::string text = to_json_lines(h);
+  auto r = parse_history_json(text, "gen");
+  REQUIRE_MESSAGE(r.has_value(), r.error().message);
+  REQUIRE(r.value().ops.size() == h.ops.size());
+  for (std::size_t i = 0; i < h.ops.size(); ++i) {
+    CHECK(r.value().ops[i].call == h.ops[i].call);
+    CHECK(r.value().ops[i].outcome == h.ops[i].outcome);
+    CHECK(r.value().ops[i].result == h.ops[i].result);
+    CHECK(r.value().ops[i].invoke_seq == h.ops[i].invoke_seq);
+    CHECK(r.value().ops[i].complete_seq == h.ops[i].complete_seq);
+  }
+  CHECK(to_json_lines(r.value()) == text);
+}
+
+TEST_CASE("json: malformed input is rejected with file, line and reason") {
+  CHECK(error_of("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\"}\nnot json\n") ==
+        "h.jsonl:2: not valid JSON");
+  CHECK(error_of("[1,2]") == "h.jsonl:1: each line must be a JSON object");
+  CHECK(error_of(R"({"type":"invoke","f":"read","key":"x"})") == "h.jsonl:1: missing \"process\"");
+  CHECK(error_of(R"({"process":"a","type":"invoke","f":"read","key":"x"})").find("\"process\" must be an integer") !=
+        std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"begin","f":"read","key":"x"})").find("unknown \"type\"") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"append","key":"x"})").find("unknown \"f\"") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"read"})") == "h.jsonl:1: missing \"key\"");
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"read","key":[1]})").find("\"key\" must be") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"write","key":"x"})").find("needs an integer") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"write","key":"x","value":1.5})").find("must be an integer") !=
+        std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"write","key":"x","value":18446744073709551615})")
+            .find("does not fit") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"cas","key":"x","value":[1]})").find("[from, to]") !=
+        std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"ok","f":"read","key":"x","value":1})").find("no op in flight") !=
+        std::string::npos);
+  const std::string inv = R"({"process":0,"type":"invoke","f":"read","key":"x"})";
+  CHECK(error_of(inv + "\n" + inv).find("h.jsonl:2: process 0 invokes an op while") == 0);
+  CHECK(error_of(inv + "\n" + R"({"process":0,"type":"ok","f":"write","key":"x"})").find("does not match") !=
+        std::string::npos);
+  CHECK(error_of(inv + "\n" + R"({"process":0,"type":"ok","f":"read","key":"y","value":1})").find("does not match") !=
+        std::string::npos);
+  CHECK(error_of(inv + "\n" + R"({"process":0,"type":"ok","f":"read","key":"x"})").find("needs \"value\"") !=
+        std::string::npos);
+  CHECK(error_of(inv + "\n" + R"({"process":0,"type":"info","f":"read","key":"x"})" + "\n" + inv)
+            .find("h.jsonl:3: process 0 invokes an op after an indeterminate") == 0);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"read","key":"x","time":5})" + std::string{"\n"} +
+                 R"({"process":0,"type":"ok","f":"read","key":"x","value":null,"time":4})")
+            .find("goes backwards") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"cas","key":"x","value":[1,2]})" + std::string{"\n"} +
+                 R"({"process":0,"type":"fail","f":"cas","key":"x","error":"nope"})")
+            .find("\"error\" must be") != std::string::npos);
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"write","key":"x","value":1})" + std::string{"\n"} +
+                 R"({"process":0,"type":"ok","f":"write","key":"x","value":2})")
+            .find("differs from its invoke") != std::string::npos);
+  CHECK(error_of(std::string(2u << 20, ' ') + "x").find("longer than 1 MiB") != std::string::npos);
+  CHECK(error_of(std::string(100000, '[')).find("not valid JSON") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace vsr::sim
