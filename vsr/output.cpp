@@ -9,7 +9,8 @@ namespace vsr {
 void PersistDelta::truncate(OpNumber to) {
   if (!append.empty()) {
     if (to >= append_first) {
-      append.resize(to.value - append_first.value + 1);
+      // Only shrink: cutting at or beyond the last pending append drops nothing.
+      append.resize(std::min<std::size_t>(append.size(), to.value - append_first.value + 1));
       return;
     }
     append.clear();

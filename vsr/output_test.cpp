@@ -1,0 +1,119 @@
+// PersistDelta recording (truncate / add) and apply_delta, the reference semantics of
+// every log store.
+#include "vsr/output.hpp"
+
+#include <doctest/doctest.h>
+
+#include "vsr/assert.hpp"
+
+using namespace vsr;
+
+namespace {
+
+LogEntry e(std::uint64_t client, std::uint64_t view = 0) {
+  return LogEntry{ViewNumber(view), ClientId(client), RequestNumber(1), Bytes{static_cast<std::uint8_t>(client)}};
+}
+
+PersistedState stored(std::uint64_t n) {
+  PersistedState s;
+  for (std::uint64_t k = 1; k <= n; ++k) s.log.push_back(e(k));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("output: an empty delta changes nothing") {
+  PersistDelta d;
+  CHECK(d.empty());
+  PersistedState s = stored(3);
+  apply_delta(s, d);
+  CHECK(s.log == stored(3).log);
+  CHECK(s.state == DurableState{});
+}
+
+TEST_CASE("output: appends follow the stored log") {
+  PersistDelta d;
+  d.add(OpNumber(4), e(40));
+  d.add(OpNumber(5), e(50));
+  CHECK_FALSE(d.empty());
+  CHECK(d.append_first == OpNumber(4));
+  PersistedState s = stored(3);
+  apply_delta(s, d);
+  REQUIRE(s.log.size() == 5);
+  CHECK(s.log[3] == e(40));
+  CHECK(s.log[4] == e(50));
+  // Appends must be contiguous.
+  CHECK_THROWS_AS(d.add(OpNumber(7), e(70)), AssertionError);
+  // And must follow the stored log when applied.
+  PersistDelta gap;
+  gap.add(OpNumber(9), e(90));
+  CHECK_THROWS_AS(apply_delta(s, gap), AssertionError);
+}
+
+TEST_CASE("output: truncate inside pending appends keeps the prefix") {
+  PersistDelta d;
+  d.add(OpNumber(4), e(40));
+  d.add(OpNumber(5), e(50));
+  d.add(OpNumber(6), e(60));
+  d.truncate(OpNumber(4));
+  CHECK_FALSE(d.truncate_to.has_value());
+  REQUIRE(d.append.size() == 1);
+  d.add(OpNumber(5), e(51, 1));
+  PersistedState s = stored(3);
+  apply_delta(s, d);
+  REQUIRE(s.log.size() == 5);
+  CHECK(s.log[3] == e(40));
+  CHECK(s.log[4] == e(51, 1));
+}
+
+TEST_CASE("output: truncate below pending appends cancels them and cuts the stored log") {
+  PersistDelta d;
+  d.add(OpNumber(4), e(40));
+  d.truncate(OpNumber(2));
+  CHECK(d.append.empty());
+  REQUIRE(d.truncate_to.has_value());
+  CHECK(*d.truncate_to == OpNumber(2));
+  d.add(OpNumber(3), e(31, 1));
+  PersistedState s = stored(3);
+  apply_delta(s, d);
+  REQUIRE(s.log.size() == 3);
+  CHECK(s.log[0] == e(1));
+  CHECK(s.log[1] == e(2));
+  CHECK(s.log[2] == e(31, 1));
+}
+
+TEST_CASE("output: two truncates keep the lower one") {
+  PersistDelta d;
+  d.truncate(OpNumber(2));
+  d.truncate(OpNumber(5));
+  REQUIRE(d.truncate_to.has_value());
+  CHECK(*d.truncate_to == OpNumber(2));
+  d.truncate(OpNumber(1));
+  CHECK(*d.truncate_to == OpNumber(1));
+  PersistedState s = stored(4);
+  apply_delta(s, d);
+  CHECK(s.log.size() == 1);
+}
+
+TEST_CASE("output: truncate at or beyond the last pending append drops nothing") {
+  PersistDelta d;
+  d.add(OpNumber(4), e(40));
+  d.add(OpNumber(5), e(50));
+  d.truncate(OpNumber(5));
+  CHECK(d.append.size() == 2);
+  d.truncate(OpNumber(9));  // nothing after op 9 exists: a no-op, not a padding
+  CHECK(d.append.size() == 2);
+  PersistedState s = stored(3);
+  apply_delta(s, d);
+  CHECK(s.log.size() == 5);
+}
+
+TEST_CASE("output: truncating a stored log beyond its end is a no-op; state is stored last") {
+  PersistDelta d;
+  d.truncate(OpNumber(10));
+  d.state = DurableState{ViewNumber(3), ViewNumber(2), CommitNumber(1)};
+  PersistedState s = stored(3);
+  apply_delta(s, d);
+  CHECK(s.log.size() == 3);
+  CHECK(s.state == DurableState{ViewNumber(3), ViewNumber(2), CommitNumber(1)});
+}

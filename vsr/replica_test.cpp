@@ -1,0 +1,672 @@
+// Replica unit tests, named after the sections of "Viewstamped Replication Revisited"
+// (Liskov & Cowling, 2012). Each drives real replicas through the in-test message pump
+// (test_pump.hpp), which checks local invariants, agreement on committed ops and
+// exactly-once execution after every single step.
+#include "vsr/replica.hpp"
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "vsr/test_pump.hpp"
+
+using namespace vsr;
+using namespace vsr::test;
+
+namespace {
+
+/// Sends one request to replica r, delivers everything, and returns the one new reply.
+Reply call(Cluster& c, ClientId client, std::uint64_t request, Bytes op, std::uint32_t r) {
+  const std::size_t before = c.replies(client).size();
+  c.request(client, request, std::move(op), r);
+  c.deliver_all();
+  REQUIRE(c.replies(client).size() == before + 1);
+  const Reply reply = c.replies(client).back();
+  REQUIRE(reply.client == client);
+  REQUIRE(reply.request.value == request);
+  return reply;
+}
+
+/// Lets `primary` send a Commit heartbeat, and delivers everything.
+void heartbeat(Cluster& c, std::uint32_t primary) {
+  c.tick(primary, c.timeouts().heartbeat_ticks);
+  c.deliver_all();
+}
+
+/// Ticks each listed backup until it suspects its primary, then delivers everything.
+void silence(Cluster& c, const std::vector<std::uint32_t>& backups) {
+  for (auto r : backups) c.tick(r, c.timeouts().primary_silence_ticks);
+  c.deliver_all();
+}
+
+std::vector<std::uint64_t> ops_1_to(std::uint64_t n) {
+  std::vector<std::uint64_t> v;
+  for (std::uint64_t k = 1; k <= n; ++k) v.push_back(k);
+  return v;
+}
+
+LogEntry entry_of(std::uint64_t view, std::uint64_t client, std::uint64_t request, Bytes op) {
+  return LogEntry{ViewNumber(view), ClientId(client), RequestNumber(request), std::move(op)};
+}
+
+/// The acting primary among live replicas (there must be exactly one in `view`).
+std::uint32_t acting_primary(Cluster& c) {
+  std::optional<std::uint32_t> p;
+  for (std::uint32_t r = 0; r < c.size(); ++r) {
+    if (c.up(r) && c.replica(r).is_acting_primary()) {
+      REQUIRE_FALSE(p.has_value());
+      p = r;
+    }
+  }
+  REQUIRE(p.has_value());
+  return *p;
+}
+
+void normal_operation(std::uint32_t n) {
+  Cluster c(n);
+  const ClientId alice(1);
+  const ClientId bob(2);
+  struct Case {
+    ClientId client;
+    std::uint64_t request;
+    Bytes op;
+    KvResult expected;
+  };
+  const std::vector<Case> cases = {
+      {alice, 1, kv_write("x", "1"), kv_ok()},
+      {bob, 1, kv_read("x"), kv_value("1")},
+      {alice, 2, kv_cas("x", "1", "2"), kv_ok()},
+      {bob, 2, kv_cas("x", "1", "3"), KvResult{KvStatus::precondition_failed, std::nullopt}},
+      {alice, 3, kv_read("y"), KvResult{KvStatus::not_found, std::nullopt}},
+      {bob, 3, kv_read("x"), kv_value("2")},
+  };
+  for (const auto& k : cases) {
+    const Reply reply = call(c, k.client, k.request, k.op, 0);
+    CHECK(reply.view == ViewNumber(0));
+    CHECK(reply.replica == rep(0));
+    CHECK(kv_result(reply.result) == k.expected);
+  }
+  // Only the primary answers clients: one reply per request.
+  CHECK(c.replies(alice).size() == 3);
+  CHECK(c.replies(bob).size() == 3);
+  // The primary committed everything; backups learn the last commit from a heartbeat.
+  CHECK(c.replica(0).commit() == CommitNumber(6));
+  heartbeat(c, 0);
+  for (std::uint32_t r = 0; r < n; ++r) {
+    INFO("replica ", r);
+    CHECK(c.replica(r).op() == OpNumber(6));
+    CHECK(c.replica(r).commit() == CommitNumber(6));
+    CHECK(c.executed_ops(r) == ops_1_to(6));
+    CHECK(c.replica(r).log() == c.replica(0).log());
+    CHECK(c.replica(r).state_hash() == c.replica(0).state_hash());
+  }
+  c.require_converged();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- §4.1 normal operation
+
+TEST_CASE("§4.1 normal operation: commit with n=1") { normal_operation(1); }
+TEST_CASE("§4.1 normal operation: commit with n=3") { normal_operation(3); }
+TEST_CASE("§4.1 normal operation: commit with n=5") { normal_operation(5); }
+
+TEST_CASE("§4.1 normal operation: a replica's log entries carry the client and request") {
+  Cluster c(3);
+  call(c, ClientId(42), 7, kv_write("k", "v"), 0);
+  heartbeat(c, 0);
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    CHECK(c.replica(r).entry(OpNumber(1)) == entry_of(0, 42, 7, kv_write("k", "v")));
+    REQUIRE(c.node(r).committed.size() == 1);
+    CHECK(c.node(r).committed[0].client == ClientId(42));
+    CHECK(c.node(r).committed[0].request == RequestNumber(7));
+    CHECK(c.replica(r).client_table().at(ClientId(42)).request == RequestNumber(7));
+  }
+}
+
+TEST_CASE("§4.1 pipelining: many prepares in flight, then all commit in order") {
+  Cluster c(3);
+  constexpr std::uint64_t count = 10;
+  for (std::uint64_t i = 1; i <= count; ++i) {
+    c.request(ClientId(i), 1, kv_write("k", std::to_string(i)), 0);
+  }
+  // Every Prepare reaches every backup before any PrepareOk is delivered.
+  c.deliver_all(!is<PrepareOk>());
+  CHECK(c.replica(0).op() == OpNumber(count));
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  CHECK(c.replica(1).op() == OpNumber(count));
+  CHECK(c.replica(2).op() == OpNumber(count));
+  CHECK(c.count(is<PrepareOk>()) == 3 * count);
+  for (std::uint64_t i = 1; i <= count; ++i) CHECK(c.replies(ClientId(i)).empty());
+
+  // A PrepareOk for op k acknowledges every op up to k: replica 2's last one, plus the
+  // primary's own, is a quorum for all ten. Replica 2's alone is not.
+  c.deliver_one(is<PrepareOk>() && from(2) && Filter{[](const Envelope& e) {
+                  return std::get<PrepareOk>(e.message).op == OpNumber(count);
+                }});
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  c.deliver_one(is<PrepareOk>() && from(0) && Filter{[](const Envelope& e) {
+                  return std::get<PrepareOk>(e.message).op == OpNumber(count);
+                }});
+  CHECK(c.replica(0).commit() == CommitNumber(count));
+  CHECK(c.executed_ops(0) == ops_1_to(count));
+  // Replies went out in op order.
+  std::vector<std::uint64_t> reply_order;
+  for (const auto& e : c.queue()) {
+    if (const auto* r = std::get_if<Reply>(&e.message)) reply_order.push_back(r->client.value);
+  }
+  CHECK(reply_order == ops_1_to(count));
+  c.deliver_all();
+  heartbeat(c, 0);
+  c.require_converged();
+  CHECK(static_cast<const KvMachine&>(c.replica(1).machine()).data().at("k") == "10");
+}
+
+TEST_CASE("§4.1 pipelining: the primary prepares at most max_pipeline_ops beyond its commit") {
+  Cluster c(3);
+  const std::uint64_t bound = c.config(0).max_pipeline_ops;
+  for (std::uint64_t i = 1; i <= bound + 5; ++i) c.request(ClientId(i), 1, kv_write("k", "v"), 0);
+  c.deliver_all(!is<PrepareOk>());
+  CHECK(c.replica(0).op() == OpNumber(bound));
+  c.deliver_all();
+  CHECK(c.replica(0).commit() == CommitNumber(bound));
+  // The dropped requests got no reply; their retries are prepared now.
+  for (std::uint64_t i = bound + 1; i <= bound + 5; ++i) {
+    CHECK(c.replies(ClientId(i)).empty());
+    call(c, ClientId(i), 1, kv_write("k", "v"), 0);
+  }
+  CHECK(c.replica(0).commit() == CommitNumber(bound + 5));
+}
+
+TEST_CASE("§4.1 a commit needs a quorum of distinct replicas (n=5)") {
+  Cluster c(5);
+  c.request(ClientId(1), 1, kv_write("x", "1"), 0);
+  c.deliver_all(is<Request>());
+  c.deliver_all(is<Prepare>() && to(1));
+  c.deliver_all(is<PrepareOk>() && from(0));  // the primary's own
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  // Backup 1's PrepareOk, ten times: still two distinct replicas, one short of 3.
+  REQUIRE(c.duplicate(is<PrepareOk>() && from(1), 9) == 9);
+  CHECK(c.deliver_all(is<PrepareOk>() && from(1)) == 10);
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  CHECK(c.replies(ClientId(1)).empty());
+  // A second distinct backup makes the quorum.
+  c.deliver_all(is<Prepare>() && to(2));
+  c.deliver_all(is<PrepareOk>() && from(2));
+  CHECK(c.replica(0).commit() == CommitNumber(1));
+  c.deliver_all(to_client(ClientId(1)));
+  REQUIRE(c.replies(ClientId(1)).size() == 1);
+  CHECK(kv_result(c.replies(ClientId(1))[0].result) == kv_ok());
+}
+
+TEST_CASE("§4.1 a PrepareOk from an older view is not counted in a later view") {
+  // Replica 0 becomes primary of view 3 (3 % 3 == 0) from hand-made DoViewChanges;
+  // PrepareOks of view 0 for the same op numbers must not commit anything in view 3.
+  Cluster c(3);
+  const std::vector<LogEntry> log = {entry_of(0, 1, 1, kv_write("a", "1")),
+                                     entry_of(0, 2, 1, kv_write("b", "2"))};
+  c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), OpNumber(2), CommitNumber(0), log, rep(1)});
+  c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), OpNumber(2), CommitNumber(0), log, rep(2)});
+  c.deliver_all(to(0) && is<DoViewChange>());
+  REQUIRE(c.replica(0).is_acting_primary());
+  REQUIRE(c.replica(0).view() == ViewNumber(3));
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  c.inject(rep(1), rep(0), PrepareOk{ViewNumber(0), OpNumber(2), rep(1)});
+  c.inject(rep(2), rep(0), PrepareOk{ViewNumber(0), OpNumber(2), rep(2)});
+  c.deliver_all(to(0) && is<PrepareOk>() && !from(0));
+  c.deliver_all(to(0) && is<PrepareOk>() && from(0));  // its own, for view 3
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  c.inject(rep(1), rep(0), PrepareOk{ViewNumber(3), OpNumber(2), rep(1)});
+  c.deliver_all(to(0) && is<PrepareOk>());
+  CHECK(c.replica(0).commit() == CommitNumber(2));
+}
+
+// ---------------------------------------------------------------- §4.2 view changes
+
+TEST_CASE("§4.2 view change after primary silence; committed ops survive") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  call(c, ClientId(1), 2, kv_write("y", "2"), 0);
+  heartbeat(c, 0);
+  c.isolate(0);
+  // The isolated primary can no longer commit: this request stays uncommitted.
+  c.request(ClientId(9), 1, kv_write("x", "lost"), 0);
+  c.deliver_all();
+  CHECK(c.replica(0).op() == OpNumber(3));
+  CHECK(c.replica(0).commit() == CommitNumber(2));
+  CHECK(c.replies(ClientId(9)).empty());
+
+  silence(c, {1, 2});
+  for (std::uint32_t r : {1u, 2u}) {
+    INFO("replica ", r);
+    CHECK(c.replica(r).view() == ViewNumber(1));
+    CHECK(c.replica(r).status() == StatusKind::normal);
+    CHECK(c.replica(r).op() == OpNumber(2));
+    CHECK(c.replica(r).commit() == CommitNumber(2));
+  }
+  CHECK(c.config(1).primary_of(ViewNumber(1)) == rep(1));
+  CHECK(c.replica(1).is_acting_primary());
+  CHECK_FALSE(c.replica(2).is_acting_primary());
+
+  // The new primary serves requests, and the state written in view 0 is there.
+  const Reply r1 = call(c, ClientId(1), 3, kv_read("x"), 1);
+  CHECK(r1.view == ViewNumber(1));
+  CHECK(r1.replica == rep(1));
+  CHECK(kv_result(r1.result) == kv_value("1"));
+  CHECK(kv_result(call(c, ClientId(1), 4, kv_read("y"), 1).result) == kv_value("2"));
+
+  // The old primary rejoins in view 1 and drops its uncommitted op.
+  c.heal();
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  CHECK(c.replica(0).view() == ViewNumber(1));
+  CHECK(c.replica(0).op() == OpNumber(4));
+  for (std::uint32_t r = 0; r < 3; ++r) CHECK(c.executions(r, ClientId(9), 1) == 0);
+}
+
+TEST_CASE("§4.2 log selection: the highest last-normal view wins over the longest log") {
+  // Replica 0 is the new primary of view 3. Replica 1's log was last normal in view 2
+  // (2 ops); replica 2's in view 1 (4 ops, more than replica 1's). Op 1 is committed.
+  Cluster c(3);
+  const LogEntry e1 = entry_of(0, 1, 1, kv_write("a", "1"));
+  const std::vector<LogEntry> newer = {e1, entry_of(2, 2, 1, kv_write("b", "new"))};
+  std::vector<LogEntry> older = {e1};
+  for (std::uint64_t k = 2; k <= 4; ++k) older.push_back(entry_of(1, 3, k, kv_write("b", "old")));
+
+  SUBCASE("higher last-normal view, fewer ops") {
+    c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(1), OpNumber(4), CommitNumber(1), older, rep(2)});
+    c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(2), CommitNumber(1), newer, rep(1)});
+    c.deliver_all(to(0));
+    REQUIRE(c.replica(0).is_acting_primary());
+    CHECK(c.replica(0).view() == ViewNumber(3));
+    CHECK(c.replica(0).log() == newer);
+    CHECK(c.replica(0).commit() == CommitNumber(1));
+    // Its StartView carries the chosen log to both backups.
+    REQUIRE(c.queued<StartView>(from(0)).size() == 2);
+    for (const auto& s : c.queued<StartView>(from(0))) {
+      CHECK(s.view == ViewNumber(3));
+      CHECK(s.log == newer);
+      CHECK(s.op == OpNumber(2));
+    }
+    // The backups adopt it.
+    c.deliver_all();
+    for (std::uint32_t r : {1u, 2u}) CHECK(c.replica(r).log() == newer);
+  }
+  SUBCASE("equal last-normal views: the longer log wins") {
+    std::vector<LogEntry> longer = {e1};
+    for (std::uint64_t k = 2; k <= 4; ++k) longer.push_back(entry_of(2, 3, k, kv_write("c", "3")));
+    c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(2), CommitNumber(1), newer, rep(1)});
+    c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(4), CommitNumber(1), longer, rep(2)});
+    c.deliver_all(to(0) && is<DoViewChange>());
+    REQUIRE(c.replica(0).is_acting_primary());
+    CHECK(c.replica(0).log() == longer);
+  }
+}
+
+TEST_CASE("§4.2 the new primary waits for a quorum of distinct DoViewChanges (n=5)") {
+  Cluster c(5);
+  for (std::uint64_t k = 1; k <= 3; ++k) call(c, ClientId(1), k, kv_write("k" + std::to_string(k), "v"), 0);
+  // No heartbeat: the backups know commit 2 (from the third Prepare); op 3 is committed
+  // at the old primary only.
+  CHECK(c.replica(0).commit() == CommitNumber(3));
+  CHECK(c.replica(1).commit() == CommitNumber(2));
+  c.isolate(0);
+  for (std::uint32_t r = 1; r <= 4; ++r) c.tick(r, c.timeouts().primary_silence_ticks);
+  c.deliver_all(!is<DoViewChange>());
+  REQUIRE(c.count(is<DoViewChange>() && to(1)) == 4);
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+
+  // Its own DoViewChange, three times: one vote.
+  c.duplicate(is<DoViewChange>() && from(1), 2);
+  CHECK(c.deliver_all(is<DoViewChange>() && from(1)) == 3);
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+  // Replica 2's, five times: two votes, one short of the quorum of 3.
+  c.duplicate(is<DoViewChange>() && from(2), 4);
+  CHECK(c.deliver_all(is<DoViewChange>() && from(2)) == 5);
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+  // A third distinct replica completes the quorum.
+  c.deliver_one(is<DoViewChange>() && from(3));
+  CHECK(c.replica(1).status() == StatusKind::normal);
+  CHECK(c.replica(1).is_acting_primary());
+  CHECK(c.replica(1).view() == ViewNumber(1));
+  // It starts with every committed op, including op 3 that only the old primary knew
+  // was committed, and commits it in view 1.
+  REQUIRE(c.replica(1).op() == OpNumber(3));
+  for (std::uint64_t k = 1; k <= 3; ++k) CHECK(c.replica(1).entry(OpNumber(k)) == c.committed_log()[k - 1]);
+  c.deliver_all();
+  CHECK(c.replica(1).commit() == CommitNumber(3));
+  heartbeat(c, 1);
+  for (std::uint32_t r = 1; r <= 4; ++r) CHECK(c.replica(r).commit() == CommitNumber(3));
+  c.heal();
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+}
+
+TEST_CASE("§4.2 a replica restarted in the middle of a view change resumes it") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  c.partition({{0}, {1}, {2}});
+  silence(c, {1});  // replica 1 moves to view 1 alone: no quorum yet
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+  CHECK(c.replica(2).view() == ViewNumber(0));
+  c.crash(1);
+  c.restart(1);
+  CHECK(c.replica(1).view() == ViewNumber(1));
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+  // Its renewed StartViewChange brings replica 2 into view 1.
+  c.partition({{0}, {1, 2}});
+  c.deliver_all();
+  CHECK(c.replica(1).is_acting_primary());
+  CHECK(c.replica(2).view() == ViewNumber(1));
+  CHECK(kv_result(call(c, ClientId(1), 2, kv_read("x"), 1).result) == kv_value("1"));
+}
+
+// ---------------------------------------------------------------- §5.2 repair and state transfer
+
+TEST_CASE("§5.2 a backup with a gap catches up by repair, executing each op once, in order") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  std::vector<Envelope> dropped;
+  for (std::uint64_t k = 2; k <= 3; ++k) {
+    c.request(ClientId(1), k, kv_cas("x", std::to_string(k - 1), std::to_string(k)), 0);
+    c.deliver_all(is<Request>());
+    for (const auto& e : c.queue()) {
+      if (is<Prepare>()(e) && to(2)(e)) dropped.push_back(e);
+    }
+    REQUIRE(c.drop(is<Prepare>() && to(2)) == 1);
+    c.deliver_all();
+  }
+  CHECK(c.replica(0).commit() == CommitNumber(3));
+  CHECK(c.replica(2).op() == OpNumber(1));
+  // Op 4 reveals the gap to replica 2, which asks for ops 2.. and gets them.
+  call(c, ClientId(1), 4, kv_cas("x", "3", "4"), 0);
+  call(c, ClientId(1), 5, kv_cas("x", "4", "5"), 0);
+  bool asked = false;
+  for (const auto& e : c.delivered()) asked = asked || (is<GetState>()(e) && from(2)(e));
+  CHECK(asked);
+  CHECK(c.replica(2).op() == OpNumber(5));
+  // The dropped Prepares show up late: they must change nothing.
+  for (const auto& e : dropped) c.inject(e.from, e.to, e.message);
+  c.deliver_all();
+  heartbeat(c, 0);
+  CHECK(c.executed_ops(2) == ops_1_to(5));
+  for (const auto& x : c.node(2).committed) CHECK(kv_result(x.result) == kv_ok());
+  c.require_converged();
+  CHECK(static_cast<const KvMachine&>(c.replica(2).machine()).data().at("x") == "5");
+}
+
+TEST_CASE("§5.2 state transfer: a replica partitioned away during a view change rejoins") {
+  // n=5. Replica 4 holds an op of view 0 that never committed; views move on without it.
+  Cluster c(5);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  call(c, ClientId(1), 2, kv_write("x", "2"), 0);
+  heartbeat(c, 0);
+  c.request(ClientId(2), 1, kv_write("x", "A"), 0);
+  c.deliver_all(is<Request>());
+  c.drop(is<Prepare>() && !to(4));
+  c.deliver_all();
+  CHECK(c.replica(4).op() == OpNumber(3));
+  CHECK(c.replica(0).commit() == CommitNumber(2));
+
+  c.partition({{0, 4}, {1, 2, 3}});
+  silence(c, {1, 2, 3});
+  REQUIRE(c.replica(1).is_acting_primary());
+  CHECK(c.replica(1).view() == ViewNumber(1));
+  call(c, ClientId(3), 1, kv_write("x", "B"), 1);
+  call(c, ClientId(3), 2, kv_write("y", "C"), 1);
+  heartbeat(c, 1);
+  CHECK(c.replica(4).view() == ViewNumber(0));
+  CHECK(c.replica(4).entry(OpNumber(3)).client == ClientId(2));
+
+  c.heal();
+  c.tick(1, c.timeouts().heartbeat_ticks);
+  // The view-1 heartbeat tells replicas 0 and 4 a higher view exists: they cut their logs
+  // back to the commit number and ask the new primary for the rest.
+  c.deliver_all(is<Commit>());
+  for (std::uint32_t r : {0u, 4u}) {
+    INFO("replica ", r);
+    CHECK(c.replica(r).status() == StatusKind::state_transfer);
+    CHECK(c.replica(r).view() == ViewNumber(1));
+    CHECK(c.replica(r).op() == OpNumber(2));
+  }
+  c.deliver_all();
+  c.require_converged();
+  for (std::uint32_t r = 0; r < 5; ++r) {
+    INFO("replica ", r);
+    CHECK(c.replica(r).view() == ViewNumber(1));
+    CHECK(c.replica(r).entry(OpNumber(3)).client == ClientId(3));
+    CHECK(c.executions(r, ClientId(2), 1) == 0);
+  }
+  CHECK(c.executed_ops(4) == ops_1_to(4));
+}
+
+// ---------------------------------------------------------------- §4.3 recovery
+
+TEST_CASE("§4.3 recovery after total state loss; responses with a wrong nonce are ignored") {
+  Cluster c(3);
+  for (std::uint64_t k = 1; k <= 3; ++k) call(c, ClientId(1), k, kv_write("x", std::to_string(k)), 0);
+  heartbeat(c, 0);
+  const Nonce nonce(77);
+  c.wipe_and_recover(2, nonce);
+  CHECK(c.replica(2).status() == StatusKind::recovering);
+  CHECK(c.replica(2).op() == OpNumber(0));
+  REQUIRE(c.count(is<Recovery>() && from(2)) == 2);
+
+  // Answers to an older recovery (another nonce) must not be taken.
+  c.inject(rep(0), rep(2), RecoveryResponse{ViewNumber(0), Nonce(76), true, OpNumber(3), CommitNumber(3), c.replica(0).log(), rep(0)});
+  c.inject(rep(1), rep(2), RecoveryResponse{ViewNumber(0), Nonce(76), false, OpNumber(0), CommitNumber(0), {}, rep(1)});
+  c.deliver_all(to(2));
+  CHECK(c.replica(2).status() == StatusKind::recovering);
+  CHECK(c.replica(2).op() == OpNumber(0));
+
+  // A recovering replica takes no part: it does not acknowledge Prepares.
+  c.request(ClientId(1), 4, kv_write("x", "4"), 0);
+  c.deliver_all(is<Request>() || is<Prepare>());
+  CHECK(c.count(is<PrepareOk>() && from(2)) == 0);
+  CHECK(c.replica(2).op() == OpNumber(0));
+  c.deliver_all(!is<Recovery>());
+  CHECK(c.replica(0).commit() == CommitNumber(4));
+
+  // A backup's answer alone is not enough: it needs the primary's log.
+  c.deliver_all(is<Recovery>() && to(1));
+  c.deliver_all(is<RecoveryResponse>());
+  CHECK(c.replica(2).status() == StatusKind::recovering);
+  c.deliver_all();
+  CHECK(c.replica(2).status() == StatusKind::normal);
+  CHECK(c.replica(2).view() == ViewNumber(0));
+  heartbeat(c, 0);
+  c.require_converged();
+  CHECK(c.executed_ops(2) == ops_1_to(4));
+  CHECK(c.node(2).disk.log == c.replica(0).log());
+}
+
+TEST_CASE("§4.3 a recovering replica waits for the primary of the latest view (n=5)") {
+  Cluster c(5);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  c.partition({{0, 4}, {1, 2, 3}});
+  silence(c, {1, 2, 3});
+  REQUIRE(c.replica(1).is_acting_primary());
+  call(c, ClientId(1), 2, kv_write("x", "2"), 1);
+  heartbeat(c, 1);
+  c.heal();
+  // Replica 3 loses everything. Replicas 0 and 4 have not heard of view 1; replica 0
+  // still believes it is the primary of view 0 and answers with its (stale) log.
+  c.wipe_and_recover(3, Nonce(5));
+  c.deliver_all(is<Recovery>() && (to(0) || to(4) || to(2)));
+  c.deliver_all(is<RecoveryResponse>());
+  // f+1 = 3 answers, the highest view among them is 1, and its primary has not answered.
+  CHECK(c.replica(3).status() == StatusKind::recovering);
+  CHECK(c.replica(3).op() == OpNumber(0));
+  c.deliver_all();
+  CHECK(c.replica(3).status() == StatusKind::normal);
+  CHECK(c.replica(3).view() == ViewNumber(1));
+  CHECK(c.replica(3).log() == c.replica(1).log());
+  CHECK(c.replica(3).op() == OpNumber(2));
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+}
+
+// ---------------------------------------------------------------- §4 client table
+
+TEST_CASE("§4 client table: a retried write runs once, even across a view change") {
+  Cluster c(3);
+  const ClientId writer(7);
+  call(c, ClientId(1), 1, kv_write("x", "0"), 0);
+  // The cas is prepared everywhere, but no backup's PrepareOk reaches the primary.
+  c.request(writer, 1, kv_cas("x", "0", "1"), 0);
+  c.deliver_all(is<Request>() || is<Prepare>());
+  c.drop(is<PrepareOk>() && !from(0));
+  c.deliver_all();
+  CHECK(c.replica(0).commit() == CommitNumber(1));
+  CHECK(c.replies(writer).empty());
+
+  c.isolate(0);
+  // The client retries to everyone; the old primary is busy preparing it, the others
+  // are not primaries.
+  for (std::uint32_t r = 0; r < 3; ++r) c.request(writer, 1, kv_cas("x", "0", "1"), r);
+  c.deliver_all();
+  CHECK(c.replies(writer).empty());
+  CHECK(c.replica(0).op() == OpNumber(2));
+
+  silence(c, {1, 2});
+  REQUIRE(c.replica(1).is_acting_primary());
+  // The new primary committed the op it inherited and answered the client.
+  REQUIRE(c.replies(writer).size() == 1);
+  CHECK(c.replies(writer)[0].view == ViewNumber(1));
+  CHECK(kv_result(c.replies(writer)[0].result) == kv_ok());
+  // A later retry gets the cached reply, not a second execution.
+  const Reply again = call(c, writer, 1, kv_cas("x", "0", "1"), 1);
+  CHECK(kv_result(again.result) == kv_ok());
+  CHECK(c.replica(1).op() == OpNumber(2));
+  // Once the client moved on, a late copy of the old request gets no answer at all.
+  CHECK(kv_result(call(c, writer, 2, kv_read("x"), 1).result) == kv_value("1"));
+  c.request(writer, 1, kv_cas("x", "0", "1"), 1);
+  c.deliver_all();
+  CHECK(c.replies(writer).size() == 3);
+  CHECK(c.replica(1).op() == OpNumber(3));
+
+  c.heal();
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    INFO("replica ", r);
+    CHECK(c.executions(r, writer, 1) == 1);
+  }
+  CHECK(static_cast<const KvMachine&>(c.replica(0).machine()).data().at("x") == "1");
+}
+
+TEST_CASE("§4 client table: a retry the new primary never saw is prepared again, and runs once") {
+  Cluster c(3);
+  const ClientId writer(7);
+  c.request(writer, 1, kv_write("x", "1"), 0);
+  c.deliver_all(is<Request>());
+  c.drop(is<Prepare>());  // only the old primary has it
+  c.isolate(0);
+  silence(c, {1, 2});
+  REQUIRE(c.replica(1).is_acting_primary());
+  const Reply reply = call(c, writer, 1, kv_write("x", "1"), 1);
+  CHECK(reply.view == ViewNumber(1));
+  c.heal();
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  for (std::uint32_t r = 0; r < 3; ++r) CHECK(c.executions(r, writer, 1) == 1);
+}
+
+// ---------------------------------------------------------------- persistence and restarts
+
+TEST_CASE("§4.1 durability: a PrepareOk leaves only after the persist, and survives a restart") {
+  Cluster c(3);
+  c.hold_persist(1);
+  c.request(ClientId(1), 1, kv_write("x", "1"), 0);
+  c.deliver_all(is<Request>());
+  c.deliver_all(is<Prepare>() && to(1));
+  const Output out = c.node(1).last;
+  CHECK(messages_of<PrepareOk>(out.send_now).empty());
+  const auto acks = messages_of<PrepareOk>(out.send_after_persist);
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0] == PrepareOk{ViewNumber(0), OpNumber(1), rep(1)});
+  CHECK(out.persist.append_first == OpNumber(1));
+  REQUIRE(out.persist.append.size() == 1);
+  // Not durable yet: the ack has not left, and the primary cannot commit.
+  CHECK(c.count(is<PrepareOk>() && from(1)) == 0);
+  c.deliver_all(!to(2));
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  // Durable: the ack leaves and the op commits.
+  c.flush_persist(1);
+  CHECK(c.count(is<PrepareOk>() && from(1)) == 1);
+  c.deliver_all(!to(2));
+  CHECK(c.replica(0).commit() == CommitNumber(1));
+  // After a crash and restart it still holds what it acknowledged.
+  c.crash(1);
+  c.restart(1);
+  CHECK(c.replica(1).op() == OpNumber(1));
+  CHECK(c.replica(1).entry(OpNumber(1)) == c.committed_log()[0]);
+  c.deliver_all();
+  heartbeat(c, 0);
+  c.require_converged();
+}
+
+TEST_CASE("§4.1 durability: a crash before the persist retracts nothing that was promised") {
+  Cluster c(3);
+  c.hold_persist(1);
+  c.request(ClientId(1), 1, kv_write("x", "1"), 0);
+  c.deliver_all(is<Request>());
+  c.deliver_all(is<Prepare>() && to(1));
+  c.crash(1);  // the write and the PrepareOk waiting on it are lost together
+  c.restart(1);
+  CHECK(c.replica(1).op() == OpNumber(0));
+  c.deliver_all(!to(2));
+  CHECK(c.count(is<PrepareOk>() && from(1) && Filter{[](const Envelope& e) {
+                  return std::get<PrepareOk>(e.message).op == OpNumber(1);
+                }}) == 0);
+  CHECK(c.replica(0).commit() == CommitNumber(0));
+  // The primary re-sends the Prepare; the restarted backup acknowledges it this time.
+  c.tick(0, c.timeouts().prepare_resend_ticks);
+  c.deliver_all(!to(2));
+  CHECK(c.replica(1).op() == OpNumber(1));
+  CHECK(c.replica(0).commit() == CommitNumber(1));
+}
+
+TEST_CASE("§4.1 durability: a primary restarted after a crash keeps the ops it committed") {
+  // The primary commits op 1 on its backups' PrepareOks while its own write of op 1 is
+  // still in flight, answers the client, then crashes: its disk has no op 1.
+  Cluster c(3);
+  c.hold_persist(0);
+  c.request(ClientId(1), 1, kv_write("x", "A"), 0);
+  c.deliver_all();
+  REQUIRE(c.replica(0).commit() == CommitNumber(1));
+  REQUIRE(c.replies(ClientId(1)).size() == 1);
+  c.crash(0);
+  CHECK(c.node(0).disk.log.empty());
+  c.restart(0);
+  c.deliver_all();
+  c.settle(c.timeouts().view_change_timeout_ticks);
+  // Whoever is primary now must keep op 1 = A; a new write goes after it.
+  const std::uint32_t p = acting_primary(c);
+  call(c, ClientId(2), 1, kv_write("x", "B"), p);
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    INFO("replica ", r);
+    CHECK(c.replica(r).entry(OpNumber(1)).client == ClientId(1));
+    CHECK(static_cast<const KvMachine&>(c.replica(r).machine()).data().at("x") == "B");
+  }
+}
+
+TEST_CASE("§4.1 durability: a restarted backup re-executes its committed prefix silently") {
+  Cluster c(3);
+  for (std::uint64_t k = 1; k <= 3; ++k) call(c, ClientId(1), k, kv_write("x", std::to_string(k)), 0);
+  heartbeat(c, 0);
+  const std::uint64_t hash = c.replica(2).state_hash();
+  c.crash(2);
+  c.restart(2);
+  CHECK(c.replica(2).commit() == CommitNumber(3));
+  CHECK(c.replica(2).state_hash() == hash);
+  CHECK(c.node(2).last.committed.empty());  // reconstruction is not reported
+  call(c, ClientId(1), 4, kv_write("x", "4"), 0);
+  heartbeat(c, 0);
+  CHECK(c.executed_ops(2) == std::vector<std::uint64_t>{4});
+  c.require_converged();
+}
