@@ -399,7 +399,7 @@ class Memo {
     if (need > chunk_words) return 0;
     if (chunks_.empty() || used_ + need > chunk_words) {
       if (bytes() + chunk_words * 8 > max_bytes_) return 0;
-      chunks_.push_back(std::make_unique<std::uint64_t[]>(chunk_words));
+      chunks_.emplace_back(new std::uint64_t[chunk_words]);  // uninitialised: pages are touched lazily
       used_ = 0;
     }
     std::uint64_t* p = chunks_.back().get() + used_;
@@ -933,11 +933,17 @@ std::string needs(const Op& op) {
 }
 
 std::string when(const Op& op) {
-  std::string s = fmt::format("t={}..", op.invoke_time);
-  if (op.outcome == Outcome::ok || op.outcome == Outcome::fail) s += std::to_string(op.complete_time);
-  else s += op.outcome == Outcome::info ? fmt::format("? (info at t={})", op.complete_time) : std::string{"? (pending)"};
+  const bool done = op.outcome == Outcome::ok || op.outcome == Outcome::fail;
+  std::string s;
+  if (op.invoke_time != 0 || op.complete_time != 0 || op.invoke_line == 0) {  // times recorded
+    s = fmt::format("t={}..", op.invoke_time);
+    if (done) s += std::to_string(op.complete_time);
+    else s += op.outcome == Outcome::info ? fmt::format("? (info at t={})", op.complete_time) : std::string{"? (pending)"};
+  } else if (!done) {
+    s = op.outcome == Outcome::info ? "(info)" : "(pending)";
+  }
   if (op.invoke_line != 0) {
-    s += fmt::format(", line {}", op.invoke_line);
+    s += fmt::format("{}line {}", s.empty() ? "" : ", ", op.invoke_line);
     if (op.complete_line != 0) s += fmt::format("-{}", op.complete_line);
   }
   return s;
