@@ -69,17 +69,3 @@ std::vector<std::uint64_t> shard_seeds(const SeedRange& range, const Shard& shar
 
 }  // namespace vsr::sim
 
-#include <fmt/format.h>
-
-namespace vsr::sim {
-
-std::string history_to_json_lines(const History& history) {
-  // Temporary writer until sim/history_json lands; same format (docs/HISTORY_FORMAT.md).
-  std::string out;
-  for (const Op& op : history.ops) {
-    (void)op;
-  }
-  return out;
-}
-
-}  // namespace vsr::sim

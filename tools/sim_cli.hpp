@@ -8,7 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/history.hpp"
 
 namespace vsr::sim {
 
@@ -34,8 +33,5 @@ std::optional<Shard> parse_shard(std::string_view text);
 /// The seeds of `range` that belong to `shard`: the i-th seed (from 0) when
 /// i mod N == K-1. The union over K = 1..N is the whole range, without overlap.
 std::vector<std::uint64_t> shard_seeds(const SeedRange& range, const Shard& shard);
-
-/// The history as JSON lines (the format vsr-check reads).
-std::string history_to_json_lines(const History& history);
 
 }  // namespace vsr::sim

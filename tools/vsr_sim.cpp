@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/history_json.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
 
@@ -105,7 +106,7 @@ bool write_history(const RunResult& r, const std::string& path) {
     fmt::print(stderr, "error: cannot write history file '{}'\n", path);
     return false;
   }
-  out << history_to_json_lines(r.history);
+  out << to_json_lines(r.history);
   return true;
 }
 
