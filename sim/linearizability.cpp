@@ -477,6 +477,7 @@ class Search {
     ValueId state_before;
     std::uint32_t max_before;  // max linearized req index + 1 before
     std::int32_t r;            // first return entry of the parent configuration
+    std::uint32_t resume;      // where the parent's phase continues after a backtrack
     bool info;
     bool observer;
   };
@@ -490,7 +491,9 @@ class Search {
     return !opts_.drop_dead || ic.useful_until >= pos(r);
   }
   void serialize(std::int32_t r);
-  Memo::Insert try_req(std::size_t i, ValueId next_state, std::int32_t r, std::int32_t r2);
+  Memo::Insert try_req(std::size_t i, ValueId next_state, std::int32_t r, std::int32_t r2,
+                       std::uint32_t resume);
+  void build_candidates(std::int32_t r);
   bool try_info_phase(std::int32_t r, std::size_t& cls);
   Memo::Insert try_info(std::size_t c, ValueId next_state, std::int32_t r);
   void undo(const Frame& f);
@@ -521,6 +524,7 @@ class Search {
   bool target_fits_ = false;
   std::vector<std::uint32_t> twin_best_;  // per twin class: callable op with earliest return
   std::vector<std::uint32_t> wanting_;    // callable required ops failing in this state
+  std::vector<std::uint32_t> cands_;      // mutators phase candidates, by return
   std::vector<bool> chain_from_;          // `from` values of callable info cas classes
   std::uint64_t iterations_ = 0;
   bool memory_full_ = false;
@@ -587,7 +591,8 @@ void Search::serialize(std::int32_t r) {
   }
 }
 
-Memo::Insert Search::try_req(std::size_t i, ValueId next_state, std::int32_t r, std::int32_t r2) {
+Memo::Insert Search::try_req(std::size_t i, ValueId next_state, std::int32_t r, std::int32_t r2,
+                             std::uint32_t resume) {
   const ValueId before = state_;
   const std::size_t max_before = max_;
   lift(i);
@@ -596,7 +601,7 @@ Memo::Insert Search::try_req(std::size_t i, ValueId next_state, std::int32_t r, 
   const Memo::Insert res = memo_.insert(key_, info_, counts_);
   if (res == Memo::Insert::fresh) {
     stack_.push_back({static_cast<std::uint32_t>(i), before, static_cast<std::uint32_t>(max_before),
-                      r, false, c_.req[i].observer()});
+                      r, resume, false, opts_.prune && c_.req[i].observer()});
   } else {
     unlift(i);
     state_ = before;
@@ -614,7 +619,8 @@ Memo::Insert Search::try_info(std::size_t cls, ValueId next_state, std::int32_t 
   state_ = next_state;
   serialize(r);
   const Memo::Insert res = memo_.insert(key_, info_, counts_);
-  const Frame f{static_cast<std::uint32_t>(cls), before, static_cast<std::uint32_t>(max_), r, true, false};
+  const Frame f{static_cast<std::uint32_t>(cls), before, static_cast<std::uint32_t>(max_), r,
+                static_cast<std::uint32_t>(cls + 1), true, false};
   if (res == Memo::Insert::fresh) stack_.push_back(f);
   else undo(f);
   return res;
@@ -654,13 +660,18 @@ bool Search::out_of_time() {
 // Phases at each configuration: (0) an observer that fits is taken and nothing else
 // is tried; (1) the other required ops callable before the first return r; (2) info
 // classes whose next member was called before r. Then backtrack.
+// Phases at each configuration: (0) an observer that fits is taken and nothing else
+// is tried; (1) the other callable required ops, earliest deadline (return) first: ops
+// that must finish soonest most often took effect first, which keeps a linearizable
+// history's search close to a straight line; (2) info classes wanted now. Then backtrack.
 SearchEnd Search::run() {
   std::int32_t r = next_return_after(0);
   std::int32_t e = next_[0];
-  std::size_t cls = 0;
+  std::size_t cls = 0, ci = 0;
   enum class Phase { observers, mutators, info, backtrack } phase = Phase::mutators;
   const Phase first = opts_.prune ? Phase::observers : Phase::mutators;
   phase = first;
+  if (phase == Phase::mutators) build_candidates(r);
   serialize(r);
   if (memo_.insert(key_, info_, counts_) == Memo::Insert::full) return SearchEnd::memory;
   while (true) {
@@ -675,11 +686,11 @@ SearchEnd Search::run() {
         r = f.r;
         if (f.info) {
           phase = Phase::info;
-          cls = f.item + 1;
+          cls = f.resume;
         } else {
           phase = Phase::mutators;
-          e = next_[static_cast<std::size_t>(call_entry(f.item))];
-          if (opts_.prune) mark_twins(r);
+          build_candidates(r);
+          ci = f.resume;
         }
         break;
       }
@@ -689,14 +700,37 @@ SearchEnd Search::run() {
     if (phase == Phase::info) {
       phase = try_info_phase(r, cls) ? first : Phase::backtrack;
       if (memory_full_) return SearchEnd::memory;
+      if (phase == Phase::mutators) build_candidates(r);
       e = next_[0];
+      ci = 0;
       continue;
     }
+    if (phase == Phase::mutators) {
+      if (ci >= cands_.size()) {
+        phase = Phase::info;
+        cls = 0;
+        continue;
+      }
+      const std::size_t i = cands_[ci++];
+      const auto ns = step_req(c_.req[i], state_);
+      if (!ns) continue;
+      const std::int32_t r2 = ret_entry(i) == r ? next_return_after(r) : r;
+      const Memo::Insert res = try_req(i, *ns, r, r2, static_cast<std::uint32_t>(ci));
+      if (res == Memo::Insert::full) return SearchEnd::memory;
+      if (res == Memo::Insert::fresh) {
+        r = r2;
+        e = next_[0];
+        phase = first;
+        ci = 0;
+        if (phase == Phase::mutators) build_candidates(r);
+      }
+      continue;
+    }
+    // Observers: scan the callable ops in list order.
     if (e == r) {
-      phase = phase == Phase::observers ? Phase::mutators : Phase::info;
-      e = next_[0];
-      cls = 0;
-      if (phase == Phase::mutators && opts_.prune) mark_twins(r);
+      phase = Phase::mutators;
+      build_candidates(r);
+      ci = 0;
       continue;
     }
     const std::size_t i = op_of(e);
@@ -707,20 +741,35 @@ SearchEnd Search::run() {
       seen_states_[state_] = true;
       target_fits_ = target_fits_ || ns.has_value();
     }
-    if (!ns) continue;
-    if (opts_.prune && op.observer() != (phase == Phase::observers)) continue;
-    if (opts_.prune && phase == Phase::mutators && dominated_twin(i)) continue;
-    const std::int32_t r2 = ret_entry(i) == r ? next_return_after(r) : r;
-    const Memo::Insert res = try_req(i, *ns, r, r2);
+    if (!ns || !op.observer()) continue;
+    const Memo::Insert res = try_req(i, *ns, r, r, 0);
     if (res == Memo::Insert::full) return SearchEnd::memory;
     if (res == Memo::Insert::fresh) {
-      r = r2;
+      r = ret_entry(i) == r ? next_return_after(r) : r;
       e = next_[0];
-      phase = first;
-    } else if (phase == Phase::observers) {
+    } else {
       phase = Phase::backtrack;  // the configuration it dominates already failed
     }
   }
+}
+
+// The required ops to try in the mutators phase, earliest return first: every callable
+// op when not pruning (then also the target's states are collected here), else the
+// callable non-observers that are not dominated twins.
+void Search::build_candidates(std::int32_t r) {
+  if (opts_.prune) mark_twins(r);
+  cands_.clear();
+  for (std::int32_t e = next_[0]; e != r; e = next_[static_cast<std::size_t>(e)]) {
+    const std::size_t i = op_of(e);
+    if (!opts_.prune && opts_.target && *opts_.target == i) {
+      seen_states_[state_] = true;
+      target_fits_ = target_fits_ || step_req(c_.req[i], state_).has_value();
+    }
+    if (opts_.prune && (c_.req[i].observer() || dominated_twin(i))) continue;
+    cands_.push_back(static_cast<std::uint32_t>(i));
+  }
+  std::sort(cands_.begin(), cands_.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return c_.req[a].ret_pos < c_.req[b].ret_pos; });
 }
 
 bool Search::callable_info(std::size_t cls, std::uint64_t limit) const {
