@@ -600,7 +600,7 @@ KvOp to_kv(const OpCall& call) {
 
 void Simulation::client_issue(std::uint32_t c) {
   ClientNode& node = clients_[c];
-  if (liveness_ || node.client->busy()) return;
+  if (liveness_ || options_.idle || node.client->busy()) return;
   node.call = next_call();
   auto index = history_.invoke(node.process, node.call, static_cast<std::int64_t>(now_us_));
   VSR_ASSERT(index.has_value(), "the workload broke a history rule");

@@ -25,6 +25,7 @@ struct RunOptions {
   std::ostream* trace = nullptr;            // JSON lines, when set
   std::size_t context_lines = 0;            // recent trace lines kept for a failure report
   bool check_linearizability = true;
+  bool idle = false;  // clients issue nothing (measures an idle cluster)
 };
 
 /// Exit codes of `vsr-sim`, one per failure class.
