@@ -42,11 +42,14 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
   r.emit(EventKind::restart, -1, r.op().value);
   if (r.last_normal_view_ == r.view_ && !r.is_primary()) {
     r.enter_normal(r.view_);
-  } else if (r.last_normal_view_ == r.view_) {
+  } else if (r.is_primary()) {
     // Deviation (the paper has no disk): a primary restarting from disk must not lead
     // its old view again. Prepares it sent before its crash may live on at backups
     // under op numbers its disk no longer holds; reusing those numbers for new ops
     // would fork the log. It moves to the next view, whose primary picks the log.
+    // This holds too when its disk says the view never became normal: it may have led
+    // the view (Prepares, NewStates sent) while that write was in flight, and forming
+    // the same view a second time could pick a different log.
     r.status_ = ViewChangeStatus{};
     r.start_view_change(r.view_.next());
   } else {
@@ -393,7 +396,12 @@ void Replica::on_do_view_change(const DoViewChange& m) {
   auto* s = std::get_if<ViewChangeStatus>(&status_);
   if (s == nullptr) return;
   s->do_votes.insert_or_assign(m.replica, m);
-  if (s->do_votes.size() >= config_.quorum()) become_primary(*s);
+  // f+1 DoViewChanges "including itself" (§4.2 step 3). Its own comes back only once its
+  // vote for this view is durable, so a crash cannot make it forget this view and form
+  // it again, with another log, after a restart.
+  if (s->do_votes.size() >= config_.quorum() && s->do_votes.contains(config_.self)) {
+    become_primary(*s);
+  }
 }
 
 /// Step 3: the new primary takes the log with the highest last-normal view, then the

@@ -50,6 +50,15 @@ LogEntry entry_of(std::uint64_t view, std::uint64_t client, std::uint64_t reques
   return LogEntry{ViewNumber(view), ClientId(client), RequestNumber(request), std::move(op)};
 }
 
+/// Makes replica `r` (the primary of `view`) send its own DoViewChange for `view`: a
+/// StartViewChange from `voter` completes its quorum of votes (n=3), and its
+/// DoViewChange to itself is delivered.
+void own_do_view_change(Cluster& c, std::uint32_t r, std::uint64_t view, std::uint32_t voter) {
+  c.inject(rep(voter), rep(r), StartViewChange{ViewNumber(view), rep(voter)});
+  c.deliver_all(to(r) && is<StartViewChange>());
+  REQUIRE(c.deliver_all(to(r) && from(r) && is<DoViewChange>()) == 1);
+}
+
 /// The acting primary among live replicas (there must be exactly one in `view`).
 std::uint32_t acting_primary(Cluster& c) {
   std::optional<std::uint32_t> p;
@@ -209,6 +218,7 @@ TEST_CASE("§4.1 a PrepareOk from an older view is not counted in a later view")
   c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), OpNumber(2), CommitNumber(0), log, rep(1)});
   c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), OpNumber(2), CommitNumber(0), log, rep(2)});
   c.deliver_all(to(0) && is<DoViewChange>());
+  own_do_view_change(c, 0, 3, 1);
   REQUIRE(c.replica(0).is_acting_primary());
   REQUIRE(c.replica(0).view() == ViewNumber(3));
   CHECK(c.replica(0).commit() == CommitNumber(0));
@@ -278,6 +288,11 @@ TEST_CASE("§4.2 log selection: the highest last-normal view wins over the longe
     c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(1), OpNumber(4), CommitNumber(1), older, rep(2)});
     c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(2), CommitNumber(1), newer, rep(1)});
     c.deliver_all(to(0));
+    // Two DoViewChanges make f+1, but not "including itself" (§4.2): it waits for its own,
+    // which leaves only once its vote for view 3 is durable.
+    CHECK(c.replica(0).status() == StatusKind::view_change);
+    CHECK(c.replica(0).view() == ViewNumber(3));
+    own_do_view_change(c, 0, 3, 1);
     REQUIRE(c.replica(0).is_acting_primary());
     CHECK(c.replica(0).view() == ViewNumber(3));
     CHECK(c.replica(0).log() == newer);
@@ -299,6 +314,7 @@ TEST_CASE("§4.2 log selection: the highest last-normal view wins over the longe
     c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(2), CommitNumber(1), newer, rep(1)});
     c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(4), CommitNumber(1), longer, rep(2)});
     c.deliver_all(to(0) && is<DoViewChange>());
+    own_do_view_change(c, 0, 3, 1);
     REQUIRE(c.replica(0).is_acting_primary());
     CHECK(c.replica(0).log() == longer);
   }
@@ -347,19 +363,90 @@ TEST_CASE("§4.2 a replica restarted in the middle of a view change resumes it")
   Cluster c(3);
   call(c, ClientId(1), 1, kv_write("x", "1"), 0);
   c.partition({{0}, {1}, {2}});
-  silence(c, {1});  // replica 1 moves to view 1 alone: no quorum yet
-  CHECK(c.replica(1).status() == StatusKind::view_change);
-  CHECK(c.replica(2).view() == ViewNumber(0));
-  c.crash(1);
-  c.restart(1);
-  CHECK(c.replica(1).view() == ViewNumber(1));
-  CHECK(c.replica(1).status() == StatusKind::view_change);
-  // Its renewed StartViewChange brings replica 2 into view 1.
+  silence(c, {2});  // replica 2 moves to view 1 alone: no quorum yet
+  CHECK(c.replica(2).status() == StatusKind::view_change);
+  CHECK(c.replica(1).view() == ViewNumber(0));
+  c.crash(2);
+  c.restart(2);
+  CHECK(c.replica(2).view() == ViewNumber(1));
+  CHECK(c.replica(2).status() == StatusKind::view_change);
+  // Its renewed StartViewChange brings replica 1 into view 1, which it then leads.
   c.partition({{0}, {1, 2}});
   c.deliver_all();
   CHECK(c.replica(1).is_acting_primary());
   CHECK(c.replica(2).view() == ViewNumber(1));
   CHECK(kv_result(call(c, ClientId(1), 2, kv_read("x"), 1).result) == kv_value("1"));
+}
+
+TEST_CASE("§4.2 a new primary acts only once its own vote for the view is durable") {
+  // Found by the randomized test (n=3, seed 167). Replica 1 gets DoViewChanges for view 1
+  // from replicas 0 and 2 while its own vote for view 1 is still an unfinished write.
+  // Were it to lead view 1 at once, its Prepares would hand view-1 state to replica 0; a
+  // crash then loses the vote, and replica 1 could form view 1 again with another log.
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  c.hold_persist(1);
+  c.crash(0);
+  c.restart(0);  // a restarted primary moves on to view 1
+  c.deliver_all();
+  REQUIRE(c.count(is<DoViewChange>()) == 0);
+  CHECK(c.replica(1).view() == ViewNumber(1));
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+  CHECK_FALSE(c.replica(1).is_acting_primary());
+
+  // Replica 1 is asked to prepare; replica 0 hears whatever it sends; replica 2 does not.
+  c.request(ClientId(2), 1, kv_write("x", "X"), 1);
+  c.deliver_all(is<Request>());
+  c.drop(to(2));
+  c.deliver_all(!to(2));
+  c.drop(to(2));
+  c.crash(1);  // loses its vote for view 1 and all that followed
+  c.restart(1);
+  // Replica 2, still changing views, re-sends its votes; replica 1 joins view 1 again.
+  c.tick(2, c.timeouts().view_change_resend_ticks);
+  c.deliver_all();
+  c.settle(c.timeouts().view_change_timeout_ticks);
+  const std::uint32_t p = acting_primary(c);
+  call(c, ClientId(3), 1, kv_write("x", "Y"), p);
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  CHECK(static_cast<const KvMachine&>(c.replica(0).machine()).data().at("x") == "Y");
+}
+
+TEST_CASE("§4.2 a primary restarted in the middle of its own view's start leads it no more") {
+  // Found by the randomized test (n=5, seed 41). Replica 1 becomes primary of view 1 (its
+  // vote durable), but the write that makes view 1 its last normal view is in flight when
+  // it crashes; meanwhile a Prepare of view 1 led replica 2 to fetch its log. Resuming the
+  // view change of view 1 as its primary would let it form view 1 a second time.
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  c.isolate(0);
+  for (std::uint32_t r : {1u, 2u}) c.tick(r, c.timeouts().primary_silence_ticks);
+  c.deliver_all(!is<DoViewChange>());
+  REQUIRE(c.count(is<DoViewChange>() && to(1)) == 2);
+  c.hold_persist(1);
+  c.deliver_all(is<DoViewChange>());
+  REQUIRE(c.replica(1).is_acting_primary());
+  c.request(ClientId(2), 1, kv_write("x", "X"), 1);
+  c.deliver_all();
+  CHECK(c.replica(2).view() == ViewNumber(1));
+  CHECK(c.replica(2).status() == StatusKind::normal);
+  CHECK(c.replica(2).op() == OpNumber(2));
+  c.crash(1);
+  CHECK(c.node(1).disk.state.view == ViewNumber(1));
+  CHECK(c.node(1).disk.state.last_normal_view == ViewNumber(0));
+  c.restart(1);
+  CHECK(c.replica(1).view() > ViewNumber(1));
+  c.heal();
+  c.deliver_all();
+  c.settle(c.timeouts().view_change_timeout_ticks * 2);
+  const std::uint32_t p = acting_primary(c);
+  call(c, ClientId(3), 1, kv_write("x", "Y"), p);
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  CHECK(static_cast<const KvMachine&>(c.replica(0).machine()).data().at("x") == "Y");
 }
 
 // ---------------------------------------------------------------- §5.2 repair and state transfer
@@ -669,4 +756,145 @@ TEST_CASE("§4.1 durability: a restarted backup re-executes its committed prefix
   heartbeat(c, 0);
   CHECK(c.executed_ops(2) == std::vector<std::uint64_t>{4});
   c.require_converged();
+}
+
+// ---------------------------------------------------------------- randomized stress
+
+namespace {
+
+/// SplitMix64: a tiny deterministic generator for the stress test below.
+struct Rng {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+  bool chance(std::uint64_t per_mille) { return below(1000) < per_mille; }
+};
+
+/// Picks the k-th queued message matching nothing in particular: a random one.
+Filter nth(std::size_t k) {
+  auto seen = std::make_shared<std::size_t>(0);
+  return {[k, seen](const Envelope&) { return (*seen)++ == k; }};
+}
+
+void stress(std::uint64_t seed, std::uint32_t n, std::uint32_t steps) {
+  CAPTURE(seed);
+  CAPTURE(n);
+  Rng rng{seed};
+  Cluster c(n);
+  std::vector<Client> clients;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    auto cfg = ClientConfig::make(n, 40);
+    REQUIRE(cfg.has_value());
+    clients.emplace_back(ClientId(i), cfg.value());
+  }
+  for (auto& cl : clients) c.attach(cl);
+  std::uint64_t submitted = 0;
+  std::uint64_t nonce = 1000;
+  const std::uint32_t f = (n - 1) / 2;
+  // A wiped replica counts as failed until its recovered state is durable; it is not
+  // crashed again before that (its disk would be indistinguishable from a new one's).
+  std::vector<bool> wiped(n, false);
+  auto down_count = [&] {
+    std::uint32_t d = 0;
+    for (std::uint32_t r = 0; r < n; ++r) {
+      if (wiped[r] && c.replica(r).status() == StatusKind::normal && c.node(r).pending.empty()) {
+        wiped[r] = false;
+      }
+      d += c.up(r) && !wiped[r] ? 0 : 1;
+    }
+    return d;
+  };
+  auto submit_idle = [&] {
+    for (auto& cl : clients) {
+      if (!cl.busy()) {
+        ++submitted;
+        const std::string v = std::to_string(submitted);
+        c.submit(cl, submitted % 3 == 0 ? kv_cas("x", std::to_string(submitted - 1), v)
+                                        : kv_write(submitted % 2 == 0 ? "x" : "y", v));
+      }
+    }
+  };
+
+  for (std::uint32_t step = 0; step < steps; ++step) {
+    submit_idle();
+    const std::uint64_t dice = rng.below(1000);
+    if (dice < 500) {
+      if (!c.queue().empty()) c.deliver_one(nth(rng.below(c.queue().size())));
+    } else if (dice < 560) {
+      if (!c.queue().empty()) c.drop(nth(rng.below(c.queue().size())));
+    } else if (dice < 590) {
+      if (!c.queue().empty()) c.duplicate(nth(rng.below(c.queue().size())));
+    } else if (dice < 850) {
+      const auto r = static_cast<std::uint32_t>(rng.below(n));
+      if (c.up(r)) c.tick(r);
+    } else if (dice < 900) {
+      for (auto& cl : clients) c.tick_client(cl);
+    } else if (dice < 915) {
+      const auto r = static_cast<std::uint32_t>(rng.below(n));
+      if (c.up(r) && down_count() < f && !wiped[r]) c.crash(r);
+    } else if (dice < 945) {
+      const auto r = static_cast<std::uint32_t>(rng.below(n));
+      if (!c.up(r)) c.restart(r);
+    } else if (dice < 960) {
+      const auto r = static_cast<std::uint32_t>(rng.below(n));
+      if (c.up(r)) c.hold_persist(r, !c.node(r).hold_persist);
+    } else if (dice < 975) {
+      c.isolate(static_cast<std::uint32_t>(rng.below(n)));
+    } else if (dice < 980) {
+      std::vector<std::uint32_t> a, b;
+      for (std::uint32_t r = 0; r < n; ++r) (rng.chance(500) ? a : b).push_back(r);
+      c.partition({a, b});
+    } else if (dice < 995) {
+      c.heal();
+    } else {
+      const auto r = static_cast<std::uint32_t>(rng.below(n));
+      if (c.up(r) && down_count() < f) {
+        c.wipe_and_recover(r, Nonce(++nonce));
+        wiped[r] = true;
+      }
+    }
+  }
+
+  // Liveness: heal everything, complete every write, restart everyone; the cluster
+  // must then finish every request and converge.
+  c.heal();
+  for (std::uint32_t r = 0; r < n; ++r) {
+    if (c.up(r)) {
+      c.hold_persist(r, false);
+    } else {
+      c.restart(r);
+    }
+  }
+  bool done = false;
+  for (int round = 0; round < 400 && !done; ++round) {
+    c.settle(1);
+    done = true;
+    for (auto& cl : clients) done = done && !cl.busy();
+  }
+  REQUIRE_MESSAGE(done, "clients still waiting after the liveness phase");
+  c.settle(c.timeouts().heartbeat_ticks * 3);
+  c.require_converged();
+  for (auto& cl : clients) {
+    for (const auto& k : c.completions(cl.id())) {
+      const KvResult res = kv_result(k.result);
+      CHECK(res.status != KvStatus::bad_operation);
+    }
+    // One completion per request the client made.
+    CHECK(c.completions(cl.id()).size() == cl.last_request().value);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("§4 randomized: safety under drops, duplicates, reordering, partitions, crashes (n=3)") {
+  for (std::uint64_t seed = 1; seed <= 150; ++seed) stress(seed, 3, 1500);
+}
+
+TEST_CASE("§4 randomized: safety under drops, duplicates, reordering, partitions, crashes (n=5)") {
+  for (std::uint64_t seed = 1; seed <= 80; ++seed) stress(seed, 5, 2000);
 }

@@ -10,6 +10,9 @@
 // Nothing is delivered unless the test says so: deliver (all, or filtered), drop,
 // duplicate, inject, partition, tick, crash, restart, wipe-and-recover.
 //
+// Set VSR_PUMP_TRACE=1 in the environment to print every step (deliveries, ticks that
+// did something, crashes, restarts, partitions, status changes).
+//
 // After every step the harness checks:
 // - Replica::check_invariants() on every live replica;
 // - agreement: for every live replica, every op up to its commit number equals the op
@@ -19,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <map>
@@ -31,6 +35,7 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "vsr/client.hpp"
 #include "vsr/config.hpp"
@@ -38,6 +43,7 @@
 #include "vsr/message.hpp"
 #include "vsr/output.hpp"
 #include "vsr/replica.hpp"
+#include "vsr/telemetry.hpp"
 
 namespace vsr::test {
 
@@ -245,6 +251,7 @@ class Cluster {
   /// Replicas in different groups cannot talk (messages between them are dropped when
   /// delivered); replicas in no group are alone. Clients reach everyone.
   void partition(const std::vector<std::vector<std::uint32_t>>& groups) {
+    trace("partition {}", fmt::join(groups, " | "));
     group_.assign(size(), -1);
     for (std::size_t g = 0; g < groups.size(); ++g) {
       for (auto r : groups[g]) group_.at(r) = static_cast<int>(g);
@@ -261,7 +268,10 @@ class Cluster {
     }
     partition({{r}, rest});
   }
-  void heal() { group_.clear(); }
+  void heal() {
+    trace("heal");
+    group_.clear();
+  }
   [[nodiscard]] bool connected(std::uint32_t a, std::uint32_t b) const {
     return group_.empty() || group_[a] == group_[b];
   }
@@ -270,6 +280,7 @@ class Cluster {
 
   void tick(std::uint32_t r, std::uint32_t n = 1) {
     for (std::uint32_t k = 0; k < n; ++k) {
+      if (trace_) trace("tick r{}", r);
       replica(r).tick();
       absorb(r);
     }
@@ -287,6 +298,7 @@ class Cluster {
 
   /// While held, persists (and the messages that wait for them) stay in flight.
   void hold_persist(std::uint32_t r, bool hold = true) {
+    trace("hold_persist r{} {}", r, hold);
     nodes_.at(r).hold_persist = hold;
     if (!hold) flush_persist(r);
   }
@@ -301,6 +313,7 @@ class Cluster {
   /// Crash: the process dies; persists still in flight are lost, and so are the
   /// messages that waited on them. The disk keeps what became durable.
   void crash(std::uint32_t r) {
+    trace("crash r{} (losing {} pending persists)", r, nodes_.at(r).pending.size());
     Node& n = nodes_.at(r);
     n.replica.reset();
     n.pending.clear();
@@ -311,6 +324,8 @@ class Cluster {
   void restart(std::uint32_t r) {
     Node& n = nodes_.at(r);
     REQUIRE_FALSE(n.replica.has_value());
+    trace("restart r{} from disk: view={} lnv={} commit={} ops={}", r, n.disk.state.view,
+          n.disk.state.last_normal_view, n.disk.state.commit, n.disk.log.size());
     new_incarnation(n);
     n.replica.emplace(Replica::restart(config(r), std::make_unique<KvMachine>(), n.disk));
     absorb(r);
@@ -320,6 +335,7 @@ class Cluster {
     crash(r);
     Node& n = nodes_.at(r);
     n.disk = PersistedState{};
+    trace("wipe r{}, recover with nonce {}", r, nonce);
     new_incarnation(n);
     n.replica.emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(), nonce));
     absorb(r);
@@ -389,7 +405,13 @@ class Cluster {
     ++n.incarnation;
   }
 
+  template <class... Args>
+  void trace(fmt::format_string<Args...> format, Args&&... args) {
+    if (trace_) fmt::print("[pump] {}\n", fmt::format(format, std::forward<Args>(args)...));
+  }
+
   void deliver(const Envelope& e) {
+    trace("deliver {}->{} {}", e.from, e.to, e.message);
     if (const auto* c = std::get_if<ClientId>(&e.to)) {
       const auto* reply = std::get_if<Reply>(&e.message);
       REQUIRE_MESSAGE(reply != nullptr, "only replies go to clients");
@@ -422,6 +444,15 @@ class Cluster {
     Node& n = nodes_[r];
     Replica& x = *n.replica;
     Output o = x.take_output();
+    if (trace_) {
+      for (const auto& ev : o.events) {
+        if (ev.kind == EventKind::status_change || ev.kind == EventKind::view_change_start ||
+            ev.kind == EventKind::log_truncate || ev.kind == EventKind::commit_advance) {
+          trace("  r{} {} view={} status={} op={} commit={} detail={}", r, event_name(ev.kind),
+                ev.view, status_name(ev.status), ev.op, ev.commit, ev.detail);
+        }
+      }
+    }
     std::uint64_t last_op = n.committed.empty() ? 0 : n.committed.back().op.value;
     for (const auto& c : o.committed) {
       INFO("replica ", r, " executed op ", c.op.value);
@@ -459,6 +490,7 @@ class Cluster {
   std::map<ClientId, std::vector<ClientCompletion>> completions_;
   std::vector<LogEntry> committed_log_;
   std::map<std::uint64_t, Bytes> results_;
+  bool trace_ = std::getenv("VSR_PUMP_TRACE") != nullptr;
 };
 
 }  // namespace vsr::test
