@@ -160,7 +160,7 @@ class Simulation {
   void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
   void step_replica(std::uint32_t r, const Message& m);
   void after_input(std::uint32_t r);
-  void handle_output(std::uint32_t r, Output out);
+  void handle_output(std::uint32_t r, Output& out);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
   void release(std::uint32_t r, std::vector<Outgoing>& messages);
   [[nodiscard]] Config replica_config(std::uint32_t r) const;
@@ -225,6 +225,7 @@ class Simulation {
   std::int64_t next_value_ = 1;
   std::map<std::string, std::int64_t> last_value_;  // workload's guess for cas
   RunResult result_;
+  Output scratch_;  // reused for every replica output
 };
 
 Simulation::Simulation(const RunOptions& o)
@@ -384,12 +385,13 @@ void Simulation::step_replica(std::uint32_t r, const Message& m) {
 /// After every input: carry out the output, then run every check.
 void Simulation::after_input(std::uint32_t r) {
   ReplicaNode& node = replicas_[r];
-  handle_output(r, node.replica->take_output());
+  node.replica->take_output(scratch_);
+  handle_output(r, scratch_);
   if (failed()) return;
   if (auto f = checker_.after_step(*node.replica)) fail(RunVerdict::safety, f->check, f->detail);
 }
 
-void Simulation::handle_output(std::uint32_t r, Output out) {
+void Simulation::handle_output(std::uint32_t r, Output& out) {
   ReplicaNode& node = replicas_[r];
   for (const Committed& c : out.committed) {
     if (auto f = checker_.on_committed(ReplicaIndex(static_cast<std::uint8_t>(r)), c)) {
@@ -417,6 +419,8 @@ void Simulation::handle_output(std::uint32_t r, Output out) {
   std::uint64_t done = std::max(node.last_write_done_us, now_us_ + latency);
   node.last_write_done_us = done;
   node.writes.push_back({done, std::move(out.persist), std::move(out.send_after_persist)});
+  out.persist = PersistDelta{};
+  out.send_after_persist.clear();
   schedule(done, EventKind::disk_done, r, node.incarnation);
 }
 

@@ -5,9 +5,9 @@
 namespace vsr {
 
 void assertion_failed(const char* expression, const std::string& detail,
-                      std::source_location where) {
+                      const char* file, int line) {
   throw AssertionError(fmt::format("assertion failed: {} at {}:{}{}{}", expression,
-                                   where.file_name(), where.line(),
+                                   file, line,
                                    detail.empty() ? "" : ": ", detail));
 }
 

@@ -3,7 +3,6 @@
 // with the seed that produced it; uncaught, it terminates the process.
 #pragma once
 
-#include <source_location>
 #include <stdexcept>
 #include <string>
 
@@ -16,7 +15,7 @@ class AssertionError : public std::logic_error {
 };
 
 [[noreturn]] void assertion_failed(const char* expression, const std::string& detail,
-                                   std::source_location where);
+                                   const char* file, int line);
 
 }  // namespace vsr
 
@@ -24,6 +23,5 @@ class AssertionError : public std::logic_error {
 #define VSR_ASSERT(cond, ...)                                                        \
   do {                                                                               \
     if (!(cond)) [[unlikely]]                                                        \
-      ::vsr::assertion_failed(#cond, std::string{__VA_ARGS__},                       \
-                              std::source_location::current());                      \
+      ::vsr::assertion_failed(#cond, std::string{__VA_ARGS__}, __FILE__, __LINE__);  \
   } while (false)

@@ -27,6 +27,17 @@ void PersistDelta::add(OpNumber op, const LogEntry& entry) {
   append.push_back(entry);
 }
 
+void Output::clear() {
+  persist.truncate_to.reset();
+  persist.append_first = OpNumber{};
+  persist.append.clear();
+  persist.state.reset();
+  send_now.clear();
+  send_after_persist.clear();
+  committed.clear();
+  events.clear();
+}
+
 void apply_delta(PersistedState& stored, const PersistDelta& delta) {
   if (delta.truncate_to && delta.truncate_to->value < stored.log.size()) {
     stored.log.resize(delta.truncate_to->value);

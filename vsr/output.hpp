@@ -78,6 +78,8 @@ struct Output {
     return persist.empty() && send_now.empty() && send_after_persist.empty() &&
            committed.empty() && events.empty();
   }
+  /// Empties every field, keeping the vectors' capacity for reuse.
+  void clear();
 };
 
 }  // namespace vsr

@@ -115,6 +115,11 @@ Output Replica::take_output() {
   return o;
 }
 
+void Replica::take_output(Output& into) {
+  into.clear();
+  std::swap(into, out_);
+}
+
 // ---------------------------------------------------------------- accessors
 
 StatusKind Replica::status() const {

@@ -76,6 +76,9 @@ class Replica {
   void tick();
   /// Moves out everything produced since the last call.
   Output take_output();
+  /// The same, into `into` (cleared first): a driver that passes the same Output
+  /// back each time lets both sides reuse their buffers' capacity.
+  void take_output(Output& into);
 
   /// Throws AssertionError when an internal invariant is broken.
   void check_invariants() const;
