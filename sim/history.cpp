@@ -87,6 +87,11 @@ std::string_view to_string(CasError error) {
   return "?";
 }
 
+bool constrains_nothing(const Op& op) {
+  if (op.call.kind == OpKind::read) return op.outcome != Outcome::ok;
+  return op.outcome == Outcome::fail && op.call.kind != OpKind::cas;
+}
+
 std::string format_value(const Value& v) { return v ? std::to_string(*v) : std::string{"absent"}; }
 
 std::string describe(const Op& op) {

@@ -136,6 +136,10 @@ std::string_view to_string(CasError error);
 /// "3 cas(x, 1->2) ok" style one-line description of an op, for reports.
 std::string describe(const Op& op);
 
+/// Whether the op cannot affect the verdict: a failed read, write or delete, or a read
+/// whose result is unknown (info or pending). Reports leave these out.
+bool constrains_nothing(const Op& op);
+
 /// "absent" or the number.
 std::string format_value(const Value& v);
 

@@ -29,8 +29,11 @@ std::string escape(std::string_view s) {
 bool completed(const Op& op) { return op.outcome == Outcome::ok || op.outcome == Outcome::fail; }
 
 /// The ops to draw: the end of the failing prefix, always including the target.
-std::vector<std::size_t> drawn_ops(const Violation& v) {
-  std::vector<std::size_t> ops = v.prefix_ops;
+std::vector<std::size_t> drawn_ops(const History& history, const Violation& v) {
+  std::vector<std::size_t> ops;
+  for (std::size_t i : v.prefix_ops) {
+    if (!constrains_nothing(history.ops[i])) ops.push_back(i);
+  }
   if (ops.size() > max_ops_drawn) ops.erase(ops.begin(), ops.end() - static_cast<std::ptrdiff_t>(max_ops_drawn));
   if (std::find(ops.begin(), ops.end(), v.op) == ops.end()) ops.insert(ops.begin(), v.op);
   return ops;
@@ -86,7 +89,7 @@ std::string bar(const Op& op, std::size_t index, bool target, double x0, double 
 
 std::string violation_html(const History& history, const KeyResult& key, std::string_view title) {
   const Violation& v = *key.violation;
-  const std::vector<std::size_t> ops = drawn_ops(v);
+  const std::vector<std::size_t> ops = drawn_ops(history, v);
   std::map<std::int64_t, std::size_t> lanes;
   for (std::size_t i : ops) lanes.emplace(history.ops[i].process, 0);
   std::size_t lane = 0;
@@ -125,7 +128,7 @@ svg line {{ stroke: #ddd; }}
 </style></head><body>
 <h1>{1}: not linearizable</h1>
 <p>History <code>{0}</code>. Operations of the shortest failing prefix{2}, one lane per process,
-against {3}. Hover a bar for details.</p>
+against {3}; failed ops and reads of unknown outcome are left out. Hover a bar for details.</p>
 <p class="legend"><span style="background:#9cc3e6">ok</span><span style="background:#ddd">fail</span>
 <span style="background:#fff3c4">info / pending (may take effect any time after invocation)</span>
 <span style="background:#f08080">the op that cannot be placed</span></p>
@@ -135,7 +138,7 @@ against {3}. Hover a bar for details.</p>
 </body></html>
 )",
                      escape(title), escape(fmt::format("key {:?}", key.key)),
-                     v.prefix_ops.size() > ops.size() ? fmt::format(" (its last {} ops)", ops.size()) : "",
+                     ops.size() > max_ops_drawn ? fmt::format(" (its last {} ops)", max_ops_drawn) : "",
                      axis.by_time ? "recorded time" : "event order (the history has no usable times)", svg,
                      escape(explain(history, key)));
 }

@@ -1009,6 +1009,7 @@ std::vector<std::size_t> relevant_ops(const History& h, const Violation& v) {
   std::vector<std::size_t> before, out;
   for (std::size_t i : v.prefix_ops) {
     const Op& op = h.ops[i];
+    if (constrains_nothing(op)) continue;
     const bool done_before = op.outcome != Outcome::pending && op.complete_seq < t.invoke_seq &&
                              (op.outcome == Outcome::ok || op.outcome == Outcome::fail);
     if (!done_before) out.push_back(i);
@@ -1044,7 +1045,8 @@ std::string explain(const History& history, const KeyResult& key) {
          "\n  by then cannot all be placed";
   }
   const std::vector<std::size_t> rel = relevant_ops(history, v);
-  s += "\n  ops of the prefix around it (last writers before it, then all overlapping it):";
+  s += "\n  ops of the prefix around it (the last writers completed before it, then every op\n"
+       "  overlapping it; failed ops and reads of unknown outcome left out):";
   for (std::size_t i : rel) {
     s += fmt::format("\n    {} {}  {}", i == v.op ? "=>" : "  ", describe(history.ops[i]), when(history.ops[i]));
   }
