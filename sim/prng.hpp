@@ -29,6 +29,7 @@ enum class Stream : std::uint64_t {
   disk = 6,       // write latencies
   nonces = 7,     // recovery nonces
   partitions = 8, // partition shapes
+  buggify = 9,    // crashes aimed at interesting moments
 };
 
 class Prng {

@@ -44,6 +44,7 @@ enum class EventKind : std::uint8_t {
   client_issue,
   disk_done,
   crash,
+  crash_replica,
   restart,
   partition,
   heal,
@@ -183,7 +184,9 @@ class Simulation {
 
   // --- faults ---
   void schedule_faults();
-  void crash(std::uint32_t r);
+  void crash_random();
+  void crash_replica(std::uint32_t r, Prng& rng);
+  void maybe_aim_crash(std::uint32_t r, vsr::EventKind kind);
   void restart(std::uint32_t r, bool wiped);
   void partition();
   void heal();
@@ -204,7 +207,8 @@ class Simulation {
 
   RunOptions options_;
   SwarmParams params_;
-  Prng net_rng_, fault_rng_, partition_rng_, workload_rng_, clock_rng_, disk_rng_, nonce_rng_;
+  Prng net_rng_, fault_rng_, partition_rng_, workload_rng_, clock_rng_, disk_rng_, nonce_rng_,
+      buggify_rng_;
   Trace trace_;
   InvariantChecker checker_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
@@ -238,6 +242,7 @@ Simulation::Simulation(const RunOptions& o)
       clock_rng_(Prng::stream(o.seed, Stream::clocks)),
       disk_rng_(Prng::stream(o.seed, Stream::disk)),
       nonce_rng_(Prng::stream(o.seed, Stream::nonces)),
+      buggify_rng_(Prng::stream(o.seed, Stream::buggify)),
       trace_(o.trace, o.context_lines),
       checker_(params_.replica_count) {
   result_.params = params_;
@@ -317,7 +322,12 @@ void Simulation::dispatch(const Event& e) {
     case EventKind::client_tick: client_tick(e.node); break;
     case EventKind::client_issue: client_issue(e.node); break;
     case EventKind::disk_done: disk_done(e.node, e.arg); break;
-    case EventKind::crash: crash(e.node); break;
+    case EventKind::crash: crash_random(); break;
+    case EventKind::crash_replica:
+      if (!liveness_ && replicas_[e.node].up && replicas_[e.node].incarnation == e.arg) {
+        crash_replica(e.node, buggify_rng_);
+      }
+      break;
     case EventKind::restart: restart(e.node, e.arg != 0); break;
     case EventKind::partition: partition(); break;
     case EventKind::heal: heal(); break;
@@ -400,6 +410,7 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
   }
   for (const TelemetryEvent& e : out.events) {
     if (e.kind == vsr::EventKind::view_change_complete) ++result_.stats.view_changes;
+    if (!liveness_ && params_.crash_after_event_probability > 0) maybe_aim_crash(r, e.kind);
     trace_.mix(static_cast<std::uint64_t>(e.kind));
     trace_.mix(e.detail);
     if (trace_.detailed()) {
@@ -704,7 +715,7 @@ std::uint32_t Simulation::wiped_count() const {
       std::count_if(replicas_.begin(), replicas_.end(), [](const ReplicaNode& n) { return n.needs_recovery; }));
 }
 
-void Simulation::crash(std::uint32_t) {
+void Simulation::crash_random() {
   if (liveness_) return;
   schedule(now_us_ + exp_interval_us(params_.crash_rate_per_s), EventKind::crash, 0);
   std::vector<std::uint32_t> up;
@@ -712,10 +723,32 @@ void Simulation::crash(std::uint32_t) {
     if (replicas_[r].up) up.push_back(r);
   }
   if (up.empty()) return;
-  std::uint32_t r = up[fault_rng_.below(up.size())];
+  crash_replica(up[fault_rng_.below(up.size())], fault_rng_);
+}
+
+/// Schedules a crash of `r` within the next disk latency, with the seed's probability,
+/// after events that open a window where only durability keeps promises.
+void Simulation::maybe_aim_crash(std::uint32_t r, vsr::EventKind kind) {
+  switch (kind) {
+    case vsr::EventKind::leadership_start:
+    case vsr::EventKind::view_change_start:
+    case vsr::EventKind::do_view_change_sent:
+    case vsr::EventKind::recovery_complete:
+    case vsr::EventKind::state_transfer_received:
+      break;
+    default: return;
+  }
+  if (!buggify_rng_.chance(params_.crash_after_event_probability)) return;
+  std::uint64_t within = 1 + buggify_rng_.below(2 * params_.disk_latency_mean_us + 1);
+  schedule(now_us_ + within, EventKind::crash_replica, r, replicas_[r].incarnation);
+}
+
+/// Crashes `r`: its writes in flight are lost; with the seed's wipe probability (and
+/// within the wipe budget) its disk too.
+void Simulation::crash_replica(std::uint32_t r, Prng& rng) {
   ReplicaNode& node = replicas_[r];
   bool may_wipe = node.needs_recovery || wiped_count() + 1 <= replica_config(r).max_faulty();
-  bool wipe = fault_rng_.chance(params_.wipe_probability) && may_wipe;
+  bool wipe = rng.chance(params_.wipe_probability) && may_wipe;
   node.up = false;
   ++node.incarnation;
   node.writes.clear();  // writes in flight are lost, with the messages waiting on them
@@ -734,7 +767,7 @@ void Simulation::crash(std::uint32_t) {
   if (trace_.detailed()) {
     trace_.line(fmt::format(R"({{"t_us":{},"ev":"crash","replica":{},"wipe":{}}})", now_us_, r, wipe));
   }
-  std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.restart_mean_us)));
+  std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(rng.exponential(static_cast<double>(params_.restart_mean_us)));
   schedule(back, EventKind::restart, r, node.needs_recovery ? 1 : 0);
 }
 

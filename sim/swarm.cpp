@@ -100,6 +100,7 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
   draw_network(rng, scale, p);
   draw_partitions(rng, scale, p);
   draw_crashes(rng, scale, p);
+  p.crash_after_event_probability = maybe_rate(rng, 0.5, 0.05 * scale);
   if (faults == FaultLevel::none) {
     // Keep the drawn delays (they are not faults); switch every fault off.
     fault_free.delay_min_us = p.delay_min_us;
@@ -120,9 +121,10 @@ std::string describe(const SwarmParams& p) {
       p.duplicate_probability, p.client_drop_probability, p.clog_rate_per_s, p.clog_mean_us);
   s += fmt::format("partitions: style={} rate={:.2f}/s mean={}us\n", to_string(p.partition_style),
                    p.partition_rate_per_s, p.partition_mean_us);
-  s += fmt::format("crashes: rate={:.2f}/s wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
-                   p.crash_rate_per_s, p.wipe_probability, p.restart_mean_us, p.pause_rate_per_s,
-                   p.pause_mean_us);
+  s += fmt::format(
+      "crashes: rate={:.2f}/s after-event={:.3f} wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
+      p.crash_rate_per_s, p.crash_after_event_probability, p.wipe_probability, p.restart_mean_us,
+      p.pause_rate_per_s, p.pause_mean_us);
   s += fmt::format("disk: latency-mean={}us  workload: think-mean={}us give-up={}us", 
                    p.disk_latency_mean_us, p.think_mean_us, p.give_up_us);
   return s;
@@ -140,7 +142,10 @@ std::string_view fault_model_text() {
             waiting on it); restart rebuilds the replica from its disk. A crash may
             also wipe the disk: the replica restarts empty and runs recovery (§4.3).
             At most f = n - quorum replicas are ever wiped-and-not-yet-recovered at
-            once (never for n <= 2); plain crashes are unbounded.
+            once (never for n <= 2); plain crashes are unbounded. Some crashes are
+            aimed: right after a replica starts leading, starts a view change, sends
+            DoViewChange, or finishes recovery or state transfer, before its disk
+            writes can complete.
   pauses    a replica stops for a while (no ticks, no processing), then handles the
             burst of messages that arrived meanwhile.
   clocks    each replica ticks at its own rate (drift up to 5%) and phase (skew).

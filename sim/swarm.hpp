@@ -53,6 +53,10 @@ struct SwarmParams {
   double crash_rate_per_s = 0;
   double wipe_probability = 0;  // of a crash, the chance it also wipes the disk
   std::uint64_t restart_mean_us = 0;
+  /// After a replica starts leading, starts or joins a view change, or finishes a
+  /// recovery or state transfer, the chance that it crashes within the next moments
+  /// (before its writes can complete): the windows where durability bugs hide.
+  double crash_after_event_probability = 0;
   double pause_rate_per_s = 0;
   std::uint64_t pause_mean_us = 0;
   // disk

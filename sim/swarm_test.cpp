@@ -41,6 +41,7 @@ TEST_CASE("swarm: --faults none switches every fault off; harsh draws more") {
     auto p = draw_swarm(seed, FaultLevel::none, {}, {});
     CHECK(p.drop_probability == 0);
     CHECK(p.crash_rate_per_s == 0);
+    CHECK(p.crash_after_event_probability == 0);
     CHECK(p.partition_rate_per_s == 0);
     CHECK(p.pause_rate_per_s == 0);
     CHECK(p.clog_rate_per_s == 0);

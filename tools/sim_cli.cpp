@@ -38,7 +38,6 @@ std::optional<std::uint64_t> parse_duration_us(std::string_view text) {
 std::optional<SeedRange> parse_seed_range(std::string_view text) {
   constexpr std::uint64_t max_seeds = 10'000'000;
   auto dots = text.find("..");
-  SeedRange r;
   if (dots == std::string_view::npos) {
     auto one = parse_u64(text);
     if (!one) return std::nullopt;
