@@ -427,6 +427,9 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
       params_.disk_latency_mean_us == 0
           ? 0
           : static_cast<std::uint64_t>(disk_rng_.exponential(static_cast<double>(params_.disk_latency_mean_us)));
+  if (disk_rng_.chance(params_.disk_slow_probability)) {
+    latency += static_cast<std::uint64_t>(disk_rng_.exponential(static_cast<double>(params_.disk_slow_mean_us)));
+  }
   std::uint64_t done = std::max(node.last_write_done_us, now_us_ + latency);
   node.last_write_done_us = done;
   node.writes.push_back({done, std::move(out.persist), std::move(out.send_after_persist)});

@@ -101,6 +101,8 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
   draw_partitions(rng, scale, p);
   draw_crashes(rng, scale, p);
   p.crash_after_event_probability = maybe_rate(rng, 0.5, 0.05 * scale);
+  p.disk_slow_probability = maybe_rate(rng, 0.5, 0.05 * scale);
+  p.disk_slow_mean_us = rng.between(5'000, 200'000);
   if (faults == FaultLevel::none) {
     // Keep the drawn delays (they are not faults); switch every fault off.
     fault_free.delay_min_us = p.delay_min_us;
@@ -125,8 +127,9 @@ std::string describe(const SwarmParams& p) {
       "crashes: rate={:.2f}/s after-event={:.3f} wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
       p.crash_rate_per_s, p.crash_after_event_probability, p.wipe_probability, p.restart_mean_us,
       p.pause_rate_per_s, p.pause_mean_us);
-  s += fmt::format("disk: latency-mean={}us  workload: think-mean={}us give-up={}us", 
-                   p.disk_latency_mean_us, p.think_mean_us, p.give_up_us);
+  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us",
+                   p.disk_latency_mean_us, p.disk_slow_probability, p.disk_slow_mean_us,
+                   p.think_mean_us, p.give_up_us);
   return s;
 }
 
@@ -148,6 +151,8 @@ std::string_view fault_model_text() {
             writes can complete.
   pauses    a replica stops for a while (no ticks, no processing), then handles the
             burst of messages that arrived meanwhile.
+  disks     each write completes after an exponential latency, in order; some
+            writes stall (a long tail), which keeps promises-in-flight windows open.
   clocks    each replica ticks at its own rate (drift up to 5%) and phase (skew).
   phases    fault phase (--duration), then the liveness phase: heal all partitions
             and clogs, restart and resume everyone, stop drops; within 20 s every

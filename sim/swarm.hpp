@@ -61,6 +61,8 @@ struct SwarmParams {
   std::uint64_t pause_mean_us = 0;
   // disk
   std::uint64_t disk_latency_mean_us = 100;
+  double disk_slow_probability = 0;  // a write takes the slow path (a disk stall)
+  std::uint64_t disk_slow_mean_us = 0;
   // workload
   std::uint64_t think_mean_us = 5'000;
   std::uint64_t give_up_us = 2'000'000;  // a client abandons a request (recorded info)
