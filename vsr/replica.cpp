@@ -488,22 +488,33 @@ void Replica::tick_view_change(ViewChangeStatus& s) {
 
 // ---------------------------------------------------------------- repair and state transfer (§5.2)
 
-/// Asks the primary for every op after op() in this view.
+/// Asks the primary for every op of this view's log after the prefix known to match
+/// it: the whole log in normal status, the committed prefix in state transfer.
 void Replica::request_repair() {
   if (repair_pending_) return;
   repair_pending_ = true;
   repair_ticks_ = 0;
   ReplicaIndex primary = config_.primary_of(view_);
-  send(primary, GetState{view_, op(), config_.self});
-  emit(EventKind::state_transfer_requested, primary.value, op().value);
+  const OpNumber known = matching_prefix();
+  send(primary, GetState{view_, known, config_.self});
+  emit(EventKind::state_transfer_requested, primary.value, known.value);
 }
 
-/// Joins `view` late: the log after the commit number may disagree with the view's
-/// log, so it is cut back first (§5.2), then fetched from the view's primary.
+OpNumber Replica::matching_prefix() const {
+  return std::holds_alternative<StateTransferStatus>(status_) ? commit_op() : op();
+}
+
+/// Joins `view` late (§5.2): the log after the commit number may disagree with the
+/// view's log, so only the committed prefix counts, and the rest is fetched from the
+/// view's primary. Deviation: the suffix is not cut here (the paper sets op-number to
+/// commit-number) but only once the view's log arrives (on_new_state), in the same
+/// batch that makes `view` the last normal view. Until then it is still this replica's
+/// log of its last normal view, in which it may have acknowledged ops that committed;
+/// a DoViewChange showing that view with the suffix cut would disown them, and a view
+/// change could lose a committed op.
 void Replica::enter_state_transfer(ViewNumber view) {
   stop_leadership();
   if (view > view_) view_ = view;
-  if (op() > commit_op()) truncate(commit_op());
   persist_state();
   set_status(StateTransferStatus{});
   repair_pending_ = false;
@@ -526,8 +537,11 @@ void Replica::on_new_state(const NewState& m) {
   if (m.view != view_ || is_primary() || m.replica != config_.primary_of(view_)) return;
   bool transferring = std::holds_alternative<StateTransferStatus>(status_);
   if (!transferring && !is_normal()) return;
-  if (m.first_op.value == 0 || m.first_op > op().next()) return;  // not contiguous
+  if (m.first_op.value == 0 || m.first_op > matching_prefix().next()) return;  // not contiguous
   if (m.entries.size() > m.op.value || m.commit > to_commit(m.op)) return;
+  // Joining the view: the unproven suffix gives way to the view's log (see
+  // enter_state_transfer), in the batch that also records the view as last normal.
+  if (transferring && op() > commit_op()) truncate(commit_op());
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
     OpNumber k(m.first_op.value + i);
     if (k == op().next()) append(m.entries[i]);

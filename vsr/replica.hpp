@@ -150,6 +150,8 @@ class Replica {
 
   // --- repair, state transfer (§5.2), recovery (§4.3) ---
   void request_repair();
+  /// The prefix of the log known to match the current view's log.
+  [[nodiscard]] OpNumber matching_prefix() const;
   void enter_state_transfer(ViewNumber view);
   void finish_recovery(const RecoveryResponse& primary_response);
   [[nodiscard]] bool recovery_ready(const RecoveringStatus& s, const RecoveryResponse** best) const;

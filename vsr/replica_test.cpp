@@ -508,15 +508,20 @@ TEST_CASE("§5.2 state transfer: a replica partitioned away during a view change
 
   c.heal();
   c.tick(1, c.timeouts().heartbeat_ticks);
-  // The view-1 heartbeat tells replicas 0 and 4 a higher view exists: they cut their logs
-  // back to the commit number and ask the new primary for the rest.
+  // The view-1 heartbeat tells replicas 0 and 4 a higher view exists: they ask the new
+  // primary for its log after their commit number. Their own op 3 is unproven in view 1:
+  // it is neither executed nor acknowledged, and it is kept only as their view-0 log
+  // until view 1's log replaces it.
   c.deliver_all(is<Commit>());
   for (std::uint32_t r : {0u, 4u}) {
     INFO("replica ", r);
     CHECK(c.replica(r).status() == StatusKind::state_transfer);
     CHECK(c.replica(r).view() == ViewNumber(1));
-    CHECK(c.replica(r).op() == OpNumber(2));
+    CHECK(c.replica(r).last_normal_view() == ViewNumber(0));
+    CHECK(c.replica(r).commit() == CommitNumber(2));
   }
+  for (const auto& g : c.queued<GetState>()) CHECK(g.op == OpNumber(2));
+  CHECK(c.count(is<PrepareOk>() && (from(0) || from(4))) == 0);
   c.deliver_all();
   c.require_converged();
   for (std::uint32_t r = 0; r < 5; ++r) {
@@ -526,6 +531,60 @@ TEST_CASE("§5.2 state transfer: a replica partitioned away during a view change
     CHECK(c.executions(r, ClientId(2), 1) == 0);
   }
   CHECK(c.executed_ops(4) == ops_1_to(4));
+}
+
+TEST_CASE("§5.2 a replica in state transfer still reports its whole last-normal-view log") {
+  // Found by the randomized test (n=3, seed 600). Op 2 is committed in view 0 by replicas
+  // 0 and 1; replica 0 crashes before its commit number 2 is durable. It then learns of
+  // view 1 from a heartbeat and starts a state transfer. Were it to cut its log back to
+  // its commit number (1) while still reporting view 0 as its last normal view, its
+  // DoViewChange for view 2 would disown op 2, and view 2 (replicas 0 and 2) lose it.
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  const Bytes op_a = kv_write("x", "A");
+  c.request(ClientId(2), 1, op_a, 0);
+  c.deliver_all(is<Request>());
+  c.drop(is<Prepare>() && to(2));
+  c.deliver_all(is<Prepare>() && to(1));
+  c.hold_persist(0);  // op 2 itself is durable at replica 0; its commit will not be
+  c.deliver_all(is<PrepareOk>());
+  REQUIRE(c.replica(0).commit() == CommitNumber(2));
+  c.deliver_all(to_client(ClientId(2)));
+  REQUIRE(c.replies(ClientId(2)).size() == 1);  // the client was told it is done
+  c.crash(0);
+  REQUIRE(c.node(0).disk.log.size() == 2);
+  REQUIRE(c.node(0).disk.state.commit == CommitNumber(1));
+
+  // View 1 forms at replica 1 from replicas 0 and 1; replica 2 hears nothing.
+  c.partition({{0, 1}, {2}});
+  c.restart(0);
+  c.deliver_all(!is<StartView>());
+  c.drop(is<StartView>());
+  REQUIRE(c.replica(1).is_acting_primary());
+  REQUIRE(c.replica(1).view() == ViewNumber(1));
+  // Replica 0 learns of view 1 from a heartbeat, but its state transfer never completes.
+  c.tick(1, c.timeouts().heartbeat_ticks);
+  c.deliver_all(is<Commit>());
+  REQUIRE(c.replica(0).status() == StatusKind::state_transfer);
+  c.drop(any());
+
+  // Replica 1 is gone; replicas 0 and 2 form view 2 (primary 2).
+  c.crash(1);
+  c.partition({{0, 2}, {1}});
+  c.tick(0, c.timeouts().primary_silence_ticks);
+  c.deliver_all();
+  REQUIRE(c.replica(2).is_acting_primary());
+  REQUIRE(c.replica(2).view() == ViewNumber(2));
+  // View 2 keeps op 2, which was committed (and answered) in view 0.
+  REQUIRE(c.replica(2).op() >= OpNumber(2));
+  CHECK(c.replica(2).entry(OpNumber(2)).operation == op_a);
+  call(c, ClientId(3), 1, kv_write("x", "B"), 2);
+  c.restart(1);
+  c.heal();
+  c.settle(c.timeouts().view_change_timeout_ticks * 2);
+  c.require_converged();
+  CHECK(static_cast<const KvMachine&>(c.replica(1).machine()).data().at("x") == "B");
 }
 
 // ---------------------------------------------------------------- §4.3 recovery
@@ -826,7 +885,8 @@ void stress(std::uint64_t seed, std::uint32_t n, std::uint32_t steps) {
     if (dice < 500) {
       if (!c.queue().empty()) c.deliver_one(nth(rng.below(c.queue().size())));
     } else if (dice < 560) {
-      if (!c.queue().empty()) c.drop(nth(rng.below(c.queue().size())));
+      // Never a message to self: the Output contract says it is always delivered back.
+      if (!c.queue().empty()) c.drop(nth(rng.below(c.queue().size())) && !to_self());
     } else if (dice < 590) {
       if (!c.queue().empty()) c.duplicate(nth(rng.below(c.queue().size())));
     } else if (dice < 850) {
@@ -877,7 +937,7 @@ void stress(std::uint64_t seed, std::uint32_t n, std::uint32_t steps) {
     for (auto& cl : clients) done = done && !cl.busy();
   }
   REQUIRE_MESSAGE(done, "clients still waiting after the liveness phase");
-  c.settle(c.timeouts().heartbeat_ticks * 3);
+  for (int round = 0; round < 200 && !c.converged(); ++round) c.settle(1);
   c.require_converged();
   for (auto& cl : clients) {
     for (const auto& k : c.completions(cl.id())) {

@@ -110,6 +110,10 @@ inline Filter to_client(ClientId c) {
 inline Filter from_client(ClientId c) {
   return {[c](const Envelope& e) { return e.from == Endpoint(c); }};
 }
+/// Messages a replica sends to itself (never dropped by a real driver).
+inline Filter to_self() {
+  return {[](const Envelope& e) { return e.from == e.to; }};
+}
 /// Prepares (of any view) for op `op`.
 inline Filter prepare_of(std::uint64_t op) {
   return {[op](const Envelope& e) {
@@ -344,6 +348,22 @@ class Cluster {
   // ------------------------------------------------------------ convergence
 
   /// Every live replica: normal, same view, same log, commit == op, same state.
+  [[nodiscard]] bool converged() const {
+    const Replica* first = nullptr;
+    for (const auto& n : nodes_) {
+      if (!n.replica) continue;
+      const Replica& x = *n.replica;
+      if (x.status() != StatusKind::normal || x.commit() != to_commit(x.op())) return false;
+      if (first == nullptr) {
+        first = &x;
+      } else if (x.view() != first->view() || x.log() != first->log() ||
+                 x.state_hash() != first->state_hash()) {
+        return false;
+      }
+    }
+    return true;
+  }
+  /// The same, as a test failure that says what differs.
   void require_converged() {
     std::optional<std::uint32_t> first;
     for (std::uint32_t r = 0; r < size(); ++r) {
