@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/history_json.hpp"
+#include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
 
@@ -335,11 +336,21 @@ int main(int argc, char** argv) {
   sweep->add_flag("--hashes", print_hashes, "Print every seed's verdict and trace hash");
   add_shape_flags(sweep, shape);
 
+  std::vector<std::string> scenario_files;
+  bool scenario_rewrite = false;
+  auto* scenario = app.add_subcommand(
+      "scenario", "Run scenario scripts and diff their output (exit 0 match, 1 mismatch, 2 malformed)");
+  scenario->add_option("files", scenario_files, "Scenario files (scenarios/*.txt)")->required();
+  scenario->add_flag("--rewrite", scenario_rewrite, "Replace every expected output with the actual output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : exit_usage;
+  }
+  if (scenario->parsed()) {
+    return run_scenario_files(scenario_files, scenario_rewrite, std::cout, std::cerr);
   }
   if (run->parsed()) return cmd_run(seed, shape, trace_path, history_path, false);
   if (replay->parsed()) return cmd_run(seed, shape, trace_path, history_path, true);
