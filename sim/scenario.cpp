@@ -79,7 +79,7 @@ const std::vector<CommandSpec>& command_specs() {
       {"hold-persist", 1, 1, {}, "hold-persist N"},
       {"flush-persist", 1, 1, {}, "flush-persist N"},
       {"run", 0, 0, {"for", "drop", "load"}, "run for=DURATION [drop=P] [load=true]"},
-      {"stabilize", 0, 0, {"max"}, "stabilize [max=TICKS]"},
+      {"stabilize", 0, 0, {"max", "ticks"}, "stabilize [max=TICKS | ticks=N]"},
       {"status", 0, 0, {}, "status"},
       {"log", 1, 1, {}, "log N"},
       {"history", 0, 0, {}, "history"},
@@ -524,10 +524,21 @@ class Cluster {
       random_deliveries(drop);
     }
     out_ = saved;
-    print("ran {} rounds ({} ms): {} messages delivered, {} dropped, {} requests completed, {} view "
-          "changes completed",
+    print("ran {} rounds ({} ms): {} messages delivered, {} dropped, {} requests completed, {} "
+          "view-change completions (summed over replicas)",
           rounds, rounds * 10, delivered_ - delivered_before, dropped_ - dropped_before,
           completed_ - completed_before, view_changes_ - view_changes_before);
+  }
+
+  /// Exactly `ticks` rounds of: deliver everything, tick everyone. Then says whether
+  /// the cluster is quiet.
+  void settle(std::uint64_t ticks) {
+    for (std::uint64_t t = 0; t < ticks; ++t) {
+      deliver_until_empty();
+      tick_round();
+    }
+    deliver_until_empty();
+    print("{} after {} tick(s)", quiet() ? "quiet" : "not quiet", ticks);
   }
 
   void stabilize(std::uint64_t max_ticks) {
@@ -1042,6 +1053,47 @@ OpCall request_call(const Command& cmd) {
   throw ScriptError{fmt::format("request: unknown operation '{}' (read, write, cas or delete)", kind)};
 }
 
+/// Runs of 4 or more lines "rN executes op K: ..." by one replica with consecutive op
+/// numbers (same indent) become one line "rN executes ops A..B".
+void compact_executions(std::vector<std::string>& lines) {
+  struct Parsed {
+    std::string prefix;  // indent + "rN executes op"
+    std::uint64_t op = 0;
+  };
+  auto parse = [](const std::string& line) -> std::optional<Parsed> {
+    auto at = line.find(" executes op ");
+    if (at == std::string::npos) return std::nullopt;
+    std::size_t start = at + std::string_view(" executes op ").size();
+    auto colon = line.find(':', start);
+    if (colon == std::string::npos) return std::nullopt;
+    std::uint64_t op = 0;
+    auto [p, ec] = std::from_chars(line.data() + start, line.data() + colon, op);
+    if (ec != std::errc{} || p != line.data() + colon) return std::nullopt;
+    return Parsed{line.substr(0, start), op};
+  };
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < lines.size();) {
+    auto first = parse(lines[i]);
+    std::size_t j = i + 1;
+    if (first) {
+      while (j < lines.size()) {
+        auto next = parse(lines[j]);
+        if (!next || next->prefix != first->prefix || next->op != first->op + (j - i)) break;
+        ++j;
+      }
+    }
+    if (first && j - i >= 4) {
+      std::string head = first->prefix.substr(0, first->prefix.size() - 3);  // drop "op "
+      out.push_back(fmt::format("{}ops {}..{}", head, first->op, first->op + (j - i) - 1));
+      i = j;
+    } else {
+      out.push_back(std::move(lines[i]));
+      ++i;
+    }
+  }
+  lines = std::move(out);
+}
+
 class Interpreter {
  public:
   explicit Interpreter(const ScenarioFile& file) : file_(file) {}
@@ -1061,6 +1113,7 @@ class Interpreter {
       if (!cmd) return InputError{fmt::format("{}:{}: {}", file_.path, b.line, error)};
       try {
         execute(*cmd, out, result);
+        compact_executions(out);
       } catch (const ScriptError& e) {
         return InputError{fmt::format("{}:{}: {}", file_.path, b.line, e.message)};
       } catch (const Fatal& e) {
@@ -1155,8 +1208,13 @@ class Interpreter {
       bool load = cmd.arg("load") ? parse_bool(*cmd.arg("load"), "load") : false;
       c.run(parse_duration_ticks(*f), drop, load);
     } else if (cmd.name == "stabilize") {
-      std::uint64_t max = cmd.arg("max") ? parse_uint(*cmd.arg("max"), "max", 1'000'000) : default_stabilize_ticks;
-      c.stabilize(max);
+      if (cmd.arg("max") && cmd.arg("ticks")) throw ScriptError{"stabilize: max= or ticks=, not both"};
+      if (const auto* t = cmd.arg("ticks")) {
+        c.settle(parse_uint(*t, "ticks", 1'000'000));
+      } else {
+        std::uint64_t max = cmd.arg("max") ? parse_uint(*cmd.arg("max"), "max", 1'000'000) : default_stabilize_ticks;
+        c.stabilize(max);
+      }
     } else if (cmd.name == "status") {
       c.status();
     } else if (cmd.name == "log") {
