@@ -3,8 +3,11 @@
 // std::*_distribution types: their output differs between standard libraries.
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace vsr::sim {
 
@@ -32,6 +35,39 @@ enum class Stream : std::uint64_t {
   buggify = 9,    // crashes aimed at interesting moments
 };
 
+/// Tape mode (fuzz_sim, `vsr-sim run --input FILE`): a shared cursor over input bytes
+/// that replaces the generators' output, so the bytes make every choice of the run.
+/// Each draw takes only the bytes it needs: below(n) the fewest bytes that hold n-1
+/// (none for n = 1), real() and chance() two, next() eight, all little-endian. A draw
+/// that finds too few bytes left spends the tape; from then on every generator falls
+/// back to its own seeded stream, so a short input still makes a whole run (and an
+/// empty input makes exactly the seed's run).
+class Tape {
+ public:
+  Tape() = default;
+  explicit Tape(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+
+  /// The next `count` (0..8) bytes as a little-endian number, or false once the tape
+  /// is spent (no byte left, or fewer than `count`).
+  bool take(unsigned count, std::uint64_t& out) {
+    const std::size_t left = bytes_.size() - used_;
+    if (left == 0 || left < count) {
+      used_ = bytes_.size();
+      return false;
+    }
+    out = 0;
+    for (unsigned i = 0; i < count; ++i) out |= static_cast<std::uint64_t>(bytes_[used_ + i]) << (8 * i);
+    used_ += count;
+    return true;
+  }
+  [[nodiscard]] std::size_t used() const { return used_; }
+  [[nodiscard]] std::size_t size() const { return bytes_.size(); }
+
+ private:
+  std::span<const std::uint8_t> bytes_;
+  std::size_t used_ = 0;
+};
+
 class Prng {
  public:
   explicit Prng(std::uint64_t seed) {
@@ -45,7 +81,14 @@ class Prng {
     return Prng(splitmix64(s));
   }
 
+  /// Draws from `tape` while it lasts (see Tape). The tape must outlive the generator.
+  void attach(Tape* tape) { tape_ = tape; }
+
   std::uint64_t next() {
+    if (tape_ != nullptr) [[unlikely]] {
+      std::uint64_t word = 0;
+      if (tape_->take(8, word)) return word;
+    }
     const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
     const std::uint64_t t = state_[1] << 17;
     state_[2] ^= state_[0];
@@ -60,6 +103,10 @@ class Prng {
   /// Uniform in [0, n). Precondition: n > 0. Lemire's multiply-shift with rejection,
   /// so it is unbiased.
   std::uint64_t below(std::uint64_t n) {
+    if (tape_ != nullptr) [[unlikely]] {
+      std::uint64_t v = 0;
+      if (tape_->take(static_cast<unsigned>(std::bit_width(n - 1) + 7) / 8, v)) return v % n;
+    }
     U128 m = static_cast<U128>(next()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
@@ -78,7 +125,13 @@ class Prng {
   }
 
   /// Uniform in [0, 1), 53 bits.
-  double real() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  double real() {
+    if (tape_ != nullptr) [[unlikely]] {
+      std::uint64_t v = 0;
+      if (tape_->take(2, v)) return static_cast<double>(v) * 0x1.0p-16;
+    }
+    return static_cast<double>(next() >> 11) * 0x1.0p-53;
+  }
 
   /// True with probability p.
   bool chance(double p) { return p > 0 && real() < p; }
@@ -106,6 +159,7 @@ class Prng {
     return (x << k) | (x >> (64 - k));
   }
   std::uint64_t state_[4]{};
+  Tape* tape_ = nullptr;
 };
 
 }  // namespace vsr::sim

@@ -206,6 +206,7 @@ class Simulation {
   void trace_message(std::string_view kind, const Parcel& p, const char* reason = "");
 
   RunOptions options_;
+  Tape tape_;  // over options_.input (tape mode); empty otherwise
   SwarmParams params_;
   Prng net_rng_, fault_rng_, partition_rng_, workload_rng_, clock_rng_, disk_rng_, nonce_rng_,
       buggify_rng_;
@@ -234,7 +235,8 @@ class Simulation {
 
 Simulation::Simulation(const RunOptions& o)
     : options_(o),
-      params_(draw_swarm(o.seed, o.faults, o.replicas, o.clients)),
+      tape_(options_.input ? Tape(*options_.input) : Tape()),
+      params_(draw_swarm(o.seed, o.faults, o.replicas, o.clients, options_.input ? &tape_ : nullptr)),
       net_rng_(Prng::stream(o.seed, Stream::network)),
       fault_rng_(Prng::stream(o.seed, Stream::faults)),
       partition_rng_(Prng::stream(o.seed, Stream::partitions)),
@@ -246,6 +248,12 @@ Simulation::Simulation(const RunOptions& o)
       trace_(o.trace, o.context_lines),
       checker_(params_.replica_count) {
   result_.params = params_;
+  if (options_.input) {
+    for (Prng* rng : {&net_rng_, &fault_rng_, &partition_rng_, &workload_rng_, &clock_rng_,
+                      &disk_rng_, &nonce_rng_, &buggify_rng_}) {
+      rng->attach(&tape_);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- event loop
@@ -281,6 +289,7 @@ RunResult Simulation::run() {
                      options_.liveness_us / 1'000'000, why));
   }
   result_.stats.simulated_us = now_us_;
+  result_.stats.input_bytes_used = tape_.used();
   result_.stats.final_view = checker_.max_view();
   for (const auto& n : replicas_) {
     if (n.replica) result_.stats.final_commit = std::max(result_.stats.final_commit, n.replica->commit().value);

@@ -26,6 +26,10 @@ struct RunOptions {
   std::size_t context_lines = 0;            // recent trace lines kept for a failure report
   bool check_linearizability = true;
   bool idle = false;  // clients issue nothing (measures an idle cluster)
+  /// Tape mode (fuzz_sim; `vsr-sim run --input FILE`): these bytes make every random
+  /// choice of the run (swarm, network, faults, workload, clocks, disk, nonces) until
+  /// they run out, then the seed's streams take over (prng.hpp, Tape).
+  std::optional<std::vector<std::uint8_t>> input;
 };
 
 /// Exit codes of `vsr-sim`, one per failure class.
@@ -55,6 +59,7 @@ struct RunStats {
   std::uint64_t events = 0;
   std::uint64_t simulated_us = 0;
   std::uint64_t final_commit = 0;
+  std::uint64_t input_bytes_used = 0;  // tape mode: bytes of the input the run consumed
 };
 
 struct RunResult {
@@ -68,6 +73,12 @@ struct RunResult {
   std::uint64_t trace_hash = 0;
   History history;
 };
+
+/// The shape of a run driven by an input tape, shared by fuzz_sim and `vsr-sim
+/// run|replay --input` (flags override it there): harsh faults (the tape can still
+/// draw any rate down to zero), a 1 s fault phase, seed 1 for the fallback streams.
+inline constexpr FaultLevel tape_faults = FaultLevel::harsh;
+inline constexpr std::uint64_t tape_duration_us = 1'000'000;
 
 /// Runs one seed. Never throws: protocol assertions become RunVerdict::crash.
 RunResult run_simulation(const RunOptions& options);

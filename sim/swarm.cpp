@@ -81,8 +81,9 @@ void draw_crashes(Prng& rng, double scale, SwarmParams& p) {
 
 SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
                        std::optional<std::uint32_t> replicas,
-                       std::optional<std::uint32_t> clients) {
+                       std::optional<std::uint32_t> clients, Tape* tape) {
   Prng rng = Prng::stream(seed, Stream::swarm);
+  rng.attach(tape);
   SwarmParams p;
   p.seed = seed;
   p.faults = faults;

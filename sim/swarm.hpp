@@ -9,6 +9,8 @@
 
 namespace vsr::sim {
 
+class Tape;  // prng.hpp
+
 enum class FaultLevel : std::uint8_t { none, normal, harsh };
 
 std::optional<FaultLevel> parse_fault_level(std::string_view s);
@@ -70,9 +72,10 @@ struct SwarmParams {
 
 /// Draws the parameters of `seed`. Explicit replica/client counts override the draw
 /// without changing any other drawn value.
+/// With `tape` (tape mode, see prng.hpp), the draws read the tape first.
 SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
                        std::optional<std::uint32_t> replicas,
-                       std::optional<std::uint32_t> clients);
+                       std::optional<std::uint32_t> clients, Tape* tape = nullptr);
 
 /// One line per group of parameters, for run output and failure reports.
 std::string describe(const SwarmParams& p);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -113,14 +114,36 @@ bool write_history(const RunResult& r, const std::string& path) {
 
 // ---------------------------------------------------------------- run
 
+/// `--input FILE`: tape mode (sim/prng.hpp, Tape). The file's bytes make the run's
+/// choices, as in fuzz_sim; unless given, --faults and --duration take fuzz_sim's values.
+struct TapeInput {
+  std::string path;
+  bool faults_given = false;
+  bool duration_given = false;
+};
+
+/// Loads the input file into `o` (tape mode). False, with a message, if unreadable.
+bool load_input(const TapeInput& tape, RunOptions& o) {
+  std::ifstream in(tape.path, std::ios::binary);
+  if (!in) {
+    fmt::print(stderr, "error: --input: cannot read '{}'\n", tape.path);
+    return false;
+  }
+  o.input = std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  if (!tape.faults_given) o.faults = tape_faults;
+  if (!tape.duration_given) o.duration_us = tape_duration_us;
+  return true;
+}
+
 int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_path,
-            const std::string& history_path, bool replay) {
+            const std::string& history_path, bool replay, const TapeInput& tape = {}) {
   std::string error;
   auto options = make_options(shape, seed, &error);
   if (!options) {
     fmt::print(stderr, "error: {}\n", error);
     return exit_usage;
   }
+  if (!tape.path.empty() && !load_input(tape, *options)) return exit_usage;
   std::ofstream trace_file;
   if (!trace_path.empty()) {
     trace_file.open(trace_path);
@@ -135,6 +158,10 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
   RunResult r = run_simulation(*options);
   double wall = elapsed_ms(start);
   fmt::print("seed: {}\n{}\n", seed, describe(r.params));
+  if (options->input) {
+    fmt::print("input: {} ({} bytes, {} used)\n", tape.path, options->input->size(),
+               r.stats.input_bytes_used);
+  }
   print_summary(r, wall);
   if (!history_path.empty() && !write_history(r, history_path)) return exit_usage;
   if (r.verdict != RunVerdict::passed) {
@@ -144,7 +171,10 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
       for (const auto& line : r.context) fmt::print("  {}\n", line);
       if (!trace_path.empty()) fmt::print("full trace: {}\n", trace_path);
     } else {
-      fmt::print("replay: {}\n", replay_command(seed, shape));
+      fmt::print("replay: {}\n", options->input ? fmt::format("vsr-sim replay --input {}{}{}", tape.path,
+                                                              seed == 1 ? "" : fmt::format(" --seed {}", seed),
+                                                              shape_flags(shape))
+                                                : replay_command(seed, shape));
     }
   } else {
     fmt::print("verdict: passed\n");
@@ -310,14 +340,17 @@ int main(int argc, char** argv) {
   std::string trace_path;
   std::string history_path;
   auto* run = app.add_subcommand("run", "Run one seed and print its verdict and trace hash");
-  run->add_option("--seed", seed, "The seed")->required();
+  TapeInput tape;
+  run->add_option("--seed", seed, "The seed (with --input: of the streams used once the input runs out; default 1)");
+  run->add_option("--input", tape.path, "Tape mode: FILE's bytes make every random choice (a fuzz_sim input)");
   add_shape_flags(run, shape);
   run->add_option("--trace", trace_path, "Write the trace as JSON lines to FILE");
   run->add_option("--history", history_path, "Write the client history as JSON lines to FILE");
 
   auto* replay = app.add_subcommand(
       "replay", "Rerun a seed, write its trace, and show the first violated check in context");
-  replay->add_option("--seed", seed, "The seed")->required();
+  replay->add_option("--seed", seed, "The seed (with --input: of the streams used once the input runs out; default 1)");
+  replay->add_option("--input", tape.path, "Tape mode: FILE's bytes make every random choice (a fuzz_sim input)");
   add_shape_flags(replay, shape);
   replay->add_option("--trace", trace_path, "Write the trace as JSON lines to FILE");
   replay->add_option("--history", history_path, "Write the client history as JSON lines to FILE");
@@ -352,7 +385,15 @@ int main(int argc, char** argv) {
   if (scenario->parsed()) {
     return run_scenario_files(scenario_files, scenario_rewrite, std::cout, std::cerr);
   }
-  if (run->parsed()) return cmd_run(seed, shape, trace_path, history_path, false);
-  if (replay->parsed()) return cmd_run(seed, shape, trace_path, history_path, true);
+  for (auto* sub : {run, replay}) {
+    if (!sub->parsed()) continue;
+    if (sub->count("--seed") == 0 && tape.path.empty()) {
+      fmt::print(stderr, "error: {} needs --seed N or --input FILE\n", sub->get_name());
+      return exit_usage;
+    }
+    tape.faults_given = sub->count("--faults") > 0;
+    tape.duration_given = sub->count("--duration") > 0;
+    return cmd_run(seed, shape, trace_path, history_path, sub == replay, tape);
+  }
   return cmd_sweep(range, shard, jobs, shape, json_path, print_hashes);
 }

@@ -1,0 +1,397 @@
+// fuzz_replica: a small cluster of real vsr::Replica objects, driven one input at a
+// time by the fuzzer's bytes. Each step is one of:
+//   - deliver a message in flight, the fuzzer choosing which (so any order), or the
+//     oldest; drop one; duplicate one;
+//   - tick one replica (a burst of 1..16 ticks), or every replica once;
+//   - a client request (client 1..3, request number next / repeated / skipped ahead,
+//     a KV operation or arbitrary bytes) to a replica of the fuzzer's choice;
+//   - complete one pending disk write of a replica (then the messages that waited on
+//     it leave), or every pending write;
+//   - crash a replica and restart it from its disk: writes in flight, and the messages
+//     waiting on them, are lost;
+//   - wipe a replica's disk and restart it in recovery (§4.3) with a fresh nonce, at
+//     most f replicas without trustworthy state at a time (VR's fault budget);
+//   - inject a stale or replayed copy of any message a replica really sent earlier
+//     (to the destination it was sent to): whatever view, op and commit it carried;
+//   - inject a well-formed message whose claims cannot contradict a correct replica.
+//
+// What "cannot contradict" means. VR is not Byzantine-tolerant: a forged Prepare,
+// StartView, DoViewChange, NewState or RecoveryResponse that impersonates a correct
+// replica with a log it never had can break safety, and that is no bug. So the fuzzer
+// forges only messages a correct replica could have sent at some point, or messages
+// the protocol must ignore:
+//   - StartViewChange for any view from max-view-seen - 2 .. +3, from any other
+//     replica: a vote only makes replicas send their real DoViewChange; a view still
+//     needs f+1 real DoViewChanges to form.
+//   - GetState for any view near the current ones and any op up to log length + 8,
+//     from any other replica: it only makes a correct replica send its real log.
+//   - Recovery with a nonce from a range the driver never uses for real recoveries:
+//     the responses carry real state and are ignored by everyone (wrong nonce).
+//   - Commit from a replica that is not the primary of the view it names (any view,
+//     any commit number): the protocol must ignore it.
+//   - PrepareOk(v, k) from replica s when s's disk says it is normal in view v and
+//     durably holds at least k ops: exactly what s acknowledged (or will).
+//
+// Checks after every input to a replica: Replica::check_invariants(), and
+// sim/invariants.hpp's InvariantChecker (after_step, on_committed for every executed
+// op, on_promise for every released promise, on_restart at every restart,
+// on_client_ack for every Reply the acting primary sends). A failed check or an
+// AssertionError from the replica aborts with a message, so libFuzzer saves the input.
+// FUZZ_REPLICA_TRACE=1 in the environment prints every step (for reproducers).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "fuzz/fuzz_check.hpp"
+#include "sim/invariants.hpp"
+#include "vsr/assert.hpp"
+#include "vsr/config.hpp"
+#include "vsr/kv.hpp"
+#include "vsr/output.hpp"
+#include "vsr/replica.hpp"
+
+namespace {
+
+using namespace vsr;
+
+constexpr std::size_t max_steps = 4000;
+constexpr std::size_t max_in_flight = 2048;
+constexpr std::size_t max_remembered = 512;   // sent messages kept for replays
+constexpr std::uint64_t real_nonce_base = 1ULL << 40;  // forged nonces stay below
+
+/// The fuzzer's bytes, read as small numbers; zeros once exhausted.
+class Input {
+ public:
+  explicit Input(std::span<const std::uint8_t> b) : b_(b) {}
+  [[nodiscard]] bool done() const { return pos_ >= b_.size(); }
+  std::uint8_t u8() { return pos_ < b_.size() ? b_[pos_++] : 0; }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(u8() | (u8() << 8)); }
+  std::uint64_t u64() {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(u8()) << (8 * i);
+    return v;
+  }
+
+ private:
+  std::span<const std::uint8_t> b_;
+  std::size_t pos_ = 0;
+};
+
+struct Envelope {
+  ReplicaIndex from;
+  ReplicaIndex to;
+  Message message;
+};
+
+struct PendingWrite {
+  PersistDelta delta;
+  std::vector<Outgoing> after;
+};
+
+struct Node {
+  std::optional<Replica> replica;
+  PersistedState disk;
+  std::deque<PendingWrite> writes;
+  bool needs_recovery = false;  // wiped; its disk holds nothing trustworthy yet
+};
+
+std::optional<ViewNumber> promised_view(const Message& m) {
+  if (const auto* p = std::get_if<PrepareOk>(&m)) return p->view;
+  if (const auto* p = std::get_if<StartViewChange>(&m)) return p->view;
+  if (const auto* p = std::get_if<DoViewChange>(&m)) return p->view;
+  if (const auto* p = std::get_if<StartView>(&m)) return p->view;
+  return std::nullopt;
+}
+
+ReplicaIndex rep(std::uint32_t i) { return ReplicaIndex(static_cast<std::uint8_t>(i)); }
+
+class Cluster {
+ public:
+  explicit Cluster(std::uint32_t n) : n_(n), nodes_(n), checker_(n) {
+    for (std::uint32_t r = 0; r < n; ++r) {
+      nodes_[r].replica.emplace(Replica::fresh(config(r), std::make_unique<KvMachine>()));
+      after_input(r, "boot");
+    }
+  }
+
+  void step(Input& in) {
+    const std::uint8_t op = in.u8();
+    switch (op % 16) {
+      case 0: case 1: case 2: deliver(pick(in)); break;
+      case 3: deliver(in_flight_.empty() ? std::nullopt : std::optional<std::size_t>(0)); break;
+      case 4: drop(pick(in)); break;
+      case 5: duplicate(pick(in)); break;
+      case 6: {
+        std::uint32_t r = replica(in);
+        for (int k = 1 + in.u8() % 16; k > 0; --k) tick(r);
+        break;
+      }
+      case 7: for (std::uint32_t r = 0; r < n_; ++r) tick(r); break;
+      case 8: request(in); break;
+      case 9: persist_one(replica(in)); break;
+      case 10: for (std::uint32_t r = 0; r < n_; ++r) while (!nodes_[r].writes.empty()) persist_one(r); break;
+      case 11: crash_restart(replica(in), /*wipe=*/false); break;
+      case 12: crash_restart(replica(in), /*wipe=*/true); break;
+      case 13: replay(in); break;
+      case 14: forge(in); break;
+      case 15: for (int k = in.u8(); k > 0 && !in_flight_.empty(); --k) deliver(0); break;
+    }
+  }
+
+ private:
+  [[nodiscard]] Config config(std::uint32_t r) const {
+    auto c = Config::make(n_, rep(r));
+    FUZZ_CHECK(c.has_value(), "config");
+    return c.value();
+  }
+  std::uint32_t replica(Input& in) const { return in.u8() % n_; }
+  std::optional<std::size_t> pick(Input& in) const {
+    if (in_flight_.empty()) return std::nullopt;
+    return in.u16() % in_flight_.size();
+  }
+
+  template <class... Args>
+  void trace(fmt::format_string<Args...> f, Args&&... args) {
+    if (trace_) fmt::print(stderr, "[fuzz_replica] {}\n", fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  // ---- network
+
+  void deliver(std::optional<std::size_t> i) {
+    if (!i) return;
+    Envelope e = std::move(in_flight_[*i]);
+    in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(*i));
+    input(e.to.value, e.message, fmt::format("deliver r{}->r{} {}", e.from, e.to, e.message));
+  }
+  void drop(std::optional<std::size_t> i) {
+    // A message to self is never lost (output.hpp): a real driver hands it straight back.
+    if (!i || in_flight_[*i].from == in_flight_[*i].to) return;
+    trace("drop {}", in_flight_[*i].message);
+    in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(*i));
+  }
+  void duplicate(std::optional<std::size_t> i) {
+    if (!i) return;
+    in_flight_.push_back(in_flight_[*i]);
+  }
+  void send(ReplicaIndex from, const Outgoing& o) {
+    if (const auto* c = std::get_if<ClientId>(&o.to)) {
+      // No client process here; a Reply from the acting primary is what a client sees
+      // as an acknowledgement.
+      const auto* reply = std::get_if<Reply>(&o.message);
+      FUZZ_CHECK(reply != nullptr, "only replies go to clients");
+      FUZZ_CHECK(reply->client == *c, "a reply to the wrong client");
+      checker_.on_client_ack(reply->client, reply->request, reply->view);
+      return;
+    }
+    ReplicaIndex to = std::get<ReplicaIndex>(o.to);
+    FUZZ_CHECK(to.value < n_, fmt::format("r{} sent to r{} in a cluster of {}", from, to, n_));
+    if (in_flight_.size() >= max_in_flight) in_flight_.erase(in_flight_.begin());
+    in_flight_.push_back({from, to, o.message});
+    if (remembered_.size() >= max_remembered) remembered_.pop_front();
+    remembered_.push_back({from, to, o.message});
+  }
+
+  // ---- replicas
+
+  void input(std::uint32_t r, const Message& m, const std::string& what) {
+    trace("{}", what);
+    guarded(r, what, [&] { nodes_[r].replica->step(m); });
+  }
+  void tick(std::uint32_t r) {
+    guarded(r, fmt::format("tick r{}", r), [&] { nodes_[r].replica->tick(); });
+  }
+  template <class F>
+  void guarded(std::uint32_t r, const std::string& what, F&& f) {
+    try {
+      f();
+    } catch (const AssertionError& e) {
+      vsr::fuzz::finding(fmt::format("replica {} assertion on {}: {}", r, what, e.what()));
+    }
+    after_input(r, what);
+  }
+
+  /// Carries out r's output like a driver, then runs every check.
+  void after_input(std::uint32_t r, const std::string& what) {
+    Node& node = nodes_[r];
+    Output out;
+    node.replica->take_output(out);
+    for (const Committed& c : out.committed) {
+      if (auto f = checker_.on_committed(rep(r), c)) fail(*f, what);
+    }
+    for (const Outgoing& o : out.send_now) send(rep(r), o);
+    if (!out.persist.empty() || !out.send_after_persist.empty()) {
+      node.writes.push_back({std::move(out.persist), std::move(out.send_after_persist)});
+      // A batch with nothing to write waits only for the writes before it.
+      while (!node.writes.empty() && node.writes.front().delta.empty()) persist_front(r);
+    }
+    if (auto f = checker_.after_step(*node.replica)) fail(*f, what);
+    try {
+      node.replica->check_invariants();
+    } catch (const AssertionError& e) {
+      vsr::fuzz::finding(fmt::format("replica {} invariant after {}: {}", r, what, e.what()));
+    }
+  }
+
+  [[noreturn]] static void fail(const sim::CheckFailure& f, const std::string& what) {
+    vsr::fuzz::finding(fmt::format("check {} failed after {}: {}", f.check, what, f.detail));
+  }
+
+  void persist_one(std::uint32_t r) {
+    if (nodes_[r].writes.empty()) return;
+    trace("persist r{}", r);
+    persist_front(r);
+    while (!nodes_[r].writes.empty() && nodes_[r].writes.front().delta.empty()) persist_front(r);
+  }
+  void persist_front(std::uint32_t r) {
+    Node& node = nodes_[r];
+    PendingWrite w = std::move(node.writes.front());
+    node.writes.pop_front();
+    apply_delta(node.disk, w.delta);
+    if (node.needs_recovery && w.delta.state && node.replica->status() == StatusKind::normal) {
+      node.needs_recovery = false;  // the recovered state is on disk now
+    }
+    for (const Outgoing& o : w.after) {
+      if (auto v = promised_view(o.message)) checker_.on_promise(rep(r), *v);
+      send(rep(r), o);
+    }
+  }
+
+  [[nodiscard]] std::uint32_t untrusted() const {
+    std::uint32_t k = 0;
+    for (const Node& n : nodes_) k += n.needs_recovery ? 1 : 0;
+    return k;
+  }
+
+  void crash_restart(std::uint32_t r, bool wipe) {
+    Node& node = nodes_[r];
+    if (wipe && !node.needs_recovery && untrusted() + 1 > config(r).max_faulty()) wipe = false;
+    trace("crash r{} (losing {} writes){}", r, node.writes.size(), wipe ? ", wipe" : "");
+    node.writes.clear();
+    node.replica.reset();
+    if (wipe) {
+      node.disk = PersistedState{};
+      node.needs_recovery = true;
+    }
+    try {
+      if (node.needs_recovery) {
+        node.replica.emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(),
+                                                 Nonce(real_nonce_base + next_nonce_++)));
+      } else {
+        node.replica.emplace(Replica::restart(config(r), std::make_unique<KvMachine>(), node.disk));
+      }
+    } catch (const AssertionError& e) {
+      vsr::fuzz::finding(fmt::format("replica {} assertion at restart: {}", r, e.what()));
+    }
+    if (auto f = checker_.on_restart(*node.replica, node.needs_recovery)) fail(*f, "restart");
+    after_input(r, fmt::format("restart r{}", r));
+  }
+
+  // ---- clients
+
+  void request(Input& in) {
+    ClientId client(1 + in.u8() % 3);
+    std::uint64_t& next = next_request_[client.value];
+    const std::uint8_t how = in.u8();
+    std::uint64_t number = next + 1;  // a new request
+    if (how % 8 == 5 && next > 0) number = next;                  // a resend
+    if (how % 8 == 6) number = 1 + in.u8() % (next + 2);          // any recent number
+    if (how % 8 == 7) number = next + 2 + in.u8() % 4;            // skips ahead
+    next = std::max(next, number);
+    Bytes op;
+    const std::uint8_t kind = in.u8();
+    std::string key(1, static_cast<char>('a' + kind % 3));
+    std::string value = std::to_string(in.u8() % 8);
+    switch ((kind / 3) % 5) {
+      case 0: op = encode_kv_op(KvOp{KvOpKind::read, key, "", ""}); break;
+      case 1: op = encode_kv_op(KvOp{KvOpKind::write, key, value, ""}); break;
+      case 2: op = encode_kv_op(KvOp{KvOpKind::cas, key, value, std::to_string(in.u8() % 8)}); break;
+      case 3: op = encode_kv_op(KvOp{KvOpKind::del, key, "", ""}); break;
+      default:  // arbitrary bytes: the machine must answer bad_operation, not crash
+        for (int k = in.u8() % 6; k > 0; --k) op.push_back(in.u8());
+    }
+    std::uint32_t r = replica(in);
+    Request m{client, RequestNumber(number), std::move(op)};
+    input(r, m, fmt::format("request to r{} {}", r, m));
+  }
+
+  // ---- replays and forgeries
+
+  void replay(Input& in) {
+    if (remembered_.empty()) return;
+    const Envelope& e = remembered_[in.u16() % remembered_.size()];
+    Envelope copy = e;  // `remembered_` may change while the replica answers
+    input(copy.to.value, copy.message, fmt::format("replay r{}->r{} {}", copy.from, copy.to, copy.message));
+  }
+
+  [[nodiscard]] ViewNumber max_view() const {
+    ViewNumber v{};
+    for (const Node& n : nodes_) v = std::max(v, n.replica->view());
+    return v;
+  }
+
+  void forge(Input& in) {
+    const std::uint8_t kind = in.u8();
+    const std::uint32_t to = replica(in);
+    std::uint32_t from = replica(in);
+    if (from == to) from = (from + 1) % n_;
+    if (n_ == 1) return;
+    const ReplicaIndex s = rep(from);
+    // Views around the ones in use: up to two below the highest, three above.
+    std::uint64_t top = max_view().value;
+    std::uint64_t v = top + in.u8() % 6;
+    v = v >= 2 ? v - 2 : 0;
+    Message m;
+    switch (kind % 5) {
+      case 0: m = StartViewChange{ViewNumber(v), s}; break;
+      case 1: {
+        std::uint64_t op = in.u8() % (nodes_[from].replica->op().value + 9);
+        m = GetState{ViewNumber(v), OpNumber(op), s};
+        break;
+      }
+      case 2: m = Recovery{Nonce(in.u16()), s}; break;
+      case 3: {
+        if (config(to).primary_of(ViewNumber(v)) == s) v += 1;  // never the view's primary
+        if (config(to).primary_of(ViewNumber(v)) == s) return;
+        std::uint64_t commit = in.u8() % 4 == 0 ? in.u64() : in.u8();
+        m = Commit{ViewNumber(v), CommitNumber(commit), s};
+        break;
+      }
+      default: {
+        const PersistedState& d = nodes_[from].disk;
+        if (d.state.view != d.state.last_normal_view || nodes_[from].needs_recovery) return;
+        std::uint64_t op = in.u8() % (d.log.size() + 1);
+        m = PrepareOk{d.state.view, OpNumber(op), s};
+        break;
+      }
+    }
+    input(to, m, fmt::format("forged r{}->r{} {}", from, to, m));
+  }
+
+  std::uint32_t n_;
+  std::vector<Node> nodes_;
+  sim::InvariantChecker checker_;
+  std::vector<Envelope> in_flight_;
+  std::deque<Envelope> remembered_;
+  std::map<std::uint64_t, std::uint64_t> next_request_;  // client -> highest number sent
+  std::uint64_t next_nonce_ = 0;
+  bool trace_ = std::getenv("FUZZ_REPLICA_TRACE") != nullptr;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  Input in(std::span<const std::uint8_t>(data, size));
+  constexpr std::uint32_t sizes[] = {3, 3, 5, 1, 2, 4, 3, 5};
+  Cluster cluster(sizes[in.u8() % 8]);
+  for (std::size_t steps = 0; steps < max_steps && !in.done(); ++steps) cluster.step(in);
+  return 0;
+}

@@ -1,0 +1,283 @@
+// make_corpus OUT_DIR: writes the seed corpora of the fuzz targets (tools/make-corpus).
+//   OUT_DIR/fuzz_codec/    real encoded messages: every message type, taken from a
+//                          3-replica cluster of real replicas driven through normal
+//                          operation, a view change, state transfer and recovery;
+//                          each as a raw frame (mode byte 0) and as a sealed body (1).
+//   OUT_DIR/fuzz_replica/  step scripts in fuzz_replica's input language that reach
+//                          commits, view changes, restarts and recoveries.
+//   OUT_DIR/fuzz_sim/      tapes that pass in vsr-sim (checked here), of several lengths.
+//   OUT_DIR/fuzz_history/  client histories of real simulator runs, as JSON lines and
+//                          as Jepsen EDN.
+// Deterministic: the same binary writes the same files.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <tuple>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sim/history.hpp"
+#include "sim/history_json.hpp"
+#include "sim/prng.hpp"
+#include "sim/simulator.hpp"
+#include "vsr/codec.hpp"
+#include "vsr/kv.hpp"
+#include "vsr/replica.hpp"
+
+namespace fs = std::filesystem;
+using namespace vsr;
+
+namespace {
+
+void write_file(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+void write_file(const fs::path& p, const std::string& text) {
+  write_file(p, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+// ---------------------------------------------------------------- codec
+
+/// A 3-replica cluster with FIFO delivery and instant disks, recording every message.
+class MiniCluster {
+ public:
+  MiniCluster() {
+    for (std::uint32_t r = 0; r < 3; ++r) {
+      disks_.emplace_back();
+      replicas_.emplace_back(Replica::fresh(config(r), std::make_unique<KvMachine>()));
+      absorb(r);
+    }
+  }
+  static Config config(std::uint32_t r) {
+    return Config::make(3, ReplicaIndex(static_cast<std::uint8_t>(r))).value();
+  }
+  void request(std::uint32_t to, std::uint64_t client, std::uint64_t number, const std::string& key) {
+    Request m{ClientId(client), RequestNumber(number),
+              encode_kv_op(KvOp{KvOpKind::write, key, std::to_string(number), ""})};
+    record(m);
+    replicas_[to]->step(m);
+    absorb(to);
+  }
+  void run(std::set<std::uint32_t> deaf = {}) {
+    for (int guard = 0; guard < 10000 && !queue_.empty(); ++guard) {
+      auto [to, m] = std::move(queue_.front());
+      queue_.pop_front();
+      if (deaf.contains(to)) continue;
+      replicas_[to]->step(m);
+      absorb(to);
+    }
+  }
+  void tick(std::uint32_t r, int n) {
+    for (int k = 0; k < n; ++k) {
+      replicas_[r]->tick();
+      absorb(r);
+    }
+  }
+  void wipe(std::uint32_t r, std::uint64_t nonce) {
+    disks_[r] = PersistedState{};
+    replicas_[r].emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(), Nonce(nonce)));
+    absorb(r);
+  }
+  void drop_all() { queue_.clear(); }
+  std::map<std::size_t, std::vector<Bytes>>& frames() { return frames_; }
+
+ private:
+  void record(const Message& m) {
+    auto& list = frames_[m.index()];
+    Bytes b = encode(m);
+    if (list.size() < 4 && std::find(list.begin(), list.end(), b) == list.end()) list.push_back(b);
+  }
+  void absorb(std::uint32_t r) {
+    Output o = replicas_[r]->take_output();
+    apply_delta(disks_[r], o.persist);
+    for (auto* list : {&o.send_now, &o.send_after_persist}) {
+      for (const Outgoing& out : *list) {
+        record(out.message);
+        if (const auto* to = std::get_if<ReplicaIndex>(&out.to)) queue_.emplace_back(to->value, out.message);
+      }
+    }
+  }
+  std::vector<std::optional<Replica>> replicas_;
+  std::vector<PersistedState> disks_;
+  std::deque<std::pair<std::uint32_t, Message>> queue_;
+  std::map<std::size_t, std::vector<Bytes>> frames_;
+};
+
+void codec_corpus(const fs::path& dir) {
+  MiniCluster c;
+  for (std::uint64_t k = 1; k <= 3; ++k) c.request(0, 1, k, "x");
+  c.run();
+  c.tick(0, 5);  // heartbeat (Commit)
+  c.run();
+  c.request(0, 2, 1, "y");
+  c.drop_all();  // r1, r2 miss a Prepare
+  c.request(0, 2, 2, "y");
+  c.run();  // the gap: GetState, NewState
+  c.tick(1, 25);  // r1 hears nothing: view change to view 1
+  c.tick(2, 25);
+  c.run({0});
+  c.request(1, 3, 1, "z");
+  c.run();
+  c.wipe(2, 77);  // recovery
+  c.run();
+  c.tick(2, 12);
+  c.run();
+  std::size_t n = 0;
+  for (const auto& [type, list] : c.frames()) {
+    for (const Bytes& frame : list) {
+      std::vector<std::uint8_t> raw{0};
+      raw.insert(raw.end(), frame.begin(), frame.end());
+      write_file(dir / fmt::format("{}-{}-frame", message_name(type), n), raw);
+      std::vector<std::uint8_t> sealed{1, frame[3]};
+      sealed.insert(sealed.end(), frame.begin() + frame_header_bytes, frame.end());
+      write_file(dir / fmt::format("{}-{}-body", message_name(type), n), sealed);
+      ++n;
+    }
+  }
+  fmt::print("fuzz_codec: {} message types, {} files\n", c.frames().size(), 2 * n);
+}
+
+// ---------------------------------------------------------------- replica
+
+void replica_corpus(const fs::path& dir) {
+  // Opcodes of fuzz_replica (see its step()).
+  const std::uint8_t tick = 6, tick_all = 7, request = 8, flush = 10,
+                     crash = 11, wipe = 12, replay = 13, forge = 14, deliver_many = 15;
+  std::vector<std::vector<std::uint8_t>> scripts;
+  for (std::uint8_t size_byte : {0, 2, 4, 5}) {  // 3, 5, 2 and 4 replicas
+    std::vector<std::uint8_t> s{size_byte};
+    auto req = [&](std::uint8_t client, std::uint8_t kind) {
+      s.insert(s.end(), {request, client, 0, kind, 3, 0, 0});
+    };
+    for (std::uint8_t k = 0; k < 4; ++k) req(k, static_cast<std::uint8_t>(3 + k % 3));  // writes
+    s.insert(s.end(), {flush, deliver_many, 200, flush, deliver_many, 200, tick_all, deliver_many, 100});
+    scripts.push_back(s);
+    // A silent primary: backups time out, change views, then the old primary rejoins.
+    auto vc = s;
+    for (int k = 0; k < 3; ++k) vc.insert(vc.end(), {tick, 1, 15, tick, 2, 15, tick, 3, 15, tick, 4, 15});
+    for (int k = 0; k < 6; ++k) vc.insert(vc.end(), {flush, deliver_many, 255});
+    scripts.push_back(vc);
+    auto cr = vc;
+    cr.insert(cr.end(), {crash, 1, flush, deliver_many, 255, wipe, 2, flush, deliver_many, 255, tick_all,
+                         flush, deliver_many, 255, tick, 2, 15, flush, deliver_many, 255});
+    scripts.push_back(cr);
+    auto rp = s;
+    for (std::uint8_t k = 0; k < 8; ++k) rp.insert(rp.end(), {replay, k, 0, forge, k, 1, 2, 3, 4, 5});
+    rp.insert(rp.end(), {flush, deliver_many, 255});
+    scripts.push_back(rp);
+  }
+  sim::Prng rng(0xf022);
+  for (std::size_t len : {64, 128, 256, 512, 1024, 2048}) {
+    std::vector<std::uint8_t> s(len);
+    for (auto& b : s) b = static_cast<std::uint8_t>(rng.next());
+    scripts.push_back(s);
+  }
+  for (std::size_t i = 0; i < scripts.size(); ++i) write_file(dir / fmt::format("script-{:02}", i), scripts[i]);
+  fmt::print("fuzz_replica: {} files\n", scripts.size());
+}
+
+// ---------------------------------------------------------------- sim
+
+sim::RunOptions tape_run(std::vector<std::uint8_t> input) {
+  sim::RunOptions o;
+  o.faults = sim::tape_faults;
+  o.duration_us = sim::tape_duration_us;
+  o.input = std::move(input);
+  return o;
+}
+
+void sim_corpus(const fs::path& dir) {
+  std::size_t n = 0;
+  for (std::uint64_t seed = 1; n < 24 && seed < 200; ++seed) {
+    sim::Prng rng(seed);
+    std::vector<std::uint8_t> tape(64u << (seed % 6));  // 64 B .. 2 KiB
+    for (auto& b : tape) b = static_cast<std::uint8_t>(rng.next());
+    sim::RunResult r = sim::run_simulation(tape_run(tape));
+    if (r.verdict != sim::RunVerdict::passed) {
+      fmt::print(stderr, "fuzz_sim: tape of seed {} fails ({}): {}\n", seed, r.check, r.detail);
+      continue;
+    }
+    write_file(dir / fmt::format("tape-{:03}", seed), tape);
+    ++n;
+  }
+  fmt::print("fuzz_sim: {} files\n", n);
+}
+
+// ---------------------------------------------------------------- history
+
+std::string edn_value(const sim::Op& op, bool completion) {
+  switch (op.call.kind) {
+    case sim::OpKind::read:
+      return completion && op.outcome == sim::Outcome::ok && op.result ? std::to_string(*op.result) : "nil";
+    case sim::OpKind::write: return std::to_string(op.call.value);
+    case sim::OpKind::cas: return fmt::format("[{} {}]", op.call.value, op.call.to);
+    case sim::OpKind::del: return "nil";
+  }
+  return "nil";
+}
+
+/// The history as Jepsen EDN, one map per event, in event order.
+std::string to_edn(const sim::History& h) {
+  std::vector<std::tuple<std::uint64_t, std::size_t, bool>> events;
+  for (std::size_t i = 0; i < h.ops.size(); ++i) {
+    events.emplace_back(h.ops[i].invoke_seq, i, false);
+    if (h.ops[i].outcome != sim::Outcome::pending) events.emplace_back(h.ops[i].complete_seq, i, true);
+  }
+  std::sort(events.begin(), events.end());
+  std::string out = "; a vsr-sim history (tools/make-corpus)\n[\n";
+  for (const auto& [seq, i, completion] : events) {
+    const sim::Op& op = h.ops[i];
+    out += fmt::format("{{:process {}, :type :{}, :f :{}, :key \"{}\", :value {}, :time {}}}\n", op.process,
+                       completion ? to_string(op.outcome) : "invoke", to_string(op.call.kind), op.call.key,
+                       edn_value(op, completion), completion ? op.complete_time : op.invoke_time);
+  }
+  return out + "]\n";
+}
+
+void history_corpus(const fs::path& dir) {
+  std::size_t n = 0;
+  for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+    sim::RunOptions o;
+    o.seed = seed;
+    o.duration_us = 150'000;
+    o.faults = seed % 2 == 0 ? sim::FaultLevel::harsh : sim::FaultLevel::normal;
+    o.clients = 1 + static_cast<std::uint32_t>(seed % 4);
+    sim::RunResult r = sim::run_simulation(o);
+    std::string json = to_json_lines(r.history);
+    std::string edn = to_edn(r.history);
+    if (json.size() > 12000) continue;
+    write_file(dir / fmt::format("seed-{:02}.jsonl", seed), std::string(1, '\0') + json);
+    write_file(dir / fmt::format("seed-{:02}.edn", seed), std::string(1, '\1') + edn);
+    n += 2;
+  }
+  fmt::print("fuzz_history: {} files\n", n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_corpus OUT_DIR\n");
+    return 2;
+  }
+  fs::path out(argv[1]);
+  for (const char* t : {"fuzz_codec", "fuzz_replica", "fuzz_sim", "fuzz_history"}) {
+    fs::remove_all(out / t);
+    fs::create_directories(out / t);
+  }
+  codec_corpus(out / "fuzz_codec");
+  replica_corpus(out / "fuzz_replica");
+  sim_corpus(out / "fuzz_sim");
+  history_corpus(out / "fuzz_history");
+  return 0;
+}
