@@ -23,8 +23,9 @@
 //   - StartViewChange for any view from max-view-seen - 2 .. +3, from any other
 //     replica: a vote only makes replicas send their real DoViewChange; a view still
 //     needs f+1 real DoViewChanges to form.
-//   - GetState for any view near the current ones and any op up to log length + 8,
-//     from any other replica: it only makes a correct replica send its real log.
+//   - GetState for any view near the current ones and any op up to log length + 8, or
+//     one of the 16 largest op numbers, from any other replica: it only makes a
+//     correct replica send its real log (or nothing).
 //   - Recovery with a nonce from a range the driver never uses for real recoveries:
 //     the responses carry real state and are ignored by everyone (wrong nonce).
 //   - Commit from a replica that is not the primary of the view it names (any view,
@@ -352,7 +353,9 @@ class Cluster {
     switch (kind % 5) {
       case 0: m = StartViewChange{ViewNumber(v), s}; break;
       case 1: {
-        std::uint64_t op = in.u8() % (nodes_[from].replica->op().value + 9);
+        const std::uint8_t how = in.u8();
+        std::uint64_t op = how % 16 == 0 ? ~std::uint64_t{0} - how / 16  // the largest numbers
+                                         : how % (nodes_[from].replica->op().value + 9);
         m = GetState{ViewNumber(v), OpNumber(op), s};
         break;
       }

@@ -523,6 +523,7 @@ void Replica::enter_state_transfer(ViewNumber view) {
 
 void Replica::on_get_state(const GetState& m) {
   if (!is_normal() || m.view != view_ || m.replica == config_.self) return;
+  if (m.op == OpNumber(~std::uint64_t{0})) return;  // m.op.next() would wrap to op 0
   if (m.replica.value >= config_.replica_count) return;
   NewState ns{view_, m.op.next(), op(), commit_, {}, config_.self};
   for (OpNumber k = m.op.next(); k <= op() && ns.entries.size() < config_.max_repair_entries;

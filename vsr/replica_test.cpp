@@ -958,3 +958,15 @@ TEST_CASE("§4 randomized: safety under drops, duplicates, reordering, partition
 TEST_CASE("§4 randomized: safety under drops, duplicates, reordering, partitions, crashes (n=5)") {
   for (std::uint64_t seed = 1; seed <= 80; ++seed) stress(seed, 5, 2000);
 }
+
+TEST_CASE("§5.2 robustness: a GetState claiming the largest op number is ignored (fuzz_replica)") {
+  // Found by reading what fuzz_replica may forge: GetState{op = 2^64-1} made the answer
+  // start at op 2^64-1 + 1, which wraps to op 0, and entry(0) asserted.
+  Cluster c(3);
+  c.request(ClientId(1), 1, kv_write("x", "1"), 0);
+  c.deliver_all();
+  c.inject(rep(1), rep(0), GetState{ViewNumber(0), OpNumber(~std::uint64_t{0}), rep(1)});
+  c.inject(rep(2), rep(1), GetState{ViewNumber(0), OpNumber(~std::uint64_t{0}), rep(2)});
+  CHECK(c.deliver_all() == 2);
+  CHECK(c.replica(0).op().value == 1);
+}
