@@ -104,14 +104,6 @@ struct Node {
   bool needs_recovery = false;  // wiped; its disk holds nothing trustworthy yet
 };
 
-std::optional<ViewNumber> promised_view(const Message& m) {
-  if (const auto* p = std::get_if<PrepareOk>(&m)) return p->view;
-  if (const auto* p = std::get_if<StartViewChange>(&m)) return p->view;
-  if (const auto* p = std::get_if<DoViewChange>(&m)) return p->view;
-  if (const auto* p = std::get_if<StartView>(&m)) return p->view;
-  return std::nullopt;
-}
-
 ReplicaIndex rep(std::uint32_t i) { return ReplicaIndex(static_cast<std::uint8_t>(i)); }
 
 class Cluster {
@@ -260,7 +252,7 @@ class Cluster {
       node.needs_recovery = false;  // the recovered state is on disk now
     }
     for (const Outgoing& o : w.after) {
-      if (auto v = promised_view(o.message)) checker_.on_promise(rep(r), *v);
+      checker_.on_message_sent(rep(r), o.message);
       send(rep(r), o);
     }
   }

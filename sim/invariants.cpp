@@ -122,6 +122,15 @@ void InvariantChecker::on_promise(ReplicaIndex r, ViewNumber view) {
   p.promised_view = std::max(p.promised_view, view);
 }
 
+void InvariantChecker::on_message_sent(ReplicaIndex r, const Message& m) {
+  std::optional<ViewNumber> view;
+  if (const auto* p = std::get_if<PrepareOk>(&m)) view = p->view;
+  if (const auto* p = std::get_if<StartViewChange>(&m)) view = p->view;
+  if (const auto* p = std::get_if<DoViewChange>(&m)) view = p->view;
+  if (const auto* p = std::get_if<StartView>(&m)) view = p->view;
+  if (view) on_promise(r, *view);
+}
+
 std::optional<CheckFailure> InvariantChecker::on_restart(const Replica& r, bool wiped) {
   PerReplica& p = replicas_[r.index().value];
   if (!wiped && r.view() < p.promised_view) {

@@ -32,6 +32,9 @@ class InvariantChecker {
 
   /// `r` released a message promising durable state of `view`.
   void on_promise(ReplicaIndex r, ViewNumber view);
+  /// `r` released `m` to the network: records its promise, if it makes one
+  /// (PrepareOk, StartViewChange, DoViewChange, StartView).
+  void on_message_sent(ReplicaIndex r, const Message& m);
 
   /// `r` restarted (from disk, or wiped and recovering). Checks that a disk restart
   /// kept every view it promised, and resets the per-incarnation baselines.

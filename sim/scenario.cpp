@@ -289,14 +289,6 @@ std::string all_message_names() {
   return s;
 }
 
-std::optional<ViewNumber> promised_view(const Message& m) {
-  if (const auto* p = std::get_if<PrepareOk>(&m)) return p->view;
-  if (const auto* p = std::get_if<StartViewChange>(&m)) return p->view;
-  if (const auto* p = std::get_if<DoViewChange>(&m)) return p->view;
-  if (const auto* p = std::get_if<StartView>(&m)) return p->view;
-  return std::nullopt;
-}
-
 KvOp to_kv(const OpCall& call) {
   switch (call.kind) {
     case OpKind::read: return {KvOpKind::read, call.key, "", ""};
@@ -906,7 +898,7 @@ class Cluster {
     for (const auto& d : node.pending) apply_delta(node.disk, d);
     node.pending.clear();
     for (auto& e : node.held) {
-      if (auto v = promised_view(e.message)) checker_.on_promise(ReplicaIndex(static_cast<std::uint8_t>(r)), *v);
+      checker_.on_message_sent(ReplicaIndex(static_cast<std::uint8_t>(r)), e.message);
       queue_.push_back(std::move(e));
     }
     node.held.clear();

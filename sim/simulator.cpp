@@ -124,15 +124,6 @@ std::uint64_t endpoint_word(const Endpoint& e) {
                                                  : (1ULL << 40) + std::get<ClientId>(e).value;
 }
 
-/// The view a message promises durable state in, for messages that make promises.
-std::optional<ViewNumber> promised_view(const Message& m) {
-  if (const auto* p = std::get_if<PrepareOk>(&m)) return p->view;
-  if (const auto* p = std::get_if<StartViewChange>(&m)) return p->view;
-  if (const auto* p = std::get_if<DoViewChange>(&m)) return p->view;
-  if (const auto* p = std::get_if<StartView>(&m)) return p->view;
-  return std::nullopt;
-}
-
 std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -532,7 +523,7 @@ Route Simulation::route(const Endpoint& from, const Endpoint& to) {
 void Simulation::send(Endpoint from, Outgoing o) {
   ++result_.stats.messages_sent;
   if (std::holds_alternative<ReplicaIndex>(from)) {
-    if (auto v = promised_view(o.message)) checker_.on_promise(std::get<ReplicaIndex>(from), *v);
+    checker_.on_message_sent(std::get<ReplicaIndex>(from), o.message);
   }
   Route rt;
   if (from == o.to) {

@@ -186,16 +186,23 @@ void Replica::prepare(const Request& m) {
   send_durable(config_.self, PrepareOk{view_, op(), config_.self});
 }
 
-void Replica::on_prepare(const Prepare& m) {
-  if (m.view < view_ || m.replica != config_.primary_of(m.view)) return;
-  if (std::holds_alternative<RecoveringStatus>(status_)) return;
-  if (m.view > view_ || !is_normal()) {
-    if (!(m.view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
-      enter_state_transfer(m.view);
+/// Whether a Prepare or Commit from `from` in `view` is for this backup to handle now.
+/// Stale views and non-primaries are ignored; a message from the primary of a newer
+/// view (or of this view while this replica is not normal) starts a state transfer.
+bool Replica::accept_from_primary(ViewNumber view, ReplicaIndex from) {
+  if (view < view_ || from != config_.primary_of(view)) return false;
+  if (std::holds_alternative<RecoveringStatus>(status_)) return false;
+  if (view > view_ || !is_normal()) {
+    if (!(view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
+      enter_state_transfer(view);
     }
-    return;
+    return false;
   }
-  if (is_primary()) return;
+  return !is_primary();
+}
+
+void Replica::on_prepare(const Prepare& m) {
+  if (!accept_from_primary(m.view, m.replica)) return;
   emit(EventKind::prepare_received, m.replica.value, m.op.value);
   silence_ticks_ = 0;
   if (m.op == op().next()) {
@@ -241,15 +248,7 @@ void Replica::on_reply(const Reply&) {
 }
 
 void Replica::on_commit(const Commit& m) {
-  if (m.view < view_ || m.replica != config_.primary_of(m.view)) return;
-  if (std::holds_alternative<RecoveringStatus>(status_)) return;
-  if (m.view > view_ || !is_normal()) {
-    if (!(m.view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
-      enter_state_transfer(m.view);
-    }
-    return;
-  }
-  if (is_primary()) return;
+  if (!accept_from_primary(m.view, m.replica)) return;
   silence_ticks_ = 0;
   emit(m.commit > commit_ ? EventKind::commit_received : EventKind::heartbeat_received,
        m.replica.value, m.commit.value);

@@ -130,6 +130,7 @@ class Replica {
   void tick_recovering(RecoveringStatus& s);
 
   // --- normal operation (§4.1) ---
+  bool accept_from_primary(ViewNumber view, ReplicaIndex from);
   void prepare(const Request& m);
   void resend_prepares(const NormalStatus& s);
   void send_heartbeat();
