@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "sim/invariants.hpp"
+#include "sim/kv_call.hpp"
 #include "sim/linearizability.hpp"
 #include "sim/prng.hpp"
 #include "vsr/assert.hpp"
@@ -287,16 +288,6 @@ std::string all_message_names() {
     s += message_name(i);
   }
   return s;
-}
-
-KvOp to_kv(const OpCall& call) {
-  switch (call.kind) {
-    case OpKind::read: return {KvOpKind::read, call.key, "", ""};
-    case OpKind::write: return {KvOpKind::write, call.key, std::to_string(call.value), ""};
-    case OpKind::cas: return {KvOpKind::cas, call.key, std::to_string(call.to), std::to_string(call.value)};
-    case OpKind::del: return {KvOpKind::del, call.key, "", ""};
-  }
-  return {};
 }
 
 constexpr std::uint32_t client_timeout_ticks = 30;

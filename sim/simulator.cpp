@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "sim/invariants.hpp"
+#include "sim/kv_call.hpp"
 #include "sim/linearizability.hpp"
 #include "sim/prng.hpp"
 #include "sim/trace.hpp"
@@ -603,17 +604,6 @@ OpCall Simulation::next_call() {
     }
     default: return OpCall::del(key);
   }
-}
-
-KvOp to_kv(const OpCall& call) {
-  switch (call.kind) {
-    case OpKind::read: return {KvOpKind::read, call.key, "", ""};
-    case OpKind::write: return {KvOpKind::write, call.key, std::to_string(call.value), ""};
-    case OpKind::cas:
-      return {KvOpKind::cas, call.key, std::to_string(call.to), std::to_string(call.value)};
-    case OpKind::del: return {KvOpKind::del, call.key, "", ""};
-  }
-  return {};
 }
 
 void Simulation::client_issue(std::uint32_t c) {
