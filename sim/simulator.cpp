@@ -52,17 +52,25 @@ enum class EventKind : std::uint8_t {
   pause,
   resume,
   clog,
+  planned_fault,  // replay: arg = index into the schedule's faults
   liveness_phase,
   convergence_check,
 };
 
+/// Faults run after every other event of the same microsecond, so a replayed schedule
+/// (whose faults are queued first) meets ties exactly as the recorded run did.
+constexpr bool is_fault(EventKind k) {
+  return k >= EventKind::crash && k <= EventKind::planned_fault;
+}
+
 struct Event {
   std::uint64_t at_us;
+  bool fault;  // is_fault(kind)
   std::uint64_t seq;
   EventKind kind;
   std::uint32_t node;  // replica index or client slot
   std::uint64_t arg;   // parcel index, incarnation, ...
-  bool operator>(const Event& o) const { return std::tie(at_us, seq) > std::tie(o.at_us, o.seq); }
+  bool operator>(const Event& o) const { return std::tie(at_us, fault, seq) > std::tie(o.at_us, o.fault, o.seq); }
 };
 
 /// A message in flight.
@@ -176,15 +184,22 @@ class Simulation {
 
   // --- faults ---
   void schedule_faults();
+  void apply_planned_fault(std::size_t index);
   void crash_random();
   void crash_replica(std::uint32_t r, Prng& rng);
+  void crash_now(std::uint32_t r, bool wipe);
   void maybe_aim_crash(std::uint32_t r, vsr::EventKind kind);
   void restart(std::uint32_t r, bool wiped);
   void partition();
+  void cut_links(const std::string& style);
   void heal();
   void pause_replica();
+  void pause_now(std::uint32_t r);
   void resume(std::uint32_t r);
   void clog();
+  void clog_now(std::uint32_t a, std::uint32_t b, std::uint64_t until_us);
+  void record(FaultStep step);
+  void plan_issue(std::uint32_t c, std::uint64_t base_us, bool think);
   std::uint64_t exp_interval_us(double rate_per_s);
   [[nodiscard]] std::uint32_t wiped_count() const;
   [[nodiscard]] std::optional<std::uint32_t> acting_primary() const;
@@ -198,6 +213,7 @@ class Simulation {
   void trace_message(std::string_view kind, const Parcel& p, const char* reason = "");
 
   RunOptions options_;
+  const Schedule* plan_;  // replaying this schedule, or null
   Tape tape_;  // over options_.input (tape mode); empty otherwise
   SwarmParams params_;
   Prng net_rng_, fault_rng_, partition_rng_, workload_rng_, clock_rng_, disk_rng_, nonce_rng_,
@@ -222,24 +238,45 @@ class Simulation {
   std::int64_t next_value_ = 1;
   std::map<std::string, std::int64_t> last_value_;  // workload's guess for cas
   RunResult result_;
+  std::vector<std::size_t> next_step_;   // replay: [slot] the next planned operation
+  std::vector<std::uint64_t> think_us_;  // recording: [slot] the think time before the next issue
   Output scratch_;  // reused for every replica output
 };
 
+/// The options a schedule replay runs with: the schedule's seed and phases, no tape.
+RunOptions planned(const RunOptions& o) {
+  if (o.schedule == nullptr) return o;
+  RunOptions p = o;
+  p.seed = o.schedule->params.seed;
+  p.duration_us = o.schedule->duration_us;
+  p.liveness_us = o.schedule->liveness_us;
+  p.input.reset();
+  return p;
+}
+
 Simulation::Simulation(const RunOptions& o)
-    : options_(o),
+    : options_(planned(o)),
+      plan_(o.schedule),
       tape_(options_.input ? Tape(*options_.input) : Tape()),
-      params_(draw_swarm(o.seed, o.faults, o.replicas, o.clients, options_.input ? &tape_ : nullptr)),
-      net_rng_(Prng::stream(o.seed, Stream::network)),
-      fault_rng_(Prng::stream(o.seed, Stream::faults)),
-      partition_rng_(Prng::stream(o.seed, Stream::partitions)),
-      workload_rng_(Prng::stream(o.seed, Stream::workload)),
-      clock_rng_(Prng::stream(o.seed, Stream::clocks)),
-      disk_rng_(Prng::stream(o.seed, Stream::disk)),
-      nonce_rng_(Prng::stream(o.seed, Stream::nonces)),
-      buggify_rng_(Prng::stream(o.seed, Stream::buggify)),
+      params_(plan_ ? plan_->params
+                    : draw_swarm(o.seed, o.faults, o.replicas, o.clients, options_.input ? &tape_ : nullptr)),
+      net_rng_(Prng::stream(options_.seed, Stream::network)),
+      fault_rng_(Prng::stream(options_.seed, Stream::faults)),
+      partition_rng_(Prng::stream(options_.seed, Stream::partitions)),
+      workload_rng_(Prng::stream(options_.seed, Stream::workload)),
+      clock_rng_(Prng::stream(options_.seed, Stream::clocks)),
+      disk_rng_(Prng::stream(options_.seed, Stream::disk)),
+      nonce_rng_(Prng::stream(options_.seed, Stream::nonces)),
+      buggify_rng_(Prng::stream(options_.seed, Stream::buggify)),
       trace_(o.trace, o.context_lines),
       checker_(params_.replica_count) {
   result_.params = params_;
+  if (options_.record_schedule) {
+    result_.schedule.params = params_;
+    result_.schedule.duration_us = options_.duration_us;
+    result_.schedule.liveness_us = options_.liveness_us;
+    result_.schedule.clients.resize(params_.client_count);
+  }
   if (options_.input) {
     for (Prng* rng : {&net_rng_, &fault_rng_, &partition_rng_, &workload_rng_, &clock_rng_,
                       &disk_rng_, &nonce_rng_, &buggify_rng_}) {
@@ -252,7 +289,7 @@ Simulation::Simulation(const RunOptions& o)
 
 void Simulation::schedule(std::uint64_t at_us, EventKind kind, std::uint32_t node,
                           std::uint64_t arg) {
-  events_.push(Event{at_us, seq_++, kind, node, arg});
+  events_.push(Event{at_us, is_fault(kind), seq_++, kind, node, arg});
 }
 
 RunResult Simulation::run() {
@@ -337,6 +374,7 @@ void Simulation::dispatch(const Event& e) {
       if (e.arg == replicas_[e.node].incarnation) resume(e.node);
       break;
     case EventKind::clog: clog(); break;
+    case EventKind::planned_fault: apply_planned_fault(e.arg); break;
     case EventKind::liveness_phase: enter_liveness_phase(); break;
     case EventKind::convergence_check:
       schedule(now_us_ + convergence_check_us, EventKind::convergence_check, 0);
@@ -366,11 +404,12 @@ void Simulation::boot() {
     schedule(clock_rng_.below(node.tick_period_us) + 1, EventKind::replica_tick, r, 0);
   }
   clients_.resize(params_.client_count);
+  next_step_.assign(params_.client_count, 0);
+  think_us_.assign(params_.client_count, 0);
   for (std::uint32_t c = 0; c < params_.client_count; ++c) {
     new_client(c);
     schedule(client_tick_us + c, EventKind::client_tick, c);
-    schedule(static_cast<std::uint64_t>(workload_rng_.exponential(static_cast<double>(params_.think_mean_us))) + 1,
-             EventKind::client_issue, c);
+    plan_issue(c, 0, true);
   }
   schedule_faults();
   schedule(options_.duration_us, EventKind::liveness_phase, 0);
@@ -414,12 +453,7 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
     if (!liveness_ && params_.crash_after_event_probability > 0) maybe_aim_crash(r, e.kind);
     trace_.mix(static_cast<std::uint64_t>(e.kind));
     trace_.mix(e.detail);
-    if (trace_.detailed()) {
-      trace_.line(fmt::format(
-          R"({{"t_us":{},"ev":"telemetry","name":"{}","replica":{},"view":{},"status":"{}","op":{},"commit":{},"peer":{},"detail":{}}})",
-          now_us_, event_name(e.kind), e.replica, e.view, status_name(e.status), e.op, e.commit,
-          e.peer, e.detail));
-    }
+    if (trace_.detailed()) trace_.line(vsr::telemetry_json(e, now_us_));
   }
   Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
   for (Outgoing& o : out.send_now) send(self, std::move(o));
@@ -606,10 +640,31 @@ OpCall Simulation::next_call() {
   }
 }
 
+/// Schedules slot `c`'s next issue 1 us plus a think time after `base_us`: drawn (or
+/// none, without `think`) and recorded; or, in a replay, the planned one, if any is left.
+void Simulation::plan_issue(std::uint32_t c, std::uint64_t base_us, bool think) {
+  std::uint64_t think_us = 0;
+  if (plan_) {
+    const auto& steps = plan_->clients[c];
+    if (next_step_[c] >= steps.size()) return;
+    think_us = steps[next_step_[c]].think_us;
+  } else if (think) {
+    think_us = static_cast<std::uint64_t>(workload_rng_.exponential(static_cast<double>(params_.think_mean_us)));
+  }
+  think_us_[c] = think_us;
+  schedule(base_us + 1 + think_us, EventKind::client_issue, c);
+}
+
 void Simulation::client_issue(std::uint32_t c) {
   ClientNode& node = clients_[c];
   if (liveness_ || options_.idle || node.client->busy()) return;
-  node.call = next_call();
+  if (plan_) {
+    if (next_step_[c] >= plan_->clients[c].size()) return;
+    node.call = plan_->clients[c][next_step_[c]++].call;
+  } else {
+    node.call = next_call();
+  }
+  if (options_.record_schedule) result_.schedule.clients[c].push_back(ClientStep{think_us_[c], node.call});
   auto index = history_.invoke(node.process, node.call, static_cast<std::int64_t>(now_us_));
   VSR_ASSERT(index.has_value(), "the workload broke a history rule");
   node.op = index.value();
@@ -668,8 +723,7 @@ void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
                             node.process, describe(history_.history().ops[*node.op])));
   }
   node.op.reset();
-  schedule(now_us_ + 1 + static_cast<std::uint64_t>(workload_rng_.exponential(static_cast<double>(params_.think_mean_us))),
-           EventKind::client_issue, c);
+  plan_issue(c, now_us_, true);
 }
 
 /// The client abandons its request: the op is indeterminate, and the process is done
@@ -685,7 +739,7 @@ void Simulation::give_up(std::uint32_t c) {
     trace_.line(fmt::format(R"({{"t_us":{},"ev":"give_up","process":{}}})", now_us_, node.process));
   }
   new_client(c);
-  schedule(now_us_ + 1, EventKind::client_issue, c);
+  plan_issue(c, now_us_, false);
 }
 
 // ---------------------------------------------------------------- faults
@@ -694,7 +748,20 @@ std::uint64_t Simulation::exp_interval_us(double rate_per_s) {
   return 1 + static_cast<std::uint64_t>(fault_rng_.exponential(1e6 / rate_per_s));
 }
 
+/// Appends `step`, at the current time, to the recorded schedule (when recording).
+void Simulation::record(FaultStep step) {
+  if (!options_.record_schedule || liveness_) return;
+  step.at_us = now_us_;
+  result_.schedule.faults.push_back(std::move(step));
+}
+
 void Simulation::schedule_faults() {
+  if (plan_) {
+    for (std::size_t i = 0; i < plan_->faults.size(); ++i) {
+      if (plan_->faults[i].at_us < options_.duration_us) schedule(plan_->faults[i].at_us, EventKind::planned_fault, 0, i);
+    }
+    return;
+  }
   if (params_.crash_rate_per_s > 0) schedule(exp_interval_us(params_.crash_rate_per_s), EventKind::crash, 0);
   if (params_.partition_rate_per_s > 0) {
     schedule(exp_interval_us(params_.partition_rate_per_s), EventKind::partition, 0);
@@ -706,6 +773,42 @@ void Simulation::schedule_faults() {
 std::uint32_t Simulation::wiped_count() const {
   return static_cast<std::uint32_t>(
       std::count_if(replicas_.begin(), replicas_.end(), [](const ReplicaNode& n) { return n.needs_recovery; }));
+}
+
+/// Replay: carries out planned fault `index`. Steps naming replicas or nodes the
+/// cluster does not have (a shrunk schedule) are ignored; so is a crash that would
+/// exceed the wipe budget's disk loss (it crashes without the wipe).
+void Simulation::apply_planned_fault(std::size_t index) {
+  const FaultStep& f = plan_->faults[index];
+  std::uint32_t n = params_.replica_count;
+  bool replica_ok = f.replica < n;
+  switch (f.kind) {
+    case FaultStep::Kind::crash:
+      if (replica_ok && replicas_[f.replica].up) crash_now(f.replica, f.wipe);
+      break;
+    case FaultStep::Kind::restart:
+      if (replica_ok) restart(f.replica, false);
+      break;
+    case FaultStep::Kind::partition:
+      for (auto& row : blocked_) std::fill(row.begin(), row.end(), false);
+      for (const auto& [a, b] : f.cuts) {
+        if (a < n && b < n && a != b) blocked_[a][b] = true;
+      }
+      cut_links("planned");
+      break;
+    case FaultStep::Kind::heal: heal(); break;
+    case FaultStep::Kind::pause:
+      if (replica_ok && replicas_[f.replica].up && !replicas_[f.replica].paused) pause_now(f.replica);
+      break;
+    case FaultStep::Kind::resume:
+      if (replica_ok) resume(f.replica);
+      break;
+    case FaultStep::Kind::clog: {
+      std::uint32_t nodes = n + params_.client_count;
+      if (f.from < nodes && f.to < nodes && f.from != f.to) clog_now(f.from, f.to, f.until_us);
+      break;
+    }
+  }
 }
 
 void Simulation::crash_random() {
@@ -722,6 +825,7 @@ void Simulation::crash_random() {
 /// Schedules a crash of `r` within the next disk latency, with the seed's probability,
 /// after events that open a window where only durability keeps promises.
 void Simulation::maybe_aim_crash(std::uint32_t r, vsr::EventKind kind) {
+  if (plan_) return;
   switch (kind) {
     case vsr::EventKind::leadership_start:
     case vsr::EventKind::view_change_start:
@@ -739,9 +843,19 @@ void Simulation::maybe_aim_crash(std::uint32_t r, vsr::EventKind kind) {
 /// Crashes `r`: its writes in flight are lost; with the seed's wipe probability (and
 /// within the wipe budget) its disk too.
 void Simulation::crash_replica(std::uint32_t r, Prng& rng) {
+  bool wipe = rng.chance(params_.wipe_probability);
+  crash_now(r, wipe);
+  std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(rng.exponential(static_cast<double>(params_.restart_mean_us)));
+  schedule(back, EventKind::restart, r, replicas_[r].needs_recovery ? 1 : 0);
+}
+
+/// Crashes `r` now; with `wipe`, and within the wipe budget (never more than f replicas
+/// without a trustworthy disk), its disk is lost too.
+void Simulation::crash_now(std::uint32_t r, bool wipe) {
   ReplicaNode& node = replicas_[r];
   bool may_wipe = node.needs_recovery || wiped_count() + 1 <= replica_config(r).max_faulty();
-  bool wipe = rng.chance(params_.wipe_probability) && may_wipe;
+  wipe = wipe && may_wipe;
+  record(FaultStep::of(FaultStep::Kind::crash, r, wipe));
   node.up = false;
   ++node.incarnation;
   node.writes.clear();  // writes in flight are lost, with the messages waiting on them
@@ -760,13 +874,12 @@ void Simulation::crash_replica(std::uint32_t r, Prng& rng) {
   if (trace_.detailed()) {
     trace_.line(fmt::format(R"({{"t_us":{},"ev":"crash","replica":{},"wipe":{}}})", now_us_, r, wipe));
   }
-  std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(rng.exponential(static_cast<double>(params_.restart_mean_us)));
-  schedule(back, EventKind::restart, r, node.needs_recovery ? 1 : 0);
 }
 
 void Simulation::restart(std::uint32_t r, bool) {
   ReplicaNode& node = replicas_[r];
   if (node.up) return;
+  record(FaultStep::of(FaultStep::Kind::restart, r));
   node.up = true;
   node.last_write_done_us = now_us_;
   bool recover = node.needs_recovery;
@@ -826,6 +939,21 @@ void Simulation::partition() {
       for (std::uint32_t b = 0; b < n; ++b) blocked_[a][b] = side[a] != side[b];
     }
   }
+  cut_links(std::string(to_string(style)));
+  schedule(now_us_ + 1 + static_cast<std::uint64_t>(partition_rng_.exponential(static_cast<double>(params_.partition_mean_us))),
+           EventKind::heal, 0);
+}
+
+/// The links in blocked_ are cut from now on: recorded, counted and traced.
+void Simulation::cut_links(const std::string& style) {
+  std::uint32_t n = params_.replica_count;
+  FaultStep step = FaultStep::of(FaultStep::Kind::partition);
+  for (std::uint32_t a = 0; a < n; ++a) {
+    for (std::uint32_t b = 0; b < n; ++b) {
+      if (blocked_[a][b]) step.cuts.emplace_back(a, b);
+    }
+  }
+  record(step);
   partitioned_ = true;
   ++result_.stats.partitions;
   trace_.mix(0x9a27);
@@ -834,20 +962,14 @@ void Simulation::partition() {
   }
   if (trace_.detailed()) {
     std::string cuts;
-    for (std::uint32_t a = 0; a < n; ++a) {
-      for (std::uint32_t b = 0; b < n; ++b) {
-        if (blocked_[a][b]) cuts += fmt::format("{}\"{}->{}\"", cuts.empty() ? "" : ",", a, b);
-      }
-    }
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"partition","style":"{}","cut":[{}]}})", now_us_,
-                            to_string(style), cuts));
+    for (const auto& [a, b] : step.cuts) cuts += fmt::format("{}\"{}->{}\"", cuts.empty() ? "" : ",", a, b);
+    trace_.line(fmt::format(R"({{"t_us":{},"ev":"partition","style":"{}","cut":[{}]}})", now_us_, style, cuts));
   }
-  schedule(now_us_ + 1 + static_cast<std::uint64_t>(partition_rng_.exponential(static_cast<double>(params_.partition_mean_us))),
-           EventKind::heal, 0);
 }
 
 void Simulation::heal() {
   if (!partitioned_) return;
+  record(FaultStep::of(FaultStep::Kind::heal));
   for (auto& row : blocked_) std::fill(row.begin(), row.end(), false);
   partitioned_ = false;
   trace_.mix(0x4ea1);
@@ -860,18 +982,25 @@ void Simulation::pause_replica() {
   std::uint32_t r = static_cast<std::uint32_t>(fault_rng_.below(replicas_.size()));
   ReplicaNode& node = replicas_[r];
   if (!node.up || node.paused) return;
-  node.paused = true;
+  pause_now(r);
+  std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.pause_mean_us)));
+  schedule(until, EventKind::resume, r, node.incarnation);
+}
+
+/// Pauses `r` (up, not paused): it stops ticking and its arrivals wait in its inbox.
+void Simulation::pause_now(std::uint32_t r) {
+  record(FaultStep::of(FaultStep::Kind::pause, r));
+  replicas_[r].paused = true;
   ++result_.stats.pauses;
   trace_.mix(0xba5e);
   trace_.mix(r);
   if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"pause","replica":{}}})", now_us_, r));
-  std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.pause_mean_us)));
-  schedule(until, EventKind::resume, r, node.incarnation);
 }
 
 void Simulation::resume(std::uint32_t r) {
   ReplicaNode& node = replicas_[r];
   if (!node.up || !node.paused) return;
+  record(FaultStep::of(FaultStep::Kind::resume, r));
   node.paused = false;
   trace_.mix(0x4e5);
   trace_.mix(r);
@@ -890,11 +1019,19 @@ void Simulation::resume(std::uint32_t r) {
 void Simulation::clog() {
   if (liveness_) return;
   schedule(now_us_ + exp_interval_us(params_.clog_rate_per_s), EventKind::clog, 0);
-  std::size_t nodes = params_.replica_count + params_.client_count;
-  std::size_t a = net_rng_.below(nodes);
-  std::size_t b = net_rng_.below(nodes);
+  std::uint32_t nodes = params_.replica_count + params_.client_count;
+  auto a = static_cast<std::uint32_t>(fault_rng_.below(nodes));
+  auto b = static_cast<std::uint32_t>(fault_rng_.below(nodes));
   if (a == b) return;
-  std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(net_rng_.exponential(static_cast<double>(params_.clog_mean_us)));
+  std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.clog_mean_us)));
+  clog_now(a, b, until);
+}
+
+/// The directed link a -> b (network nodes) stalls until `until_us`.
+void Simulation::clog_now(std::uint32_t a, std::uint32_t b, std::uint64_t until_us) {
+  std::size_t nodes = params_.replica_count + params_.client_count;
+  record(FaultStep::clog_link(a, b, until_us));
+  std::uint64_t until = until_us;
   clogged_until_us_[a * nodes + b] = until;
   trace_.mix(0xc109);
   trace_.mix(a * nodes + b);

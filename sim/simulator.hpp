@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/history.hpp"
+#include "sim/schedule.hpp"
 #include "sim/swarm.hpp"
 
 namespace vsr::sim {
@@ -30,6 +31,12 @@ struct RunOptions {
   /// choice of the run (swarm, network, faults, workload, clocks, disk, nonces) until
   /// they run out, then the seed's streams take over (prng.hpp, Tape).
   std::optional<std::vector<std::uint8_t>> input;
+  /// Replays this schedule (sim/schedule.hpp) instead of drawing the seed's swarm,
+  /// faults and workload: `seed`, `faults`, `replicas`, `clients`, `duration_us`,
+  /// `liveness_us` and `input` are ignored. Not owned; must outlive the call.
+  const Schedule* schedule = nullptr;
+  /// Records the run's decisions into RunResult::schedule.
+  bool record_schedule = false;
 };
 
 /// Exit codes of `vsr-sim`, one per failure class.
@@ -72,6 +79,7 @@ struct RunResult {
   RunStats stats;
   std::uint64_t trace_hash = 0;
   History history;
+  Schedule schedule;  // with RunOptions::record_schedule: the run's decisions
 };
 
 /// The shape of a run driven by an input tape, shared by fuzz_sim and `vsr-sim

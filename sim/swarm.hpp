@@ -68,6 +68,8 @@ struct SwarmParams {
   // workload
   std::uint64_t think_mean_us = 5'000;
   std::uint64_t give_up_us = 2'000'000;  // a client abandons a request (recorded info)
+
+  bool operator==(const SwarmParams&) const = default;
 };
 
 /// Draws the parameters of `seed`. Explicit replica/client counts override the draw
