@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <fmt/format.h>
+
 namespace vsr {
 
 std::string_view status_name(StatusKind s) {
@@ -16,12 +18,39 @@ std::string_view status_name(StatusKind s) {
 
 std::string_view event_name(EventKind k) {
   static constexpr std::array<std::string_view, event_kind_count> names = {
-#define VSR_X(id, name) name,
+#define VSR_X(id, name, role, detail) name,
       VSR_TELEMETRY_EVENTS(VSR_X)
 #undef VSR_X
   };
   auto i = static_cast<std::size_t>(k);
   return i < names.size() ? names[i] : std::string_view("vsr.unknown");
+}
+
+std::string_view event_role(EventKind k) {
+  static constexpr std::array<std::string_view, event_kind_count> roles = {
+#define VSR_X(id, name, role, detail) #role,
+      VSR_TELEMETRY_EVENTS(VSR_X)
+#undef VSR_X
+  };
+  auto i = static_cast<std::size_t>(k);
+  return i < roles.size() ? roles[i] : std::string_view("point");
+}
+
+std::string_view event_detail(EventKind k) {
+  static constexpr std::array<std::string_view, event_kind_count> details = {
+#define VSR_X(id, name, role, detail) #detail,
+      VSR_TELEMETRY_EVENTS(VSR_X)
+#undef VSR_X
+  };
+  auto i = static_cast<std::size_t>(k);
+  return i < details.size() ? details[i] : std::string_view("unknown");
+}
+
+std::string telemetry_json(const TelemetryEvent& e, std::uint64_t t_us) {
+  return fmt::format(
+      R"({{"t_us":{},"ev":"telemetry","name":"{}","replica":{},"view":{},"status":"{}","op":{},"commit":{},"peer":{},"detail":{}}})",
+      t_us, event_name(e.kind), e.replica, e.view, status_name(e.status), e.op, e.commit, e.peer,
+      e.detail);
 }
 
 }  // namespace vsr

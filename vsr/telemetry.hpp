@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "vsr/types.hpp"
@@ -14,56 +15,71 @@ enum class StatusKind : std::uint8_t { normal, view_change, recovering, state_tr
 
 std::string_view status_name(StatusKind s);
 
-#define VSR_TELEMETRY_EVENTS(X)                                                         \
-  X(client_request_start, "vsr.client.request.start")                                   \
-  X(client_request_stop, "vsr.client.request.stop")                                     \
-  X(client_request_resend, "vsr.client.request.resend")                                 \
-  X(request_received, "vsr.protocol.request.received")                                  \
-  X(request_duplicate, "vsr.client_table.duplicate")                                    \
-  X(prepare_sent, "vsr.protocol.prepare.sent")                                          \
-  X(prepare_received, "vsr.protocol.prepare.received")                                  \
-  X(prepare_ok_sent, "vsr.protocol.prepare_ok.sent")                                    \
-  X(prepare_ok_received, "vsr.protocol.prepare_ok.received")                            \
-  X(commit_sent, "vsr.protocol.commit.sent")                                            \
-  X(commit_received, "vsr.protocol.commit.received")                                    \
-  X(heartbeat_sent, "vsr.protocol.heartbeat.sent")                                      \
-  X(heartbeat_received, "vsr.protocol.heartbeat.received")                              \
-  X(log_append, "vsr.log.append")                                                       \
-  X(log_truncate, "vsr.log.truncate")                                                   \
-  X(quorum_reached, "vsr.protocol.quorum.reached")                                      \
-  X(commit_advance, "vsr.commit.advance")                                               \
-  X(status_change, "vsr.replica.status.change")                                         \
-  X(primary_timeout, "vsr.view_change.primary_timeout")                                 \
-  X(view_change_start, "vsr.view_change.start")                                         \
-  X(view_change_vote, "vsr.view_change.vote")                                           \
-  X(view_change_complete, "vsr.view_change.complete")                                   \
-  X(do_view_change_sent, "vsr.view_change.do_view_change.sent")                         \
-  X(do_view_change_received, "vsr.view_change.do_view_change.received")                 \
-  X(state_transfer_requested, "vsr.state_transfer.requested")                           \
-  X(state_transfer_sent, "vsr.state_transfer.sent")                                     \
-  X(state_transfer_received, "vsr.state_transfer.received")                             \
-  X(recovery_start, "vsr.recovery.start")                                               \
-  X(recovery_complete, "vsr.recovery.complete")                                         \
-  X(leadership_start, "vsr.leadership.start")                                           \
-  X(leadership_stop, "vsr.leadership.stop")                                             \
-  X(apply_start, "vsr.state_machine.apply.start")                                       \
-  X(apply_stop, "vsr.state_machine.apply.stop")                                         \
-  X(restart, "vsr.replica.restart")
+// X(id, name, role, detail): `role` is `point` (a single moment), or `start` / `stop`
+// of the span named by the name minus its last segment (Erlang :telemetry.span style:
+// "vsr.leadership.start" and "vsr.leadership.stop" bracket the span "vsr.leadership");
+// `detail` names what TelemetryEvent::detail holds. Every span has exactly one start
+// kind and one stop kind, and every stop's detail is `duration_ticks`.
+// docs/TELEMETRY.md documents every row; vsr/telemetry_test.cpp checks they agree.
+// New kinds go at the end: the simulator's trace hash mixes the enum's values.
+#define VSR_TELEMETRY_EVENTS(X)                                                          \
+  X(client_request_start, "vsr.client.request.start", start, request)                    \
+  X(client_request_stop, "vsr.client.request.stop", stop, duration_ticks)                \
+  X(client_request_resend, "vsr.client.request.resend", point, request)                  \
+  X(request_received, "vsr.protocol.request.received", point, client)                    \
+  X(request_duplicate, "vsr.client_table.duplicate", point, request)                     \
+  X(prepare_sent, "vsr.protocol.prepare.sent", point, op)                                \
+  X(prepare_received, "vsr.protocol.prepare.received", point, op)                        \
+  X(prepare_ok_sent, "vsr.protocol.prepare_ok.sent", point, op)                          \
+  X(prepare_ok_received, "vsr.protocol.prepare_ok.received", point, op)                  \
+  X(commit_sent, "vsr.protocol.commit.sent", point, commit)                              \
+  X(commit_received, "vsr.protocol.commit.received", point, commit)                      \
+  X(heartbeat_sent, "vsr.protocol.heartbeat.sent", point, commit)                        \
+  X(heartbeat_received, "vsr.protocol.heartbeat.received", point, commit)                \
+  X(log_append, "vsr.log.append", point, op)                                             \
+  X(log_truncate, "vsr.log.truncate", point, op)                                         \
+  X(quorum_reached, "vsr.protocol.quorum.reached", point, op)                            \
+  X(commit_advance, "vsr.commit.advance", point, commit)                                 \
+  X(status_change, "vsr.replica.status.change", point, status)                           \
+  X(primary_timeout, "vsr.view_change.primary_timeout", point, silence_ticks)            \
+  X(view_change_start, "vsr.view_change.start", start, view)                             \
+  X(view_change_vote, "vsr.view_change.vote", point, view)                               \
+  X(view_change_complete, "vsr.view_change.complete", stop, duration_ticks)              \
+  X(do_view_change_sent, "vsr.view_change.do_view_change.sent", point, view)             \
+  X(do_view_change_received, "vsr.view_change.do_view_change.received", point, view)     \
+  X(state_transfer_requested, "vsr.state_transfer.requested", point, op)                 \
+  X(state_transfer_sent, "vsr.state_transfer.sent", point, count)                        \
+  X(state_transfer_received, "vsr.state_transfer.received", point, count)                \
+  X(recovery_start, "vsr.recovery.start", start, nonce)                                  \
+  X(recovery_complete, "vsr.recovery.complete", stop, duration_ticks)                    \
+  X(leadership_start, "vsr.leadership.start", start, view)                               \
+  X(leadership_stop, "vsr.leadership.stop", stop, duration_ticks)                        \
+  X(apply_start, "vsr.state_machine.apply.start", start, op)                             \
+  X(apply_stop, "vsr.state_machine.apply.stop", stop, duration_ticks)                    \
+  X(restart, "vsr.replica.restart", point, op)                                           \
+  X(state_transfer_start, "vsr.state_transfer.start", start, view)                       \
+  X(state_transfer_stop, "vsr.state_transfer.stop", stop, duration_ticks)
 
 enum class EventKind : std::uint8_t {
-#define VSR_X(id, name) id,
+#define VSR_X(id, name, role, detail) id,
   VSR_TELEMETRY_EVENTS(VSR_X)
 #undef VSR_X
 };
 
 inline constexpr std::size_t event_kind_count = 0
-#define VSR_X(id, name) +1
+#define VSR_X(id, name, role, detail) +1
     VSR_TELEMETRY_EVENTS(VSR_X)
 #undef VSR_X
     ;
 
 /// The stable dotted name of an event kind.
 std::string_view event_name(EventKind k);
+
+/// An event kind's role: "point", "start" or "stop" (see VSR_TELEMETRY_EVENTS).
+std::string_view event_role(EventKind k);
+
+/// What an event kind's `detail` holds, e.g. "op", "view", "duration_ticks".
+std::string_view event_detail(EventKind k);
 
 /// One telemetry event. Every event carries the emitter's replica, view, status, op
 /// and commit numbers at the moment of the event (for client events: the client's
@@ -80,5 +96,15 @@ struct TelemetryEvent {
   std::int32_t peer = -1;
   std::uint64_t detail = 0;
 };
+
+/// One event as the JSON object the simulator's trace and the Maelstrom node's stderr
+/// carry (no newline): {"t_us":..,"ev":"telemetry","name":..,"replica":..,"view":..,
+/// "status":..,"op":..,"commit":..,"peer":..,"detail":..}. `t_us` is the driver's clock
+/// in microseconds; the field order is fixed (traces are hashed and diffed). Pure.
+std::string telemetry_json(const TelemetryEvent& e, std::uint64_t t_us);
+
+/// The keys telemetry_json writes after "t_us" and "ev", in order (for the reference test).
+inline constexpr std::string_view telemetry_json_fields[] = {
+    "name", "replica", "view", "status", "op", "commit", "peer", "detail"};
 
 }  // namespace vsr
