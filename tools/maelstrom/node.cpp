@@ -1,0 +1,415 @@
+#include "tools/maelstrom/node.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "vsr/codec.hpp"
+#include "vsr/kv.hpp"
+#include "tools/maelstrom/base64.hpp"
+
+namespace vsr::maelstrom {
+
+namespace {
+
+/// Deeper JSON than this is refused before parsing (Maelstrom messages nest 3 deep).
+constexpr std::size_t max_json_depth = 32;
+/// Log lines quote at most this much of an offending input.
+constexpr std::size_t max_quote_chars = 160;
+
+std::string quote(std::string_view text) {
+  if (text.size() <= max_quote_chars) return std::string(text);
+  return fmt::format("{}... ({} bytes)", text.substr(0, max_quote_chars), text.size());
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+/// The replica a protocol message names as its sender; nullopt for Request, whose
+/// sender is a client.
+std::optional<ReplicaIndex> named_sender(const Message& m) {
+  return std::visit(
+      [](const auto& x) -> std::optional<ReplicaIndex> {
+        if constexpr (requires { x.replica; }) {
+          return x.replica;
+        } else {
+          return std::nullopt;
+        }
+      },
+      m);
+}
+
+}  // namespace
+
+Timeouts NodeOptions::default_timeouts() {
+  Timeouts t;
+  t.heartbeat_ticks = 5;              // 50 ms
+  t.primary_silence_ticks = 30;       // 300 ms
+  t.view_change_timeout_ticks = 50;   // 500 ms
+  t.view_change_resend_ticks = 10;    // 100 ms
+  t.repair_resend_ticks = 10;
+  t.prepare_resend_ticks = 10;
+  t.recovery_resend_ticks = 20;
+  return t;
+}
+
+Node::Node(NodeOptions options) : options_(options) {}
+
+std::optional<std::uint32_t> Node::owner_of(ClientId id) {
+  const std::uint64_t high = id.value >> 32;
+  if (high == 0 || high > max_replica_count || (id.value & 0xffffffffu) == 0) return std::nullopt;
+  return static_cast<std::uint32_t>(high - 1);
+}
+
+ClientId Node::session_id(std::uint32_t owner, std::uint32_t sequence) {
+  return ClientId((std::uint64_t{owner} + 1) << 32 | sequence);
+}
+
+// ---------------------------------------------------------------- inputs
+
+void Node::on_line(std::string_view line, std::uint64_t now_ms) {
+  advance(now_ms);
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank
+  if (json_depth(line, max_json_depth) > max_json_depth) {
+    return bad_input(fmt::format("JSON nested deeper than {}: {}", max_json_depth, quote(line)));
+  }
+  const json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded()) return bad_input(fmt::format("not JSON: {}", quote(line)));
+  try {
+    on_message(message);
+  } catch (const json::exception& e) {
+    // Every field is validated before use; this is a last line of defence.
+    bad_input(fmt::format("{} in {}", e.what(), quote(line)));
+  }
+  dispatch_held();
+}
+
+void Node::on_message(const json& m) {
+  if (!m.is_object()) return bad_input(fmt::format("not a JSON object: {}", quote(dump(m))));
+  const auto src = m.find("src");
+  const auto body = m.find("body");
+  if (src == m.end() || !src->is_string()) return bad_input("message without a string 'src'");
+  const std::string& from = src->get_ref<const std::string&>();
+  if (body == m.end() || !body->is_object()) {
+    return bad_input(fmt::format("message from {} without an object 'body'", from));
+  }
+  const auto dest = m.find("dest");
+  if (!initialized() && dest != m.end() && dest->is_string()) node_id_ = dest->get<std::string>();
+  const auto id = body->find("msg_id");
+  json msg_id;  // null: cannot be answered
+  if (id != body->end() && id->is_number_integer()) msg_id = *id;
+  const auto type = body->find("type");
+  if (type == body->end() || !type->is_string()) {
+    return refuse(from, msg_id, ErrorCode::malformed_request, "body without a string 'type'");
+  }
+  const std::string& t = type->get_ref<const std::string&>();
+  if (t == "vsr") return on_peer(from, *body);
+  if (body->contains("in_reply_to")) {  // a reply (error, *_ok) this node never asked for
+    return log(fmt::format("ignored unsolicited '{}' from {}", t, from));
+  }
+  if (msg_id.is_null()) {
+    return bad_input(fmt::format("'{}' from {} without an integer msg_id: cannot answer", t, from));
+  }
+  if (t == "init") return on_init(from, *body, msg_id);
+  if (is_kv_type(t)) return on_client_request(from, *body, msg_id);
+  refuse(from, msg_id, ErrorCode::not_supported, fmt::format("unsupported message type '{}'", t));
+}
+
+void Node::on_init(const std::string& src, const json& body, const json& msg_id) {
+  const auto id = body.find("node_id");
+  const auto ids = body.find("node_ids");
+  if (id == body.end() || !id->is_string() || ids == body.end() || !ids->is_array() ||
+      !std::all_of(ids->begin(), ids->end(), [](const json& x) { return x.is_string(); })) {
+    return refuse(src, msg_id, ErrorCode::malformed_request,
+                  "init needs a string node_id and an array of strings node_ids");
+  }
+  const auto names = ids->get<std::vector<std::string>>();
+  const auto self = std::find(names.begin(), names.end(), id->get<std::string>());
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  if (self == names.end() || names.size() > max_replica_count ||
+      std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    return refuse(src, msg_id, ErrorCode::malformed_request,
+                  fmt::format("init: node_ids must be 1..{} distinct names including node_id",
+                              max_replica_count));
+  }
+  if (initialized()) {
+    if (names == node_ids_ && *id == node_id_) return reply(src, msg_id, json{{"type", "init_ok"}});
+    return refuse(src, msg_id, ErrorCode::malformed_request, "already initialized differently");
+  }
+  const auto index = static_cast<std::uint32_t>(self - names.begin());
+  auto config = Config::make(static_cast<std::uint32_t>(names.size()),
+                             ReplicaIndex(static_cast<std::uint8_t>(index)), options_.timeouts);
+  auto client_config = ClientConfig::make(static_cast<std::uint32_t>(names.size()),
+                                          options_.client_resend_ticks);
+  if (!config || !client_config) {
+    return refuse(src, msg_id, ErrorCode::malformed_request,
+                  config ? client_config.error().message : config.error().message);
+  }
+  node_id_ = id->get<std::string>();
+  node_ids_ = names;
+  self_ = index;
+  replica_ = std::make_unique<Replica>(Replica::fresh(config.value(), std::make_unique<KvMachine>()));
+  next_tick_ms_ = now_ms_ + options_.tick_ms;
+  handle_replica_output();
+  drain_local();
+  log(fmt::format("init: {} is replica {} of {}; primary of view 0 is {}", node_id_, self_,
+                  names.size(), node_ids_[0]));
+  reply(src, msg_id, json{{"type", "init_ok"}});
+}
+
+void Node::on_client_request(const std::string& src, const json& body, const json& msg_id) {
+  if (!initialized()) {
+    ++stats_.refused;
+    return reply(src, msg_id, error_body(ErrorCode::temporarily_unavailable, "not initialized yet"));
+  }
+  auto op = parse_kv_request(body);
+  if (!op) return refuse(src, msg_id, op.error().code, op.error().text);
+  if (in_flight() >= options_.max_sessions) {
+    ++stats_.refused;
+    return reply(src, msg_id,
+                 error_body(ErrorCode::temporarily_unavailable, "too many requests in flight"));
+  }
+  ++stats_.requests;
+  held_.push_back(Waiting{src, msg_id, op.value().kind, encode_kv_op(op.value()), now_ms_});
+}
+
+/// A protocol message from another node: {"type":"vsr","msg":"<base64 frame>"}.
+void Node::on_peer(const std::string& src, const json& body) {
+  if (!initialized()) return log(fmt::format("dropped a vsr message from {} before init", src));
+  const auto from = std::find(node_ids_.begin(), node_ids_.end(), src);
+  const auto text = body.find("msg");
+  if (from == node_ids_.end()) return bad_input(fmt::format("vsr message from unknown node {}", src));
+  if (text == body.end() || !text->is_string()) {
+    return bad_input(fmt::format("vsr message from {} without a string 'msg'", src));
+  }
+  const auto bytes = base64_decode(text->get_ref<const std::string&>());
+  if (!bytes) return bad_input(fmt::format("vsr message from {}: 'msg' is not base64", src));
+  auto decoded = decode(*bytes);
+  if (!decoded) return bad_input(fmt::format("vsr message from {}: {}", src, decoded.error().message));
+  const Message& m = decoded.value();
+  const auto from_index = static_cast<std::uint32_t>(from - node_ids_.begin());
+  const auto sender = named_sender(m);
+  const auto* request = std::get_if<Request>(&m);
+  if ((sender && sender->value != from_index) ||
+      (request && owner_of(request->client) != std::optional<std::uint32_t>(from_index))) {
+    return bad_input(fmt::format("vsr message from {} claims another sender: {}", src, m));
+  }
+  ++stats_.peer_messages_in;
+  if (const auto* r = std::get_if<vsr::Reply>(&m)) return on_reply(*r);
+  step_replica(m);
+}
+
+// ---------------------------------------------------------------- time
+
+void Node::advance(std::uint64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  if (!initialized()) return;
+  // After a long stall (the process was descheduled) skip the missed ticks rather than
+  // fire them in a burst, which would look like a silent primary to every timer.
+  if (now_ms_ > next_tick_ms_ + 5 * std::uint64_t{options_.tick_ms}) next_tick_ms_ = now_ms_;
+  while (next_tick_ms_ <= now_ms_) {
+    tick_all();
+    next_tick_ms_ += options_.tick_ms;
+  }
+  expire(now_ms_);
+  dispatch_held();
+}
+
+std::uint64_t Node::next_wakeup_ms() const {
+  return initialized() ? next_tick_ms_ : now_ms_ + 1000;
+}
+
+void Node::tick_all() {
+  replica_->tick();
+  handle_replica_output();
+  drain_local();
+  std::vector<Outgoing> sends;  // collected first: delivering may complete sessions
+  for (auto& [id, session] : sessions_) {
+    if (!session.waiting) continue;
+    session.client.tick();
+    for (auto& o : session.client.take_output().send) sends.push_back(std::move(o));
+  }
+  for (auto& o : sends) deliver(o.to, std::move(o.message));
+  drain_local();
+}
+
+void Node::expire(std::uint64_t now_ms) {
+  while (!held_.empty() && held_.front().arrived_ms + options_.hold_timeout_ms <= now_ms) {
+    ++stats_.refused;
+    reply(held_.front().client, held_.front().msg_id,
+          error_body(ErrorCode::temporarily_unavailable,
+                     "no primary known (view change in progress); the request was not sent"));
+    held_.pop_front();
+  }
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (!it->second.waiting || it->second.waiting->arrived_ms + options_.request_timeout_ms > now_ms) {
+      ++it;
+      continue;
+    }
+    ++stats_.timed_out;
+    const Waiting& w = *it->second.waiting;
+    reply(w.client, w.msg_id,
+          error_body(ErrorCode::timeout, "no reply from the primary in time; the request may "
+                                         "still take effect"));
+    it = sessions_.erase(it);  // abandoned: its id is never reused
+  }
+}
+
+// ---------------------------------------------------------------- requests and sessions
+
+/// Sends every held request, once the local replica is normal (it then knows a primary).
+void Node::dispatch_held() {
+  if (!initialized() || replica_->status() != StatusKind::normal) return;
+  while (!held_.empty()) {
+    Waiting w = std::move(held_.front());
+    held_.pop_front();
+    submit(std::move(w));
+  }
+}
+
+void Node::submit(Waiting w) {
+  ClientId id;
+  if (idle_.empty()) {
+    id = session_id(self_, next_session_++);
+    auto config = ClientConfig::make(static_cast<std::uint32_t>(node_ids_.size()),
+                                     options_.client_resend_ticks);
+    sessions_.try_emplace(id, id, config.value());
+  } else {
+    id = idle_.back();
+    idle_.pop_back();
+  }
+  Session& session = sessions_.at(id);
+  session.client.submit(w.operation);
+  session.waiting = std::move(w);
+  ClientOutput out = session.client.take_output();
+  // The first send goes to the primary of the local replica's view, which is normal here.
+  for (auto& o : out.send) o.to = replica_->config().primary_of(replica_->view());
+  route_client_output(std::move(out));
+}
+
+void Node::route_client_output(ClientOutput out) {
+  for (auto& o : out.send) deliver(o.to, std::move(o.message));
+  drain_local();
+}
+
+/// A Reply for one of this node's sessions: relays the result to the Maelstrom client
+/// and frees the session. Stale replies (abandoned sessions, duplicates) are ignored.
+void Node::on_reply(const vsr::Reply& r) {
+  const auto it = sessions_.find(r.client);
+  if (it == sessions_.end() || !it->second.waiting) return;
+  Session& session = it->second;
+  session.client.step(r);
+  const ClientOutput out = session.client.take_output();
+  if (!out.completed) return;
+  const auto result = decode_kv_result(out.completed->result);
+  const Waiting& w = *session.waiting;
+  json body = result ? kv_reply_body(w.kind, result.value())
+                     : error_body(ErrorCode::crash, "the result could not be decoded");
+  ++stats_.replied_ok;
+  reply(w.client, w.msg_id, std::move(body));
+  session.waiting.reset();
+  idle_.push_back(r.client);
+}
+
+// ---------------------------------------------------------------- the replica
+
+void Node::step_replica(const Message& m) {
+  replica_->step(m);
+  handle_replica_output();
+  drain_local();
+}
+
+/// Carries out one output batch. The persist is durable at once (memory), so the
+/// messages waiting on it leave right after send_now. Self-addressed messages are
+/// queued in local_ and delivered by drain_local(), never dropped.
+void Node::handle_replica_output() {
+  replica_->take_output(out_);
+  for (auto& o : out_.send_now) deliver(o.to, std::move(o.message));
+  for (auto& o : out_.send_after_persist) deliver(o.to, std::move(o.message));
+  log_replica_changes();
+}
+
+void Node::deliver(const Endpoint& to, Message m) {
+  if (const auto* r = std::get_if<ReplicaIndex>(&to)) {
+    if (r->value == self_) {
+      local_.emplace_back(to, std::move(m));
+    } else if (r->value < node_ids_.size()) {
+      send_peer(r->value, m);
+    } else {
+      log(fmt::format("dropped a message to unknown replica {}", r->value));
+    }
+    return;
+  }
+  const auto owner = owner_of(std::get<ClientId>(to));
+  if (owner == std::optional<std::uint32_t>(self_)) {
+    local_.emplace_back(to, std::move(m));
+    return;
+  }
+  if (owner && *owner < node_ids_.size()) return send_peer(*owner, m);
+  log(fmt::format("dropped a reply to client {} of no node", std::get<ClientId>(to)));
+}
+
+/// Delivers what this node sent itself, in order, until nothing is left.
+void Node::drain_local() {
+  while (!local_.empty()) {
+    auto [to, m] = std::move(local_.front());
+    local_.pop_front();
+    if (std::holds_alternative<ClientId>(to)) {
+      if (const auto* r = std::get_if<vsr::Reply>(&m)) on_reply(*r);
+      continue;
+    }
+    replica_->step(m);
+    handle_replica_output();
+  }
+}
+
+void Node::log_replica_changes() {
+  const ViewNumber view = replica_->view();
+  const StatusKind status = replica_->status();
+  if (view == logged_view_ && status == logged_status_) return;
+  logged_view_ = view;
+  logged_status_ = status;
+  log(fmt::format("view {} {} (primary {}), op {} commit {}", view, status_name(status),
+                  node_ids_[replica_->config().primary_of(view).value], replica_->op(),
+                  replica_->commit()));
+}
+
+// ---------------------------------------------------------------- output
+
+void Node::send_peer(std::uint32_t to, const Message& m) {
+  ++stats_.peer_messages_out;
+  send_line(node_ids_[to], json{{"type", "vsr"}, {"msg", base64_encode(encode(m))}});
+}
+
+void Node::reply(const std::string& dest, const json& in_reply_to, json body) {
+  body["msg_id"] = next_msg_id_++;
+  body["in_reply_to"] = in_reply_to;
+  send_line(dest, std::move(body));
+}
+
+/// Answers with an error when the request can be answered (it has an integer msg_id),
+/// logs it otherwise. Counts as bad input.
+void Node::refuse(const std::string& dest, const json& in_reply_to, ErrorCode code,
+                  std::string_view text) {
+  ++stats_.bad_input;
+  log(fmt::format("refused a request from {} (code {}): {}", dest, static_cast<int>(code), text));
+  if (!in_reply_to.is_null()) reply(dest, in_reply_to, error_body(code, text));
+}
+
+void Node::send_line(const std::string& dest, json body) {
+  lines_.push_back(dump(json{{"src", node_id_}, {"dest", dest}, {"body", std::move(body)}}));
+}
+
+void Node::bad_input(std::string_view what) {
+  ++stats_.bad_input;
+  log(fmt::format("bad input: {}", what));
+}
+
+void Node::log(std::string line) {
+  logs_.push_back(initialized() ? fmt::format("{}: {}", node_id_, line) : std::move(line));
+}
+
+std::vector<std::string> Node::take_lines() { return std::exchange(lines_, {}); }
+std::vector<std::string> Node::take_logs() { return std::exchange(logs_, {}); }
+
+}  // namespace vsr::maelstrom

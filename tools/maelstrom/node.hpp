@@ -1,0 +1,176 @@
+// A Maelstrom node for the lin-kv workload, sans-IO: lines in, lines out, time passed
+// in as an argument. node_main.cpp wires it to stdin/stdout and a monotonic clock;
+// tests drive it directly.
+//
+// What it holds: one vsr::Replica (its index is the position of node_id in node_ids),
+// a pool of vsr::Client sessions, and the forwarding table (which Maelstrom request each
+// busy session answers). Nothing else: the KV state lives in the replica.
+//
+// A client request (read/write/cas from any Maelstrom client, at any node) becomes a
+// KV operation submitted through one session of this node. The session's vsr Request
+// goes to the primary of the local replica's view (to every replica on resend); the
+// primary's Reply comes back to this node, which owns the session's ClientId, and is
+// relayed as read_ok / write_ok / cas_ok / error. A retried request keeps its
+// (client, request) pair, so the replicated client table executes it at most once.
+//
+// Request lifecycle and error codes:
+//   - held: while the local replica is not normal (view change, state transfer) a
+//     request waits here unsent. Refused with 11 (temporarily unavailable, definite)
+//     after hold_timeout_ms: it never left this node, so it surely did not happen.
+//   - sent: answered from the primary's reply; if none arrives request_timeout_ms after
+//     arrival, error 0 (timeout, indefinite) and the session is abandoned for good (its
+//     id is never reused: a late execution stays attributed to the timed-out request).
+//   - refused at once with 11 when max_sessions requests are already in flight, or
+//     before init.
+// Bad input never throws: an error reply (12 malformed, 10 not supported) when the
+// message names its sender and has an integer msg_id, a log line otherwise.
+//
+// Persistence: Maelstrom nodes have no disk that survives a crash, and the replica
+// keeps its own log and view in memory, so a persist batch is durable at once:
+// send_after_persist leaves right after send_now, in the same input.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vsr/client.hpp"
+#include "vsr/replica.hpp"
+#include "tools/maelstrom/kv_json.hpp"
+
+namespace vsr::maelstrom {
+
+struct NodeOptions {
+  /// One replica (and client) tick per this many milliseconds of the monotonic clock.
+  std::uint32_t tick_ms = 10;
+  /// A request held unsent (local replica not normal) this long is refused with 11.
+  std::uint32_t hold_timeout_ms = 1000;
+  /// A sent request unanswered this long after it arrived gets error 0 (indefinite).
+  std::uint32_t request_timeout_ms = 2000;
+  /// A session resends its request to every replica after this many ticks.
+  std::uint32_t client_resend_ticks = 25;
+  /// Requests in flight at this node (held + sent); more are refused with 11.
+  std::uint32_t max_sessions = 256;
+  /// The replica's timeouts, in ticks (defaults sized for tick_ms = 10).
+  Timeouts timeouts = default_timeouts();
+
+  static Timeouts default_timeouts();
+};
+
+/// Counters for logs and tests.
+struct NodeStats {
+  std::uint64_t requests = 0;         // client requests accepted (parsed)
+  std::uint64_t replied_ok = 0;       // *_ok and definite KV errors (20, 22) from the log
+  std::uint64_t refused = 0;          // 11: held too long, too many in flight, before init
+  std::uint64_t timed_out = 0;        // 0: sent, no reply in time
+  std::uint64_t bad_input = 0;        // malformed lines and messages (replied or logged)
+  std::uint64_t peer_messages_in = 0;
+  std::uint64_t peer_messages_out = 0;
+};
+
+class Node {
+ public:
+  explicit Node(NodeOptions options = {});
+
+  /// Handles one input line (without its '\n'). Never throws on any input.
+  void on_line(std::string_view line, std::uint64_t now_ms);
+  /// Advances the clock to `now_ms` (monotonic, never backwards): runs the ticks due,
+  /// expires held and sent requests, dispatches held ones if the replica is normal.
+  void advance(std::uint64_t now_ms);
+  /// The earliest time advance() has work to do.
+  [[nodiscard]] std::uint64_t next_wakeup_ms() const;
+
+  /// Output lines for stdout (no '\n'), in order; moved out.
+  std::vector<std::string> take_lines();
+  /// Log lines for stderr; moved out.
+  std::vector<std::string> take_logs();
+
+  [[nodiscard]] bool initialized() const { return replica_ != nullptr; }
+  [[nodiscard]] const Replica* replica() const { return replica_.get(); }
+  [[nodiscard]] const NodeStats& stats() const { return stats_; }
+  [[nodiscard]] std::size_t in_flight() const {
+    return held_.size() + sessions_.size() - idle_.size();
+  }
+
+  /// The node (index into node_ids) that owns a session id, or nullopt when the id
+  /// is not one a node makes. Ids are (owner + 1) << 32 | sequence, sequence >= 1.
+  static std::optional<std::uint32_t> owner_of(ClientId id);
+  static ClientId session_id(std::uint32_t owner, std::uint32_t sequence);
+
+ private:
+  /// A Maelstrom request this node owes a reply: the forwarding-table entry.
+  struct Waiting {
+    std::string client;      // the Maelstrom src, e.g. "c4"
+    nlohmann::json msg_id;   // echoed as in_reply_to (an integer)
+    KvOpKind kind = KvOpKind::read;
+    Bytes operation;
+    std::uint64_t arrived_ms = 0;
+  };
+  /// One vsr client session. Busy while `waiting` is set: then it is the forwarding
+  /// table's entry for that Maelstrom request.
+  struct Session {
+    Session(ClientId id, const ClientConfig& config) : client(id, config) {}
+    Client client;
+    std::optional<Waiting> waiting;
+  };
+
+  // --- input dispatch ---
+  void on_message(const nlohmann::json& message);
+  void on_init(const std::string& src, const nlohmann::json& body, const nlohmann::json& msg_id);
+  void on_client_request(const std::string& src, const nlohmann::json& body,
+                         const nlohmann::json& msg_id);
+  void on_peer(const std::string& src, const nlohmann::json& body);
+
+  // --- requests and sessions ---
+  void dispatch_held();
+  void submit(Waiting w);
+  void expire(std::uint64_t now_ms);
+  void on_reply(const vsr::Reply& reply);
+  void route_client_output(ClientOutput out);
+
+  // --- the replica ---
+  void tick_all();
+  void step_replica(const Message& m);
+  void handle_replica_output();
+  void drain_local();
+  void deliver(const Endpoint& to, Message m);
+  void log_replica_changes();
+
+  // --- output ---
+  void send_peer(std::uint32_t to, const Message& m);
+  void reply(const std::string& dest, const nlohmann::json& in_reply_to, nlohmann::json body);
+  void refuse(const std::string& dest, const nlohmann::json& in_reply_to, ErrorCode code,
+              std::string_view text);
+  void send_line(const std::string& dest, nlohmann::json body);
+  void bad_input(std::string_view what);
+  void log(std::string line);
+
+  NodeOptions options_;
+  std::string node_id_;
+  std::vector<std::string> node_ids_;
+  std::uint32_t self_ = 0;
+  std::unique_ptr<Replica> replica_;
+  std::uint64_t now_ms_ = 0;
+  std::uint64_t next_tick_ms_ = 0;
+  std::uint32_t next_session_ = 1;
+  std::int64_t next_msg_id_ = 1;
+  std::deque<Waiting> held_;
+  std::map<ClientId, Session> sessions_;  // busy and idle; abandoned ones are erased
+  std::vector<ClientId> idle_;            // sessions free for the next request
+  std::deque<std::pair<Endpoint, Message>> local_;  // messages this node sends itself
+  Output out_;
+  ViewNumber logged_view_{};
+  StatusKind logged_status_ = StatusKind::normal;
+  NodeStats stats_;
+  std::vector<std::string> lines_;
+  std::vector<std::string> logs_;
+};
+
+}  // namespace vsr::maelstrom

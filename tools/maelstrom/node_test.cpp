@@ -1,0 +1,306 @@
+// Unit tests for the Maelstrom node: the JSON <-> KV mapping, base64, error replies to
+// bad input, and a 3-node cluster of Nodes wired together in memory (fake clock).
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <set>
+
+#include "tools/maelstrom/base64.hpp"
+#include "tools/maelstrom/kv_json.hpp"
+#include "tools/maelstrom/node.hpp"
+
+using namespace vsr;
+using namespace vsr::maelstrom;
+
+namespace {
+
+std::string text_of(const json& j) { return scalar_to_text(j, "x").value(); }
+
+/// The single line a node produced, parsed; fails the test otherwise.
+json only_line(Node& node) {
+  auto lines = node.take_lines();
+  REQUIRE(lines.size() == 1);
+  return json::parse(lines[0]);
+}
+
+json request(std::string src, std::string dest, json body) {
+  return json{{"src", std::move(src)}, {"dest", std::move(dest)}, {"body", std::move(body)}};
+}
+
+/// N nodes joined by an in-memory network: lines are routed by "dest" after
+/// `latency_ms`; links in `cut` drop messages. Client replies are collected.
+struct Cluster {
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::vector<std::string> ids;
+  std::uint64_t now_ms = 0;
+  std::uint64_t latency_ms = 1;
+  std::set<std::pair<std::size_t, std::size_t>> cut;
+  std::multimap<std::uint64_t, std::pair<std::size_t, std::string>> in_flight;  // due -> (node, line)
+  std::vector<json> client_inbox;
+  std::int64_t next_msg_id = 100;
+
+  explicit Cluster(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      nodes.push_back(std::make_unique<Node>());
+      ids.push_back("n" + std::to_string(i + 1));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      json init{{"type", "init"}, {"msg_id", 1}, {"node_id", ids[i]}, {"node_ids", ids}};
+      nodes[i]->on_line(request("c0", ids[i], init).dump(), now_ms);
+      CHECK(only_line(*nodes[i])["body"]["type"] == "init_ok");
+    }
+  }
+
+  std::size_t index(const std::string& id) const {
+    return static_cast<std::size_t>(std::find(ids.begin(), ids.end(), id) - ids.begin());
+  }
+
+  void collect(std::size_t from) {
+    for (auto& line : nodes[from]->take_lines()) {
+      json m = json::parse(line);
+      const std::string dest = m["dest"];
+      if (dest[0] == 'c') {
+        client_inbox.push_back(std::move(m));
+        continue;
+      }
+      const std::size_t to = index(dest);
+      if (cut.count({from, to}) == 0) in_flight.emplace(now_ms + latency_ms, std::pair{to, line});
+    }
+    nodes[from]->take_logs();
+  }
+
+  /// Advances the clock by 1 ms: delivers what is due, ticks every node.
+  void step() {
+    ++now_ms;
+    while (!in_flight.empty() && in_flight.begin()->first <= now_ms) {
+      auto [to, line] = in_flight.begin()->second;
+      in_flight.erase(in_flight.begin());
+      nodes[to]->on_line(line, now_ms);
+      collect(to);
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      nodes[i]->advance(now_ms);
+      collect(i);
+    }
+  }
+
+  /// Sends a client request to node `at` and runs until its reply (or `limit_ms`).
+  json call(std::size_t at, json body, std::uint64_t limit_ms = 5000) {
+    const std::int64_t id = next_msg_id++;
+    body["msg_id"] = id;
+    nodes[at]->on_line(request("c1", ids[at], body).dump(), now_ms);
+    collect(at);
+    for (std::uint64_t t = 0; t < limit_ms; ++t) {
+      for (auto it = client_inbox.begin(); it != client_inbox.end(); ++it) {
+        if ((*it)["body"]["in_reply_to"] == id) {
+          json reply = (*it)["body"];
+          client_inbox.erase(it);
+          return reply;
+        }
+      }
+      step();
+    }
+    return json{{"type", "no reply"}};
+  }
+
+  void run_ms(std::uint64_t ms) {
+    for (std::uint64_t t = 0; t < ms; ++t) step();
+  }
+
+  void isolate(std::size_t node) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      cut.insert({node, i});
+      cut.insert({i, node});
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("kv_json: scalars are stored as their JSON text and read back faithfully") {
+  for (const char* text : {"1", "-7", "18446744073709551615", "1.5", "\"a b\"", "true", "null",
+                           "\"\\u00e9\\n\""}) {
+    const json j = json::parse(text);
+    const std::string stored = text_of(j);
+    CHECK(text_to_scalar(stored).value() == j);
+  }
+  CHECK(text_of(json::parse("\"1\"")) != text_of(json::parse("1")));  // string vs number
+  CHECK(scalar_to_text(json::array({1}), "key").error().code == ErrorCode::malformed_request);
+  CHECK(scalar_to_text(json::object(), "value").error().text.find("'value'") != std::string::npos);
+  CHECK(text_to_scalar("{not json").error().code == ErrorCode::crash);
+}
+
+TEST_CASE("kv_json: lin-kv requests map to KV operations") {
+  auto read = parse_kv_request(json{{"type", "read"}, {"key", 3}}).value();
+  CHECK(read.kind == KvOpKind::read);
+  CHECK(read.key == "3");
+  auto write = parse_kv_request(json{{"type", "write"}, {"key", "k"}, {"value", 4}}).value();
+  CHECK(write.kind == KvOpKind::write);
+  CHECK(write.key == "\"k\"");
+  CHECK(write.value == "4");
+  auto cas = parse_kv_request(json{{"type", "cas"}, {"key", 1}, {"from", 2}, {"to", nullptr}}).value();
+  CHECK(cas.kind == KvOpKind::cas);
+  CHECK(cas.expected == "2");
+  CHECK(cas.value == "null");
+}
+
+TEST_CASE("kv_json: missing or ill-typed fields are error 12, unknown types error 10") {
+  CHECK(parse_kv_request(json{{"type", "read"}}).error().code == ErrorCode::malformed_request);
+  CHECK(parse_kv_request(json{{"type", "write"}, {"key", 1}}).error().code ==
+        ErrorCode::malformed_request);
+  CHECK(parse_kv_request(json{{"type", "cas"}, {"key", 1}, {"to", 2}}).error().code ==
+        ErrorCode::malformed_request);
+  CHECK(parse_kv_request(json{{"type", "write"}, {"key", 1}, {"value", json::array()}})
+            .error().code == ErrorCode::malformed_request);
+  CHECK(parse_kv_request(json{{"type", "delete"}, {"key", 1}}).error().code ==
+        ErrorCode::not_supported);
+}
+
+TEST_CASE("kv_json: KV results map to lin-kv replies and Maelstrom error codes") {
+  CHECK(kv_reply_body(KvOpKind::read, KvResult{KvStatus::ok, "\"x\""}) ==
+        json{{"type", "read_ok"}, {"value", "x"}});
+  CHECK(kv_reply_body(KvOpKind::write, KvResult{}) == json{{"type", "write_ok"}});
+  CHECK(kv_reply_body(KvOpKind::cas, KvResult{}) == json{{"type", "cas_ok"}});
+  CHECK(kv_reply_body(KvOpKind::read, KvResult{KvStatus::not_found, {}})["code"] == 20);
+  CHECK(kv_reply_body(KvOpKind::cas, KvResult{KvStatus::not_found, {}})["code"] == 20);
+  CHECK(kv_reply_body(KvOpKind::cas, KvResult{KvStatus::precondition_failed, {}})["code"] == 22);
+  CHECK(kv_reply_body(KvOpKind::cas, KvResult{KvStatus::precondition_failed, {}})["type"] == "error");
+  CHECK(is_definite(11));
+  CHECK(is_definite(20));
+  CHECK(is_definite(22));
+  CHECK_FALSE(is_definite(0));
+  CHECK_FALSE(is_definite(13));
+  CHECK_FALSE(is_definite(999));
+}
+
+TEST_CASE("kv_json: json_depth counts nesting outside strings") {
+  CHECK(json_depth("{\"a\":[1,{\"b\":2}]}", 100) == 3);
+  CHECK(json_depth("\"[[[[\"", 100) == 0);
+  CHECK(json_depth("\"\\\"[[\"", 100) == 0);
+  CHECK(json_depth(std::string(1000, '['), 10) == 11);
+}
+
+TEST_CASE("base64: round trips every length, rejects non-canonical text") {
+  for (std::size_t n = 0; n < 20; ++n) {
+    Bytes b;
+    for (std::size_t i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(i * 37 + 250));
+    CHECK(base64_decode(base64_encode(b)).value() == b);
+  }
+  CHECK(base64_encode(Bytes{'M', 'a'}) == "TWE=");
+  for (const char* bad : {"TWE", "TW=E", "T===", "TWF=", "TW!=", "====", "TWE=TWE="}) {
+    CHECK_FALSE(base64_decode(bad).has_value());
+  }
+}
+
+TEST_CASE("node: bad input gets an error reply when answerable, a log line otherwise") {
+  Node node;
+  node.on_line("this is not json", 0);
+  CHECK(node.take_lines().empty());
+  CHECK(node.take_logs().size() == 1);
+  node.on_line(std::string(100000, '['), 0);
+  CHECK(node.take_lines().empty());
+  node.on_line("[1,2]", 0);
+  node.on_line("{\"src\":1}", 0);
+  node.on_line(request("c1", "n1", json{{"type", "read"}, {"key", 1}}).dump(), 0);  // no msg_id
+  CHECK(node.take_lines().empty());
+
+  // Before init, a client request is refused with a definite error.
+  node.on_line(request("c1", "n1", json{{"type", "read"}, {"msg_id", 5}, {"key", 1}}).dump(), 0);
+  json r = only_line(node);
+  CHECK(r["src"] == "n1");
+  CHECK(r["dest"] == "c1");
+  CHECK(r["body"]["code"] == 11);
+  CHECK(r["body"]["in_reply_to"] == 5);
+
+  node.on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 1}, {"node_id", "n1"},
+                                        {"node_ids", {"n2"}}}).dump(), 0);
+  CHECK(only_line(node)["body"]["code"] == 12);
+  node.on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 2}, {"node_id", "n1"},
+                                        {"node_ids", {"n1"}}}).dump(), 0);
+  CHECK(only_line(node)["body"]["type"] == "init_ok");
+
+  node.on_line(request("c1", "n1", json{{"type", "frobnicate"}, {"msg_id", 7}}).dump(), 0);
+  json unknown = only_line(node)["body"];
+  CHECK(unknown["type"] == "error");
+  CHECK(unknown["code"] == 10);
+  CHECK(unknown["in_reply_to"] == 7);
+  node.on_line(request("c1", "n1", json{{"type", "write"}, {"msg_id", 8}, {"key", 1}}).dump(), 0);
+  CHECK(only_line(node)["body"]["code"] == 12);
+  node.on_line(request("c1", "n1", json{{"msg_id", 9}}).dump(), 0);
+  CHECK(only_line(node)["body"]["code"] == 12);
+  node.on_line(request("n2", "n1", json{{"type", "vsr"}, {"msg", "!!"}}).dump(), 0);
+  node.on_line(request("n1", "n1", json{{"type", "vsr"}, {"msg", "AAAA"}}).dump(), 0);
+  CHECK(node.take_lines().empty());
+  CHECK(node.stats().bad_input >= 8);
+}
+
+TEST_CASE("node: a single node serves lin-kv by itself") {
+  Node node;
+  node.on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 1}, {"node_id", "n1"},
+                                        {"node_ids", {"n1"}}}).dump(), 0);
+  node.take_lines();
+  node.on_line(request("c1", "n1", json{{"type", "write"}, {"msg_id", 2}, {"key", "k"},
+                                        {"value", "v"}}).dump(), 1);
+  CHECK(only_line(node)["body"]["type"] == "write_ok");
+  node.on_line(request("c1", "n1", json{{"type", "read"}, {"msg_id", 3}, {"key", "k"}}).dump(), 2);
+  CHECK(only_line(node)["body"]["value"] == "v");
+}
+
+TEST_CASE("node: three nodes; requests at any node; lin-kv errors") {
+  Cluster c(3);
+  CHECK(c.call(1, json{{"type", "read"}, {"key", 7}})["code"] == 20);
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 7}, {"value", 1}})["type"] == "write_ok");
+  CHECK(c.call(2, json{{"type", "read"}, {"key", 7}})["value"] == 1);
+  CHECK(c.call(0, json{{"type", "cas"}, {"key", 7}, {"from", 2}, {"to", 3}})["code"] == 22);
+  CHECK(c.call(2, json{{"type", "cas"}, {"key", 8}, {"from", 2}, {"to", 3}})["code"] == 20);
+  CHECK(c.call(2, json{{"type", "cas"}, {"key", 7}, {"from", 1}, {"to", 3}})["type"] == "cas_ok");
+  CHECK(c.call(0, json{{"type", "read"}, {"key", 7}})["value"] == 3);
+  CHECK(c.call(1, json{{"type", "write"}, {"key", "7"}, {"value", true}})["type"] == "write_ok");
+  CHECK(c.call(1, json{{"type", "read"}, {"key", "7"}})["value"] == true);
+  CHECK(c.call(1, json{{"type", "read"}, {"key", 7}})["value"] == 3);
+}
+
+TEST_CASE("node: the primary fails; a view change; a minority node refuses or times out") {
+  Cluster c(3);
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 1}, {"value", 1}})["type"] == "write_ok");
+  c.isolate(0);  // n1, the primary of view 0
+  // At the old primary the write cannot commit: an indefinite timeout.
+  json at_old = c.call(0, json{{"type", "write"}, {"key", 1}, {"value", 2}});
+  CHECK(at_old["type"] == "error");
+  CHECK(at_old["code"] == 0);
+  // The majority elects n2 or n3 and serves requests again.
+  json at_new = c.call(2, json{{"type", "write"}, {"key", 1}, {"value", 3}});
+  CHECK(at_new["type"] == "write_ok");
+  CHECK(c.nodes[1]->replica()->view() > ViewNumber(0));
+  // Heal: the old primary learns the new view; its write (value 2) may or may not have
+  // taken effect, but a later read sees a committed state from any node.
+  c.cut.clear();
+  c.run_ms(2000);
+  json read = c.call(0, json{{"type", "read"}, {"key", 1}});
+  CHECK(read["type"] == "read_ok");
+  CHECK((read["value"] == 3 || read["value"] == 2));
+  // A node cut off from everyone is in view change: its requests are held, then
+  // refused with the definite code 11.
+  c.isolate(2);
+  c.run_ms(1000);
+  json refused = c.call(2, json{{"type", "write"}, {"key", 1}, {"value", 4}});
+  CHECK(refused["code"] == 11);
+  c.cut.clear();
+  c.run_ms(2000);
+  CHECK(c.call(2, json{{"type", "read"}, {"key", 1}})["type"] == "read_ok");
+}
+
+TEST_CASE("node: a request retried after a lost reply executes once (client table)") {
+  Cluster c(3);
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 5}, {"value", 0}})["type"] == "write_ok");
+  // Cut the primary -> n2 link: n2's session gets no reply and resends to everyone; the
+  // primary answers each resend from its client table without executing again.
+  c.cut.insert({0, 1});
+  const std::uint64_t before = c.nodes[0]->replica()->commit().value;
+  json r = c.call(1, json{{"type", "cas"}, {"key", 5}, {"from", 0}, {"to", 1}}, 1500);
+  c.cut.clear();
+  c.run_ms(500);
+  CHECK(c.nodes[0]->replica()->commit().value <= before + 1);
+  CHECK(c.call(0, json{{"type", "read"}, {"key", 5}})["value"] == 1);
+  CHECK((r["type"] == "cas_ok" || r["code"] == 0));
+}
