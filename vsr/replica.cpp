@@ -60,6 +60,8 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
     ViewChangeStatus s;
     s.start_votes.insert(config.self);
     r.set_status(std::move(s));
+    // The crash ended the old view-change span; this one starts afresh (docs/TELEMETRY.md).
+    r.emit(EventKind::view_change_start, config.primary_of(r.view_).value, r.view_.value);
     r.broadcast(StartViewChange{r.view_, config.self}, /*durable=*/false);
   }
   return r;
@@ -465,11 +467,13 @@ void Replica::on_start_view(const StartView& m) {
   if (m.replica != config_.primary_of(m.view) || m.replica == config_.self) return;
   if (m.log.size() != m.op.value || m.commit > to_commit(m.op)) return;
   if (m.view == view_ && is_normal()) return;  // already in it
+  const bool was_view_change = status() == StatusKind::view_change;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   stop_leadership();
   replace_log(m.log);
   enter_normal(m.view);
-  emit(EventKind::view_change_complete, m.replica.value, duration_ticks);
+  // Only a view-change span ends here; a normal or transferring replica skips views.
+  if (was_view_change) emit(EventKind::view_change_complete, m.replica.value, duration_ticks);
   advance_commit(m.commit);
 }
 
@@ -513,8 +517,15 @@ OpNumber Replica::matching_prefix() const {
 /// change could lose a committed op.
 void Replica::enter_state_transfer(ViewNumber view) {
   stop_leadership();
+  const bool was_view_change = status() == StatusKind::view_change;
+  const std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   if (view > view_) view_ = view;
   persist_state();
+  // Hearing from the primary of a view at least this one means that view formed: the
+  // view-change span ends, and the replica joins the view by state transfer.
+  if (was_view_change) {
+    emit(EventKind::view_change_complete, config_.primary_of(view_).value, duration_ticks);
+  }
   set_status(StateTransferStatus{});
   repair_pending_ = false;
   request_repair();
@@ -696,12 +707,19 @@ void Replica::emit(EventKind kind, std::int32_t peer, std::uint64_t detail) {
       TelemetryEvent{kind, config_.self, view_, status(), op(), commit_, peer, detail});
 }
 
+/// Changes status; on a change of kind, reports it and opens or closes the
+/// state-transfer span (its only entry and exit point; docs/TELEMETRY.md).
 void Replica::set_status(Status s) {
   StatusKind before = status();
   status_ = std::move(s);
-  if (status() != before) {
-    emit(EventKind::status_change, -1, static_cast<std::uint64_t>(status()));
-    status_since_ticks_ = now_ticks_;
+  if (status() == before) return;
+  emit(EventKind::status_change, -1, static_cast<std::uint64_t>(status()));
+  if (before == StatusKind::state_transfer) {
+    emit(EventKind::state_transfer_stop, -1, now_ticks_ - status_since_ticks_);
+  }
+  status_since_ticks_ = now_ticks_;
+  if (status() == StatusKind::state_transfer) {
+    emit(EventKind::state_transfer_start, config_.primary_of(view_).value, view_.value);
   }
 }
 
