@@ -18,6 +18,8 @@
 #include "sim/kv_call.hpp"
 #include "sim/linearizability.hpp"
 #include "sim/prng.hpp"
+#include "sim/schedule.hpp"
+#include "sim/simulator.hpp"
 #include "vsr/assert.hpp"
 #include "vsr/client.hpp"
 #include "vsr/config.hpp"
@@ -85,6 +87,17 @@ const std::vector<CommandSpec>& command_specs() {
       {"log", 1, 1, {}, "log N"},
       {"history", 0, 0, {}, "history"},
       {"check", 0, 0, {}, "check"},
+      // A simulator schedule (sim/schedule.hpp), as `vsr-sim shrink` writes it.
+      {"sim", 0, 0, {"seed", "replicas", "clients", "for", "liveness", "keys", "tick", "drift-ppm",
+                     "delay-min", "delay-mean", "tail-p", "tail-mean", "drop", "dup", "client-drop",
+                     "disk-mean", "disk-slow-p", "disk-slow-mean", "give-up"},
+       "sim seed=N replicas=N clients=M for=TIME [network, disk and clock keys...]"},
+      {"at", 2, 4, {"cut", "from", "to", "until"},
+       "at TIME crash N [wipe] | restart N | pause N | resume N | partition cut=A>B,... | heal | "
+       "clog from=A to=B until=TIME"},
+      {"op", 1, 1, {"client", "think", "key", "value", "from", "to"},
+       "op client=K think=TIME read|write|cas|delete key=K [value=V] [from=A to=B]"},
+      {"simulate", 0, 0, {}, "simulate"},
   };
   return specs;
 }
@@ -1036,6 +1049,174 @@ OpCall request_call(const Command& cmd) {
   throw ScriptError{fmt::format("request: unknown operation '{}' (read, write, cas or delete)", kind)};
 }
 
+// ================================================================ simulator schedules
+
+/// "250us", "5ms", "2s" -> microseconds.
+std::uint64_t parse_us(std::string_view text, std::string_view what) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  std::string_view unit = text.substr(i);
+  std::uint64_t scale = unit == "us" ? 1 : unit == "ms" ? 1000 : unit == "s" ? 1'000'000 : 0;
+  if (scale == 0 || i == 0) {
+    throw ScriptError{fmt::format("{}: '{}' is not a time like 250us, 5ms or 2s", what, text)};
+  }
+  return parse_uint(text.substr(0, i), what, UINT64_MAX / 1'000'000) * scale;
+}
+
+/// A probability written the way fmt prints a double (shortest round trip), so a
+/// printed schedule parses back to the same bits.
+double parse_real_probability(std::string_view text, std::string_view what) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc{} || p != end || !(v >= 0.0 && v <= 1.0)) {
+    throw ScriptError{fmt::format("{}: '{}' is not a probability between 0 and 1", what, text)};
+  }
+  return v;
+}
+
+/// Builds a Schedule from `sim`, `at` and `op` commands; `simulate` replays it.
+class PlanBuilder {
+ public:
+  bool active() const { return plan_.has_value(); }
+
+  void sim(const Command& cmd) {
+    if (plan_) throw ScriptError{"sim: one schedule per file"};
+    Schedule s;
+    SwarmParams& p = s.params;
+    p.faults = FaultLevel::none;
+    auto u = [&](std::string_view key, std::uint64_t fallback, std::uint64_t max = UINT64_MAX) {
+      const std::string* v = cmd.arg(key);
+      return v ? parse_uint(*v, key, max) : fallback;
+    };
+    auto t = [&](std::string_view key, std::uint64_t fallback) {
+      const std::string* v = cmd.arg(key);
+      return v ? parse_us(*v, key) : fallback;
+    };
+    auto prob = [&](std::string_view key) {
+      const std::string* v = cmd.arg(key);
+      return v ? parse_real_probability(*v, key) : 0.0;
+    };
+    p.seed = u("seed", 1);
+    p.replica_count = static_cast<std::uint32_t>(u("replicas", 3, 9));
+    if (!Config::make(p.replica_count, ReplicaIndex(0)).has_value()) throw ScriptError{"replicas: not a valid cluster size"};
+    p.client_count = static_cast<std::uint32_t>(u("clients", 1, 64));
+    s.duration_us = t("for", 1'000'000);
+    s.liveness_us = t("liveness", 20'000'000);
+    p.key_count = static_cast<std::uint32_t>(u("keys", 3, 1000));
+    p.tick_us = t("tick", p.tick_us);
+    if (p.tick_us == 0) throw ScriptError{"tick: must be positive"};
+    p.drift_ppm = static_cast<std::uint32_t>(u("drift-ppm", 0, 100'000));
+    p.delay_min_us = t("delay-min", p.delay_min_us);
+    p.delay_mean_us = t("delay-mean", p.delay_mean_us);
+    p.tail_probability = prob("tail-p");
+    p.tail_mean_us = t("tail-mean", 0);
+    p.drop_probability = prob("drop");
+    p.duplicate_probability = prob("dup");
+    p.client_drop_probability = prob("client-drop");
+    p.disk_latency_mean_us = t("disk-mean", p.disk_latency_mean_us);
+    p.disk_slow_probability = prob("disk-slow-p");
+    p.disk_slow_mean_us = t("disk-slow-mean", 0);
+    p.give_up_us = t("give-up", p.give_up_us);
+    s.clients.resize(p.client_count);
+    plan_ = std::move(s);
+  }
+
+  void at(const Command& cmd) {
+    Schedule& s = need("at");
+    FaultStep f;
+    f.at_us = parse_us(cmd.words[0], "at");
+    if (!s.faults.empty() && f.at_us < s.faults.back().at_us) throw ScriptError{"at: faults must be in time order"};
+    const std::string& kind = cmd.words[1];
+    static const std::map<std::string, FaultStep::Kind, std::less<>> kinds = {
+        {"crash", FaultStep::Kind::crash}, {"restart", FaultStep::Kind::restart},
+        {"partition", FaultStep::Kind::partition}, {"heal", FaultStep::Kind::heal},
+        {"pause", FaultStep::Kind::pause}, {"resume", FaultStep::Kind::resume}, {"clog", FaultStep::Kind::clog}};
+    auto it = kinds.find(kind);
+    if (it == kinds.end()) throw ScriptError{fmt::format("at: unknown fault '{}'", kind)};
+    f.kind = it->second;
+    std::size_t words = 2;
+    if (f.kind == FaultStep::Kind::crash || f.kind == FaultStep::Kind::restart || f.kind == FaultStep::Kind::pause ||
+        f.kind == FaultStep::Kind::resume) {
+      if (cmd.words.size() < 3) throw ScriptError{fmt::format("at {}: which replica?", kind)};
+      f.replica = replica(s, cmd.words[2]);
+      words = 3;
+      if (f.kind == FaultStep::Kind::crash && cmd.words.size() == 4) {
+        if (cmd.words[3] != "wipe") throw ScriptError{fmt::format("at crash: '{}' is not 'wipe'", cmd.words[3])};
+        f.wipe = true;
+        words = 4;
+      }
+    } else if (f.kind == FaultStep::Kind::partition) {
+      f.cuts = cuts(s, cmd.arg("cut"));
+    } else if (f.kind == FaultStep::Kind::clog) {
+      std::uint32_t nodes = s.params.replica_count + s.params.client_count;
+      f.from = static_cast<std::uint32_t>(parse_uint(required(cmd, "from"), "from", nodes - 1));
+      f.to = static_cast<std::uint32_t>(parse_uint(required(cmd, "to"), "to", nodes - 1));
+      f.until_us = parse_us(required(cmd, "until"), "until");
+    }
+    if (cmd.words.size() != words) throw ScriptError{fmt::format("at {}: too many words", kind)};
+    s.faults.push_back(std::move(f));
+  }
+
+  void op(const Command& cmd) {
+    Schedule& s = need("op");
+    auto k = parse_uint(required(cmd, "client"), "client", s.params.client_count);
+    if (k == 0) throw ScriptError{"op: clients are numbered from 1"};
+    const std::string* think = cmd.arg("think");
+    s.clients[k - 1].push_back(ClientStep{think ? parse_us(*think, "think") : 0, request_call(cmd)});
+  }
+
+  /// Replays the schedule: "passed", or a Fatal naming the failure class and detail.
+  void simulate(std::vector<std::string>& out) {
+    Schedule& s = need("simulate");
+    RunOptions o;
+    o.schedule = &s;
+    RunResult r = run_simulation(o);
+    if (r.verdict != RunVerdict::passed) {
+      throw Fatal{fmt::format("{} ({}) at {} us: {}", to_string(r.verdict), r.check, r.failed_at_us, r.detail)};
+    }
+    out.push_back("passed");
+  }
+
+ private:
+  Schedule& need(std::string_view command) {
+    if (!plan_) throw ScriptError{fmt::format("{}: no schedule yet (start with: sim seed=N ...)", command)};
+    return *plan_;
+  }
+
+  static const std::string& required(const Command& cmd, std::string_view key) {
+    const std::string* v = cmd.arg(key);
+    if (v == nullptr) throw ScriptError{fmt::format("{}: {}=... is required", cmd.name, key)};
+    return *v;
+  }
+
+  static std::uint32_t replica(const Schedule& s, std::string_view word) {
+    return static_cast<std::uint32_t>(parse_uint(word, "replica", s.params.replica_count - 1));
+  }
+
+  /// "0>1,1>0" (directed links) or "none".
+  static std::vector<std::pair<std::uint32_t, std::uint32_t>> cuts(const Schedule& s, const std::string* text) {
+    if (text == nullptr) throw ScriptError{"at partition: cut=A>B,... is required"};
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+    if (*text == "none") return out;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view link = rest.substr(0, comma);
+      auto gt = link.find('>');
+      if (gt == std::string_view::npos) throw ScriptError{fmt::format("cut: '{}' is not a link like 0>1", link)};
+      std::uint32_t a = replica(s, link.substr(0, gt));
+      std::uint32_t b = replica(s, link.substr(gt + 1));
+      if (a == b) throw ScriptError{fmt::format("cut: '{}' links a replica to itself", link)};
+      out.emplace_back(a, b);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    return out;
+  }
+
+  std::optional<Schedule> plan_;
+};
+
 /// Runs of 4 or more lines "rN executes op K: ..." by one replica with consecutive op
 /// numbers (same indent) become one line "rN executes ops A..B".
 void compact_executions(std::vector<std::string>& lines) {
@@ -1133,6 +1314,10 @@ class Interpreter {
                                 replicas == 1 ? "" : "s", clients, clients == 1 ? "" : "s"));
       return;
     }
+    if (cmd.name == "sim") return plan_.sim(cmd);
+    if (cmd.name == "at") return plan_.at(cmd);
+    if (cmd.name == "op") return plan_.op(cmd);
+    if (cmd.name == "simulate") return plan_.simulate(out);
     if (!cluster_) throw ScriptError{fmt::format("{}: no cluster yet (start with: cluster replicas=N clients=M)", cmd.name)};
     Cluster& c = *cluster_;
     c.set_output(&out);
@@ -1215,6 +1400,7 @@ class Interpreter {
   const ScenarioFile& file_;
   std::uint64_t seed_ = 1;
   std::unique_ptr<Cluster> cluster_;
+  PlanBuilder plan_;
 };
 
 // ================================================================ diff

@@ -1,5 +1,8 @@
 #include "sim/scenario.hpp"
 
+#include "sim/schedule.hpp"
+#include "sim/simulator.hpp"
+
 #include <sstream>
 #include <string>
 
@@ -118,4 +121,41 @@ TEST_CASE("scenario files: exit codes") {
   std::ostringstream err;
   CHECK(run_scenario_files({"/nonexistent/scenario.txt"}, false, out, err) == 2);
   CHECK(err.str().find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("schedules: a shrunk schedule printed as a scenario replays the same failure") {
+  // A liveness bound of 1 us is a failure every run with work left has: a real failing
+  // run on the real code, so the round trip schedule -> text -> schedule is checked.
+  RunOptions o;
+  o.seed = 6;
+  o.faults = FaultLevel::harsh;
+  o.duration_us = 1'000'000;
+  o.liveness_us = 1;
+  o.record_schedule = true;
+  RunResult failing = run_simulation(o);
+  REQUIRE(failing.verdict == RunVerdict::liveness);
+  std::string text = schedule_to_scenario(failing.schedule, "seed 6, with a 1 us liveness bound");
+  ScenarioRun run = run_ok(text);
+  CHECK(run.failure.find("liveness (liveness)") != std::string::npos);
+  CHECK(run.actual.back().at(0).starts_with("FAILED: liveness (liveness) at "));
+  // The same schedule with a sane liveness bound passes.
+  Schedule sane = failing.schedule;
+  sane.liveness_us = 20'000'000;
+  ScenarioRun ok = run_ok(schedule_to_scenario(sane, ""));
+  CHECK(ok.failure.empty());
+  CHECK(ok.actual.back() == std::vector<std::string>{"passed"});
+}
+
+TEST_CASE("schedules: malformed schedule commands are errors with file, line and reason") {
+  CHECK(error_of("at 5us heal\n----\n") == "t.txt:1: at: no schedule yet (start with: sim seed=N ...)");
+  CHECK(error_of("sim replicas=3\n----\n\nat 5 heal\n----\n") ==
+        "t.txt:4: at: '5' is not a time like 250us, 5ms or 2s");
+  CHECK(error_of("sim replicas=3\n----\n\nat 5us crash 3\n----\n") == "t.txt:4: replica: 3 is larger than 2");
+  CHECK(error_of("sim replicas=3\n----\n\nat 9us heal\n----\n\nat 5us heal\n----\n") ==
+        "t.txt:7: at: faults must be in time order");
+  CHECK(error_of("sim replicas=3\n----\n\nat 5us partition cut=0>0\n----\n") ==
+        "t.txt:4: cut: '0>0' links a replica to itself");
+  CHECK(error_of("sim drop=1.5\n----\n") == "t.txt:1: drop: '1.5' is not a probability between 0 and 1");
+  CHECK(error_of("sim clients=1\n----\n\nop client=2 read key=x\n----\n") == "t.txt:4: client: 2 is larger than 1");
+  CHECK(error_of("sim\n----\n\nsim\n----\n") == "t.txt:4: sim: one schedule per file");
 }

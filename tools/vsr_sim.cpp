@@ -23,6 +23,7 @@
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
+#include "tools/sim_shrink.hpp"
 
 namespace {
 
@@ -369,6 +370,15 @@ int main(int argc, char** argv) {
   sweep->add_flag("--hashes", print_hashes, "Print every seed's verdict and trace hash");
   add_shape_flags(sweep, shape);
 
+  std::string shrink_out;
+  std::uint32_t shrink_runs = 5000;
+  auto* shrink_cmd = app.add_subcommand(
+      "shrink", "Shrink a failing seed to a minimal schedule and write it as a scenario file");
+  shrink_cmd->add_option("--seed", seed, "The failing seed")->required();
+  add_shape_flags(shrink_cmd, shape);
+  shrink_cmd->add_option("-o,--output", shrink_out, "The scenario file to write (default: shrunk-seed-N.txt)");
+  shrink_cmd->add_option("--max-runs", shrink_runs, "Budget of candidate replays")->capture_default_str();
+
   std::vector<std::string> scenario_files;
   bool scenario_rewrite = false;
   auto* scenario = app.add_subcommand(
@@ -384,6 +394,17 @@ int main(int argc, char** argv) {
   }
   if (scenario->parsed()) {
     return run_scenario_files(scenario_files, scenario_rewrite, std::cout, std::cerr);
+  }
+  if (shrink_cmd->parsed()) {
+    std::string error;
+    auto options = make_options(shape, seed, &error);
+    if (!options) {
+      fmt::print(stderr, "error: {}\n", error);
+      return exit_usage;
+    }
+    ShrinkCommand c{*options, shrink_out.empty() ? fmt::format("shrunk-seed-{}.txt", seed) : shrink_out,
+                    shrink_runs, fmt::format("seed {}{}", seed, shape_flags(shape))};
+    return run_shrink_command(c);
   }
   for (auto* sub : {run, replay}) {
     if (!sub->parsed()) continue;
