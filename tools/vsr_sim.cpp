@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
+#include "tools/timeline_html.hpp"
 #include "tools/sim_shrink.hpp"
 
 namespace {
@@ -42,6 +44,7 @@ struct Shape {
   std::optional<std::uint32_t> replicas;
   std::optional<std::uint32_t> clients;
   std::string duration = "10s";
+  std::optional<std::string> liveness;  // bound on the liveness phase (unset: RunOptions' 20 s)
 };
 
 void add_shape_flags(CLI::App* app, Shape& s) {
@@ -53,6 +56,8 @@ void add_shape_flags(CLI::App* app, Shape& s) {
       ->check(CLI::Range(1, 64));
   app->add_option("--duration", s.duration,
                   "Simulated length of the fault phase, e.g. 10s, 500ms, 2m");
+  app->add_option("--liveness", s.liveness,
+                  "Bound on the liveness phase, e.g. 20s (default), 1ms (forces a liveness verdict)");
 }
 
 /// Builds RunOptions from the shape flags; an error names the bad flag.
@@ -68,6 +73,14 @@ std::optional<RunOptions> make_options(const Shape& s, std::uint64_t seed, std::
     return std::nullopt;
   }
   o.duration_us = *duration;
+  if (s.liveness) {
+    auto liveness = parse_duration_us(*s.liveness);
+    if (!liveness) {
+      *error = fmt::format("--liveness: '{}' is not a duration (examples: 20s, 1ms)", *s.liveness);
+      return std::nullopt;
+    }
+    o.liveness_us = *liveness;
+  }
   return o;
 }
 
@@ -78,6 +91,7 @@ std::string shape_flags(const Shape& s) {
   if (s.replicas) f += fmt::format(" --replicas {}", *s.replicas);
   if (s.clients) f += fmt::format(" --clients {}", *s.clients);
   if (s.duration != "10s") f += " --duration " + s.duration;
+  if (s.liveness) f += " --liveness " + *s.liveness;
   return f;
 }
 
@@ -113,6 +127,26 @@ bool write_history(const RunResult& r, const std::string& path) {
   return true;
 }
 
+/// `replay --html FILE`: writes the run's timeline page (tools/timeline_html.hpp) built
+/// from its trace lines. False, with a message, if the trace is malformed or FILE unwritable.
+bool write_timeline(const RunResult& r, const std::string& title, const std::string& trace,
+                    const std::string& path) {
+  vsr::tools::TimelineRun run{title, std::string(to_string(r.verdict)), r.check, r.detail,
+                              r.failed_at_us, describe(r.params)};
+  auto model = vsr::tools::build_timeline(trace, run);
+  if (!model) {
+    fmt::print(stderr, "error: --html: {}\n", model.error().message);
+    return false;
+  }
+  std::ofstream out(path);
+  if (!(out << vsr::tools::timeline_html(model.value()))) {
+    fmt::print(stderr, "error: cannot write timeline file '{}'\n", path);
+    return false;
+  }
+  fmt::print("timeline: {}\n", path);
+  return true;
+}
+
 // ---------------------------------------------------------------- run
 
 /// `--input FILE`: tape mode (sim/prng.hpp, Tape). The file's bytes make the run's
@@ -137,7 +171,8 @@ bool load_input(const TapeInput& tape, RunOptions& o) {
 }
 
 int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_path,
-            const std::string& history_path, bool replay, const TapeInput& tape = {}) {
+            const std::string& history_path, bool replay, const TapeInput& tape = {},
+            const std::string& html_path = {}) {
   std::string error;
   auto options = make_options(shape, seed, &error);
   if (!options) {
@@ -154,6 +189,8 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
     }
     options->trace = &trace_file;
   }
+  std::ostringstream html_trace;  // --html: the trace in memory, copied to --trace after the run
+  if (!html_path.empty()) options->trace = &html_trace;
   if (replay) options->context_lines = 25;
   auto start = Clock::now();
   RunResult r = run_simulation(*options);
@@ -165,6 +202,11 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
   }
   print_summary(r, wall);
   if (!history_path.empty() && !write_history(r, history_path)) return exit_usage;
+  if (!html_path.empty()) {
+    if (trace_file.is_open()) trace_file << html_trace.str();
+    std::string title = fmt::format("vsr-sim replay --seed {}{}", seed, shape_flags(shape));
+    if (!write_timeline(r, title, html_trace.str(), html_path)) return exit_usage;
+  }
   if (r.verdict != RunVerdict::passed) {
     print_failure(r);
     if (replay) {
@@ -355,6 +397,9 @@ int main(int argc, char** argv) {
   add_shape_flags(replay, shape);
   replay->add_option("--trace", trace_path, "Write the trace as JSON lines to FILE");
   replay->add_option("--history", history_path, "Write the client history as JSON lines to FILE");
+  std::string html_path;
+  replay->add_option("--html", html_path,
+                     "Write the run's timeline to FILE: one self-contained HTML page (README, \"Seeing a run\")");
 
   std::string range = "1..2000";
   std::string shard = "1/1";
@@ -414,7 +459,7 @@ int main(int argc, char** argv) {
     }
     tape.faults_given = sub->count("--faults") > 0;
     tape.duration_given = sub->count("--duration") > 0;
-    return cmd_run(seed, shape, trace_path, history_path, sub == replay, tape);
+    return cmd_run(seed, shape, trace_path, history_path, sub == replay, tape, html_path);
   }
   return cmd_sweep(range, shard, jobs, shape, json_path, print_hashes);
 }
