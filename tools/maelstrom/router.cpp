@@ -197,7 +197,9 @@ std::vector<PartitionWindow> partition_schedule(const Options& o, std::uint64_t 
 
 // ---------------------------------------------------------------- statistics
 
-enum class Phase : std::uint8_t { partitioned, healed_gap, after_heal };
+/// When an op was invoked. During a partition, split by whether the client's node could
+/// still exchange messages both ways with a majority (itself included).
+enum class Phase : std::uint8_t { partitioned_majority, partitioned_minority, healed_gap, after_heal };
 
 /// Ops by how they ended. `ok` counts every op the system executed and answered: the
 /// *_ok replies, a read of a missing key (20) and a cas refused by the data (20, 22),
@@ -273,7 +275,7 @@ class Router {
   void on_client_message(const json& m);
   void complete(ClientState& c, vsr::sim::Outcome outcome, vsr::sim::Value value,
                 vsr::sim::CasError cas_error = vsr::sim::CasError::unspecified);
-  [[nodiscard]] Phase phase_at(std::uint64_t t_us) const;
+  [[nodiscard]] Phase phase_at(std::uint64_t t_us, std::size_t node) const;
   std::string next_key();
 
   // --- report ---
@@ -519,9 +521,12 @@ void Router::probe_bad_input() {
   }
 }
 
-Phase Router::phase_at(std::uint64_t t_us) const {
+Phase Router::phase_at(std::uint64_t t_us, std::size_t node) const {
   if (t_us >= load_start_us_ + heal_after_us_) return Phase::after_heal;
-  return partitioned_ ? Phase::partitioned : Phase::healed_gap;
+  if (!partitioned_) return Phase::healed_gap;
+  std::size_t reach = 0;
+  for (std::size_t j = 0; j < nodes_.size(); ++j) reach += links_[node][j] && links_[j][node] ? 1 : 0;
+  return reach >= nodes_.size() / 2 + 1 ? Phase::partitioned_majority : Phase::partitioned_minority;
 }
 
 /// Keys rotate: `active_keys` are in use at a time, each for at most `ops_per_key`
@@ -567,7 +572,7 @@ void Router::invoke(ClientState& c) {
   c.op = op.value();
   c.waiting = true;
   c.invoke_us = now_us_;
-  c.phase = phase_at(now_us_);
+  c.phase = phase_at(now_us_, c.node);
   const std::string& node = nodes_[c.node].id;
   post(-1, node, json{{"src", c.name}, {"dest", node}, {"body", std::move(body)}}.dump());
 }
@@ -719,7 +724,12 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
     all.info += c.info;
   }
   std::sort(latencies_ms_.begin(), latencies_ms_.end());
-  const PhaseCounts during = counts_[Phase::partitioned];
+  const PhaseCounts majority = counts_[Phase::partitioned_majority];
+  const PhaseCounts minority = counts_[Phase::partitioned_minority];
+  PhaseCounts during = majority;
+  during.ok += minority.ok;
+  during.refused += minority.refused;
+  during.info += minority.info;
   const PhaseCounts gaps = counts_[Phase::healed_gap];
   const PhaseCounts after = counts_[Phase::after_heal];
   const double throughput = static_cast<double>(all.ok) / o_.duration_s;
@@ -750,7 +760,10 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
            {"latency_ms", {{"p50", percentile(latencies_ms_, 0.5)}, {"p90", percentile(latencies_ms_, 0.9)},
                            {"p99", percentile(latencies_ms_, 0.99)},
                            {"max", latencies_ms_.empty() ? 0.0 : latencies_ms_.back()}}},
-           {"during_partitions", phase_json(during)}, {"healed_gaps", phase_json(gaps)},
+           {"during_partitions", phase_json(during)},
+           {"during_partitions_at_majority_nodes", phase_json(majority)},
+           {"during_partitions_at_minority_nodes", phase_json(minority)},
+           {"healed_gaps", phase_json(gaps)},
            {"after_heal", phase_json(after)}, {"messages_routed", routed_},
            {"messages_dropped", dropped_}, {"probes_ok", probes_ok_}, {"probes_sent", probes_sent_},
            {"linearizability", vsr::sim::to_string(result.verdict)}, {"keys", result.keys.size()},
@@ -775,6 +788,8 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
                        percentile(latencies_ms_, 0.99), latencies_ms_.empty() ? 0.0 : latencies_ms_.back());
     out += "availability (share of ops answered ok, by invocation time):\n";
     out += line("during partitions", during);
+    out += line("  at nodes with a majority", majority);
+    out += line("  at nodes cut from it", minority);
     out += line("healed gaps between them", gaps);
     out += line("after the final heal", after);
     out += fmt::format("messages: {} delivered, {} dropped by partitions\n", routed_, dropped_);
