@@ -16,6 +16,7 @@
 #include "sim/trace.hpp"
 #include "vsr/assert.hpp"
 #include "vsr/client.hpp"
+#include "vsr/codec.hpp"
 #include "vsr/kv.hpp"
 #include "vsr/replica.hpp"
 
@@ -205,6 +206,7 @@ class Simulation {
   [[nodiscard]] std::optional<std::uint32_t> acting_primary() const;
 
   // --- liveness ---
+  void track_primary(bool closing = false);
   void enter_liveness_phase();
   bool converged(std::string* why) const;
 
@@ -234,6 +236,8 @@ class Simulation {
   std::vector<std::vector<bool>> blocked_;          // [from][to], replicas only
   std::vector<std::uint64_t> clogged_until_us_;     // [from * nodes + to]
   bool partitioned_ = false;
+  bool primary_present_ = false;           // metrics: an up, unpaused, normal primary exists
+  std::uint64_t no_primary_since_us_ = 0;
   bool liveness_ = false;
   std::int64_t next_value_ = 1;
   std::map<std::string, std::int64_t> last_value_;  // workload's guess for cas
@@ -308,8 +312,10 @@ RunResult Simulation::run() {
     } catch (const std::exception& err) {
       fail(RunVerdict::crash, "exception", err.what());
     }
+    track_primary();
     if (e.kind == EventKind::convergence_check && !failed() && converged(nullptr)) break;
   }
+  track_primary(/*closing=*/true);
   if (!failed() && !converged(nullptr)) {
     std::string why;
     converged(&why);
@@ -448,8 +454,18 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
       fail(RunVerdict::safety, f->check, f->detail);
     }
   }
+  RunStats& st = result_.stats;
+  for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
   for (const TelemetryEvent& e : out.events) {
-    if (e.kind == vsr::EventKind::view_change_complete) ++result_.stats.view_changes;
+    ++st.telemetry[static_cast<std::size_t>(e.kind)];
+    if (e.kind == vsr::EventKind::view_change_complete) {
+      ++st.view_changes;
+      std::uint64_t us = e.detail * params_.tick_us;
+      st.view_change_us_total += us;
+      st.view_change_us_max = std::max(st.view_change_us_max, us);
+    }
+    if (e.kind == vsr::EventKind::state_transfer_requested) ++st.repairs;
+    if (e.kind == vsr::EventKind::state_transfer_start) ++st.state_transfers;
     if (!liveness_ && params_.crash_after_event_probability > 0) maybe_aim_crash(r, e.kind);
     trace_.mix(static_cast<std::uint64_t>(e.kind));
     trace_.mix(e.detail);
@@ -557,6 +573,8 @@ Route Simulation::route(const Endpoint& from, const Endpoint& to) {
 
 void Simulation::send(Endpoint from, Outgoing o) {
   ++result_.stats.messages_sent;
+  ++result_.stats.messages_by_type[o.message.index()];
+  result_.stats.bytes_sent += encoded_size(o.message);
   if (std::holds_alternative<ReplicaIndex>(from)) {
     checker_.on_message_sent(std::get<ReplicaIndex>(from), o.message);
   }
@@ -715,6 +733,7 @@ void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
   auto ok = history_.complete(*node.op, outcome, value, static_cast<std::int64_t>(now_us_), cas_error);
   VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
   checker_.on_client_ack(node.client->id(), done.request, done.view);
+  result_.stats.latencies_us.push_back(now_us_ - node.invoked_us);
   ++(outcome == Outcome::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
   trace_.mix(0xc0);
   trace_.mix(node.process);
@@ -1033,6 +1052,7 @@ void Simulation::clog_now(std::uint32_t a, std::uint32_t b, std::uint64_t until_
   record(FaultStep::clog_link(a, b, until_us));
   std::uint64_t until = until_us;
   clogged_until_us_[a * nodes + b] = until;
+  ++result_.stats.clogs;
   trace_.mix(0xc109);
   trace_.mix(a * nodes + b);
   if (trace_.detailed()) {
@@ -1041,6 +1061,29 @@ void Simulation::clog_now(std::uint32_t a, std::uint32_t b, std::uint64_t until_
 }
 
 // ---------------------------------------------------------------- liveness
+
+/// Metrics: opens or closes a window without a primary (no replica that is up,
+/// unpaused, normal and primary of its view).
+/// With `closing` (the run ended), an open window closes now.
+void Simulation::track_primary(bool closing) {
+  bool present = closing;
+  for (std::size_t r = 0; r < replicas_.size() && !present; ++r) {
+    const ReplicaNode& n = replicas_[r];
+    present = n.up && !n.paused && n.replica && n.replica->is_acting_primary();
+  }
+  if (present == primary_present_) return;
+  primary_present_ = present;
+  RunStats& st = result_.stats;
+  if (!present) {
+    no_primary_since_us_ = now_us_;
+    return;
+  }
+  std::uint64_t window = now_us_ - no_primary_since_us_;
+  if (window == 0) return;
+  st.no_primary_us += window;
+  ++st.no_primary_windows;
+  st.no_primary_longest_us = std::max(st.no_primary_longest_us, window);
+}
 
 void Simulation::enter_liveness_phase() {
   liveness_ = true;

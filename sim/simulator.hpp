@@ -3,6 +3,7 @@
 // trace hash, and (optionally) a JSON-lines trace and the client history.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -13,6 +14,9 @@
 #include "sim/history.hpp"
 #include "sim/schedule.hpp"
 #include "sim/swarm.hpp"
+#include "vsr/message.hpp"
+#include "vsr/probe.hpp"
+#include "vsr/telemetry.hpp"
 
 namespace vsr::sim {
 
@@ -67,6 +71,21 @@ struct RunStats {
   std::uint64_t simulated_us = 0;
   std::uint64_t final_commit = 0;
   std::uint64_t input_bytes_used = 0;  // tape mode: bytes of the input the run consumed
+  std::uint64_t clogs = 0;
+
+  // Metrics and coverage. None of them enters the trace hash.
+  std::vector<std::uint64_t> latencies_us;  // invoke -> complete of every answered op, in order
+  std::array<std::uint64_t, vsr::message_type_count> messages_by_type{};  // sent, by Message index
+  std::uint64_t bytes_sent = 0;             // encoded frame bytes of every message sent
+  std::array<std::uint64_t, vsr::event_kind_count> telemetry{};  // events by EventKind
+  std::array<std::uint64_t, vsr::probe_count> probes{};          // probe hits by Probe
+  std::uint64_t view_change_us_total = 0;   // completed view changes' durations (ticks x tick_us)
+  std::uint64_t view_change_us_max = 0;
+  std::uint64_t repairs = 0;                // GetState requests (gap repair and state transfer)
+  std::uint64_t state_transfers = 0;        // entries into state-transfer status
+  std::uint64_t no_primary_us = 0;          // time with no up, unpaused, normal primary
+  std::uint64_t no_primary_windows = 0;
+  std::uint64_t no_primary_longest_us = 0;
 };
 
 struct RunResult {

@@ -150,6 +150,24 @@ class Encoder {
   wire::Writer w_;
 };
 
+/// Counts the bytes an Encoder would write, without writing them.
+class Sizer {
+ public:
+  template <class Tag, class Rep>
+  void operator()(const Tagged<Tag, Rep>&, std::string_view) {
+    bytes += sizeof(Rep) == 1 ? 1 : 8;
+  }
+  void operator()(const bool&, std::string_view) { bytes += 1; }
+  void operator()(const Bytes& v, std::string_view) { bytes += 4 + v.size(); }
+  void operator()(const LogEntry& e, std::string_view) { all_fields(*this, e); }
+  void operator()(const std::vector<LogEntry>& log, std::string_view) {
+    bytes += 4;
+    for (const auto& e : log) all_fields(*this, e);
+  }
+
+  std::size_t bytes = 0;
+};
+
 class Decoder {
  public:
   explicit Decoder(wire::Reader& r) : r_(r) {}
@@ -360,6 +378,12 @@ Bytes encode(const Message& m) {
   std::visit([&enc](const auto& x) { all_fields(enc, x); }, m);
   seal(frame, static_cast<std::uint8_t>(m.index()));
   return frame;
+}
+
+std::size_t encoded_size(const Message& m) {
+  Sizer sizer;
+  std::visit([&sizer](const auto& x) { all_fields(sizer, x); }, m);
+  return frame_header_bytes + sizer.bytes;
 }
 
 Bytes seal_frame(std::uint8_t type, std::span<const std::uint8_t> body) {

@@ -17,6 +17,9 @@ inline constexpr std::size_t max_frame_bytes = 64u << 20;
 /// (e.g. DoViewChange::log.size() == op); it fits max_frame_bytes.
 Bytes encode(const Message& m);
 
+/// encode(m).size(), computed without encoding (for byte counts in drivers).
+std::size_t encoded_size(const Message& m);
+
 /// Decodes exactly one frame. Errors name the problem: truncated, oversize, unknown
 /// type, bad checksum, trailing bytes, or an inconsistent field. Never reads out of
 /// bounds; never allocates more than the input's size justifies.

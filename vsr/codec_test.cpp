@@ -195,6 +195,7 @@ TEST_CASE("codec: randomized round-trip property") {
     CAPTURE(i);
     CAPTURE(fmt::format("{}", m));
     const Bytes frame = encode(m);
+    CHECK(encoded_size(m) == frame.size());
     auto back = decode(frame);
     REQUIRE(back.has_value());
     CHECK(back.value() == m);

@@ -36,6 +36,7 @@ void Output::clear() {
   send_after_persist.clear();
   committed.clear();
   events.clear();
+  probes.fill(0);
 }
 
 void apply_delta(PersistedState& stored, const PersistDelta& delta) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "vsr/message.hpp"
+#include "vsr/probe.hpp"
 #include "vsr/telemetry.hpp"
 
 namespace vsr {
@@ -67,12 +68,14 @@ struct Committed {
 /// - `committed` lists executed ops in op order (state reconstruction at restart is
 ///   not listed). Replies to clients are already in `send_now` (primary only).
 /// - `events` are telemetry, in the order they happened.
+/// - `probes` count the protocol paths (vsr/probe.hpp) this input took.
 struct Output {
   PersistDelta persist;
   std::vector<Outgoing> send_now;
   std::vector<Outgoing> send_after_persist;
   std::vector<Committed> committed;
   std::vector<TelemetryEvent> events;
+  ProbeCounts probes{};
 
   [[nodiscard]] bool empty() const {
     return persist.empty() && send_now.empty() && send_after_persist.empty() &&

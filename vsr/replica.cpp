@@ -53,6 +53,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
     // the view (Prepares, NewStates sent) while that write was in flight, and forming
     // the same view a second time could pick a different log.
     r.status_ = ViewChangeStatus{};
+    r.hit(Probe::restart_primary_moves_on);
     r.start_view_change(r.view_.next());
   } else {
     // It was changing views when it crashed: resume that view change (its vote for
@@ -60,6 +61,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
     ViewChangeStatus s;
     s.start_votes.insert(config.self);
     r.set_status(std::move(s));
+    r.hit(Probe::restart_resumes_view_change);
     // The crash ended the old view-change span; this one starts afresh (docs/TELEMETRY.md).
     r.emit(EventKind::view_change_start, config.primary_of(r.view_).value, r.view_.value);
     r.broadcast(StartViewChange{r.view_, config.self}, /*durable=*/false);
@@ -158,7 +160,10 @@ void Replica::on_request(const Request& m) {
   if (answer_from_client_table(m)) return;
   auto in_flight = in_flight_.find(m.client);
   if (in_flight != in_flight_.end() && m.request <= in_flight->second) return;  // preparing
-  if (op().value - commit_.value >= config_.max_pipeline_ops) return;  // pipeline full
+  if (op().value - commit_.value >= config_.max_pipeline_ops) {
+    hit(Probe::pipeline_full);  // dropped: the client resends once the pipeline drains
+    return;
+  }
   prepare(m);
 }
 
@@ -167,6 +172,7 @@ void Replica::on_request(const Request& m) {
 bool Replica::answer_from_client_table(const Request& m) {
   auto it = client_table_.find(m.client);
   if (it == client_table_.end() || m.request > it->second.request) return false;
+  hit(m.request == it->second.request ? Probe::client_table_cached_reply : Probe::client_table_old_request);
   if (m.request == it->second.request) {
     emit(EventKind::request_duplicate, -1, m.request.value);
     out_.send_now.push_back(
@@ -192,10 +198,12 @@ void Replica::prepare(const Request& m) {
 /// Stale views and non-primaries are ignored; a message from the primary of a newer
 /// view (or of this view while this replica is not normal) starts a state transfer.
 bool Replica::accept_from_primary(ViewNumber view, ReplicaIndex from) {
+  if (view < view_) hit(Probe::prepare_stale_view_ignored);
   if (view < view_ || from != config_.primary_of(view)) return false;
   if (std::holds_alternative<RecoveringStatus>(status_)) return false;
   if (view > view_ || !is_normal()) {
     if (!(view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
+      if (view > view_) hit(Probe::state_transfer_from_newer_view);
       enter_state_transfer(view);
     }
     return false;
@@ -213,6 +221,7 @@ void Replica::on_prepare(const Prepare& m) {
   } else if (m.op <= op()) {
     acknowledge();  // a resend: the PrepareOk was probably lost
   } else {
+    hit(Probe::repair_gap_detected);
     request_repair();  // a gap: ops op()+1 .. m.op-1 are missing
   }
   advance_commit(m.commit);
@@ -241,6 +250,7 @@ void Replica::try_commit_as_primary(NormalStatus& s) {
   std::sort(acked.begin(), acked.end(), std::greater<>());
   OpNumber quorum_op = acked[config_.quorum() - 1];
   if (quorum_op <= commit_op()) return;
+  if (quorum_op.value > commit_op().value + 1) hit(Probe::commit_jumps_past_pipeline);
   emit(EventKind::quorum_reached, -1, quorum_op.value);
   advance_commit(to_commit(quorum_op));
 }
@@ -285,6 +295,7 @@ void Replica::execute(OpNumber op_number, bool report) {
   executed_ = op_number;
   auto known = client_table_.find(e.client);
   if (e.request.value == 0 || (known != client_table_.end() && e.request <= known->second.request)) {
+    if (report) hit(Probe::client_table_skip_at_execution);
     if (report) emit(EventKind::request_duplicate, -1, e.request.value);
     return;
   }
@@ -327,6 +338,7 @@ void Replica::resend_prepares(const NormalStatus& s) {
     if (r == config_.self.value) continue;
     OpNumber from = std::max(s.acked[r], commit_op()).next();
     for (std::uint32_t k = 0; k < config_.max_repair_entries && from <= op(); ++k) {
+      hit(Probe::prepare_resent);
       send(ReplicaIndex(static_cast<std::uint8_t>(r)),
            Prepare{view_, from, commit_, entry(from), config_.self});
       from = from.next();
@@ -398,7 +410,10 @@ void Replica::on_do_view_change(const DoViewChange& m) {
   emit(EventKind::do_view_change_received, m.replica.value, m.view.value);
   if (is_normal()) {
     // Already primary of this view: the sender missed StartView.
-    if (is_primary() && m.replica != config_.self) send_start_view(m.replica);
+    if (is_primary() && m.replica != config_.self) {
+      hit(Probe::view_change_late_do_view_change);
+      send_start_view(m.replica);
+    }
     return;
   }
   auto* s = std::get_if<ViewChangeStatus>(&status_);
@@ -425,6 +440,10 @@ void Replica::become_primary(ViewChangeStatus& s) {
     commit = std::max(commit, dvc.commit);
   }
   VSR_ASSERT(best != nullptr);
+  for (const auto& [replica, dvc] : s.do_votes) {
+    if (dvc.op > best->op) hit(Probe::view_change_longer_log_from_older_view);
+  }
+  if (commit > commit_ && commit > best->commit) hit(Probe::view_change_commit_raised_by_vote);
   std::vector<LogEntry> chosen = best->log;  // `s` dies when the status changes
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   replace_log(chosen);
@@ -480,6 +499,7 @@ void Replica::on_start_view(const StartView& m) {
 void Replica::tick_view_change(ViewChangeStatus& s) {
   ++s.ticks;
   if (s.ticks >= config_.timeouts.view_change_timeout_ticks) {
+    hit(Probe::view_change_timed_out);
     start_view_change(view_.next());  // stalled: try the next view (§4.2)
     return;
   }
@@ -552,7 +572,10 @@ void Replica::on_new_state(const NewState& m) {
   if (m.entries.size() > m.op.value || m.commit > to_commit(m.op)) return;
   // Joining the view: the unproven suffix gives way to the view's log (see
   // enter_state_transfer), in the batch that also records the view as last normal.
-  if (transferring && op() > commit_op()) truncate(commit_op());
+  if (transferring && op() > commit_op()) {
+    hit(Probe::state_transfer_suffix_truncated);
+    truncate(commit_op());
+  }
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
     OpNumber k(m.first_op.value + i);
     if (k == op().next()) append(m.entries[i]);
@@ -562,6 +585,7 @@ void Replica::on_new_state(const NewState& m) {
   if (transferring) {
     enter_normal(view_);  // also acknowledges the log
   } else {
+    if (op() >= m.op) hit(Probe::repair_gap_filled);
     acknowledge();
   }
   silence_ticks_ = 0;
@@ -585,7 +609,9 @@ void Replica::tick_state_transfer(StateTransferStatus& s) {
 // ---------------------------------------------------------------- recovery (§4.3)
 
 void Replica::on_recovery(const Recovery& m) {
-  if (!is_normal() || m.replica == config_.self || m.replica.value >= config_.replica_count) {
+  if (m.replica == config_.self || m.replica.value >= config_.replica_count) return;
+  if (!is_normal()) {
+    hit(Probe::recovery_refused);  // §4.3: only normal replicas answer; the recoverer retries
     return;
   }
   RecoveryResponse r{view_, m.nonce, false, OpNumber{}, CommitNumber{}, {}, config_.self};
@@ -636,6 +662,7 @@ void Replica::finish_recovery(const RecoveryResponse& primary_response) {
 void Replica::tick_recovering(RecoveringStatus& s) {
   if (++s.resend_ticks < config_.timeouts.recovery_resend_ticks) return;
   s.resend_ticks = 0;
+  hit(Probe::recovery_retried);
   broadcast(Recovery{s.nonce, config_.self}, /*durable=*/false);
 }
 

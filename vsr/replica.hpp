@@ -169,6 +169,8 @@ class Replica {
   void send_durable(ReplicaIndex to, Message m);
   void broadcast(const Message& m, bool durable);
   void emit(EventKind kind, std::int32_t peer = -1, std::uint64_t detail = 0);
+  /// Counts one pass over a protocol path (vsr/probe.hpp) into this input's output.
+  void hit(Probe p) { ++out_.probes[static_cast<std::size_t>(p)]; }
   void set_status(Status s);
   void start_leadership();
   void stop_leadership();
