@@ -755,9 +755,9 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
       return json{{"ok", c.ok}, {"refused", c.refused}, {"info", c.info}, {"ok_share", c.ok_share()}};
     };
     json j{{"nodes", o_.nodes}, {"clients", clients_.size()}, {"duration_s", o_.duration_s},
-           {"seed", o_.seed}, {"latency_ms", o_.latency_ms}, {"ops", phase_json(all)},
+           {"seed", o_.seed}, {"link_latency_ms", o_.latency_ms}, {"ops", phase_json(all)},
            {"throughput_ok_per_s", throughput},
-           {"latency_ms", {{"p50", percentile(latencies_ms_, 0.5)}, {"p90", percentile(latencies_ms_, 0.9)},
+           {"ok_latency_ms", {{"p50", percentile(latencies_ms_, 0.5)}, {"p90", percentile(latencies_ms_, 0.9)},
                            {"p99", percentile(latencies_ms_, 0.99)},
                            {"max", latencies_ms_.empty() ? 0.0 : latencies_ms_.back()}}},
            {"during_partitions", phase_json(during)},
