@@ -90,7 +90,7 @@ const std::vector<CommandSpec>& command_specs() {
       // A simulator schedule (sim/schedule.hpp), as `vsr-sim shrink` writes it.
       {"sim", 0, 0, {"seed", "replicas", "clients", "for", "liveness", "keys", "tick", "drift-ppm",
                      "delay-min", "delay-mean", "tail-p", "tail-mean", "drop", "dup", "client-drop",
-                     "disk-mean", "disk-slow-p", "disk-slow-mean", "give-up"},
+                     "disk-mean", "disk-slow-p", "disk-slow-mean", "give-up", "pipeline"},
        "sim seed=N replicas=N clients=M for=TIME [network, disk and clock keys...]"},
       {"at", 2, 4, {"cut", "from", "to", "until"},
        "at TIME crash N [wipe] | restart N | pause N | resume N | partition cut=A>B,... | heal | "
@@ -1118,6 +1118,8 @@ class PlanBuilder {
     p.disk_slow_probability = prob("disk-slow-p");
     p.disk_slow_mean_us = t("disk-slow-mean", 0);
     p.give_up_us = t("give-up", p.give_up_us);
+    p.pipeline_ops = static_cast<std::uint32_t>(u("pipeline", p.pipeline_ops, 1'000'000));
+    if (p.pipeline_ops == 0) throw ScriptError{"pipeline: at least 1"};
     s.clients.resize(p.client_count);
     plan_ = std::move(s);
   }

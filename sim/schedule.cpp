@@ -65,11 +65,11 @@ std::string sim_line(const Schedule& s) {
   return fmt::format(
       "sim seed={} replicas={} clients={} for={}us liveness={}us keys={} tick={}us drift-ppm={} "
       "delay-min={}us delay-mean={}us tail-p={} tail-mean={}us drop={} dup={} client-drop={} "
-      "disk-mean={}us disk-slow-p={} disk-slow-mean={}us give-up={}us",
+      "disk-mean={}us disk-slow-p={} disk-slow-mean={}us give-up={}us pipeline={}",
       p.seed, p.replica_count, p.client_count, s.duration_us, s.liveness_us, p.key_count, p.tick_us,
       p.drift_ppm, p.delay_min_us, p.delay_mean_us, p.tail_probability, p.tail_mean_us,
       p.drop_probability, p.duplicate_probability, p.client_drop_probability, p.disk_latency_mean_us,
-      p.disk_slow_probability, p.disk_slow_mean_us, p.give_up_us);
+      p.disk_slow_probability, p.disk_slow_mean_us, p.give_up_us, p.pipeline_ops);
 }
 
 void block(std::string& out, const std::string& command, std::string_view expected = {}) {

@@ -393,7 +393,9 @@ void Simulation::dispatch(const Event& e) {
 Config Simulation::replica_config(std::uint32_t r) const {
   auto c = Config::make(params_.replica_count, ReplicaIndex(static_cast<std::uint8_t>(r)));
   VSR_ASSERT(c.has_value(), "the swarm drew an invalid cluster");
-  return c.value();
+  Config config = c.value();
+  config.max_pipeline_ops = params_.pipeline_ops;
+  return config;
 }
 
 void Simulation::boot() {
@@ -710,6 +712,7 @@ void Simulation::client_tick(std::uint32_t c) {
 
 void Simulation::handle_client_output(std::uint32_t c) {
   ClientOutput out = clients_[c].client->take_output();
+  for (const TelemetryEvent& e : out.events) ++result_.stats.telemetry[static_cast<std::size_t>(e.kind)];
   Endpoint self = clients_[c].client->id();
   for (Outgoing& o : out.send) send(self, std::move(o));
   if (out.completed) complete_op(c, *out.completed);

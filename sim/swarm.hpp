@@ -68,6 +68,9 @@ struct SwarmParams {
   // workload
   std::uint64_t think_mean_us = 5'000;
   std::uint64_t give_up_us = 2'000'000;  // a client abandons a request (recorded info)
+  // protocol: the primary's bound on uncommitted ops (Config::max_pipeline_ops); small
+  // for some seeds, so requests meet a full pipeline
+  std::uint32_t pipeline_ops = 64;
 
   bool operator==(const SwarmParams&) const = default;
 };

@@ -24,6 +24,7 @@
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
+#include "tools/sim_report.hpp"
 #include "tools/timeline_html.hpp"
 #include "tools/sim_shrink.hpp"
 
@@ -172,7 +173,7 @@ bool load_input(const TapeInput& tape, RunOptions& o) {
 
 int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_path,
             const std::string& history_path, bool replay, const TapeInput& tape = {},
-            const std::string& html_path = {}) {
+            const std::string& html_path = {}, const std::string& json_path = {}) {
   std::string error;
   auto options = make_options(shape, seed, &error);
   if (!options) {
@@ -201,7 +202,22 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
                r.stats.input_bytes_used);
   }
   print_summary(r, wall);
+  print_metrics(std::cout, r.stats);
   if (!history_path.empty() && !write_history(r, history_path)) return exit_usage;
+  if (!json_path.empty()) {
+    nlohmann::json j{{"seed", seed},
+                     {"verdict", to_string(r.verdict)},
+                     {"exit_code", static_cast<int>(r.verdict)},
+                     {"trace_hash", fmt::format("{:016x}", r.trace_hash)},
+                     {"replicas", r.params.replica_count},
+                     {"metrics", metrics_json(r.stats)}};
+    if (r.verdict != RunVerdict::passed) j["check"] = r.check, j["detail"] = r.detail;
+    std::ofstream out(json_path);
+    if (!(out << j.dump(2) << '\n')) {
+      fmt::print(stderr, "error: --json: cannot write '{}'\n", json_path);
+      return exit_usage;
+    }
+  }
   if (!html_path.empty()) {
     if (trace_file.is_open()) trace_file << html_trace.str();
     std::string title = fmt::format("vsr-sim replay --seed {}{}", seed, shape_flags(shape));
@@ -229,6 +245,7 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
 // ---------------------------------------------------------------- sweep
 
 struct SeedOutcome {
+  bool ran = false;
   std::uint64_t seed = 0;
   RunVerdict verdict = RunVerdict::passed;
   std::string check;
@@ -236,6 +253,7 @@ struct SeedOutcome {
   std::uint64_t trace_hash = 0;
   std::uint32_t replicas = 0;
   double wall_ms = 0;
+  SeedMetrics metrics;
 };
 
 class Progress {
@@ -263,28 +281,50 @@ class Progress {
   std::mutex mutex_;
 };
 
+/// Runs `seeds` on `jobs` threads, summing what they covered into `coverage`. With
+/// `stop_on_failure`, seeds after the first failing one (in seed order) are not run;
+/// every seed before it is, whatever the job count.
 std::vector<SeedOutcome> run_sweep(const std::vector<std::uint64_t>& seeds, const RunOptions& base,
-                                   unsigned jobs) {
+                                   unsigned jobs, Coverage& coverage, bool stop_on_failure) {
   std::vector<SeedOutcome> outcomes(seeds.size());
+  std::mutex coverage_mutex;
+  std::atomic<std::size_t> limit{seeds.size()};
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> done{0};
   std::atomic<std::size_t> failed{0};
   Progress progress(seeds.size(), isatty(STDERR_FILENO) != 0);
   auto worker = [&] {
-    for (std::size_t i = next++; i < seeds.size(); i = next++) {
+    for (std::size_t i = next++; i < limit.load(); i = next++) {
       RunOptions o = base;
       o.seed = seeds[i];
       auto start = Clock::now();
       RunResult r = run_simulation(o);
-      outcomes[i] = {seeds[i], r.verdict, r.check, r.detail, r.trace_hash, r.params.replica_count,
-                     elapsed_ms(start)};
-      if (r.verdict != RunVerdict::passed) ++failed;
+      outcomes[i] = {true, seeds[i], r.verdict, r.check, r.detail, r.trace_hash, r.params.replica_count,
+                     elapsed_ms(start), seed_metrics(r.stats)};
+      {
+        std::lock_guard lock(coverage_mutex);
+        coverage.add(r.stats);
+      }
+      if (r.verdict != RunVerdict::passed) {
+        ++failed;
+        std::size_t cut = i + 1;
+        for (std::size_t cur = limit.load(); stop_on_failure && cut < cur && !limit.compare_exchange_weak(cur, cut);) {
+        }
+      }
       progress.tick(++done, failed.load());
     }
   };
   std::vector<std::thread> threads;
   for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+  std::erase_if(outcomes, [](const SeedOutcome& o) { return !o.ran; });
+  if (stop_on_failure && outcomes.size() < seeds.size()) {
+    // Seeds past the first failure may have run on other threads: drop them, so the
+    // report is the same for every job count.
+    auto first = std::find_if(outcomes.begin(), outcomes.end(),
+                              [](const SeedOutcome& o) { return o.verdict != RunVerdict::passed; });
+    if (first != outcomes.end()) outcomes.erase(first + 1, outcomes.end());
+  }
   return outcomes;
 }
 
@@ -304,7 +344,8 @@ nlohmann::json sweep_json(const std::vector<SeedOutcome>& outcomes, const Shape&
                        {"verdict", to_string(o.verdict)},
                        {"exit_code", static_cast<int>(o.verdict)},
                        {"trace_hash", fmt::format("{:016x}", o.trace_hash)},
-                       {"replicas", o.replicas}};
+                       {"replicas", o.replicas},
+                       {"metrics", to_json(o.metrics)}};
     if (o.verdict != RunVerdict::passed) {
       run["check"] = o.check;
       run["detail"] = o.detail;
@@ -316,7 +357,7 @@ nlohmann::json sweep_json(const std::vector<SeedOutcome>& outcomes, const Shape&
 }
 
 int cmd_sweep(const std::string& range, const std::string& shard_text, unsigned jobs,
-              const Shape& shape, const std::string& json_path, bool print_hashes) {
+              const Shape& shape, const std::string& json_path, bool print_hashes, bool stop_on_failure) {
   auto seeds = parse_seed_range(range);
   if (!seeds) {
     fmt::print(stderr, "error: --seeds: '{}' is not a range like 1..1000\n", range);
@@ -338,7 +379,8 @@ int cmd_sweep(const std::string& range, const std::string& shard_text, unsigned 
   fmt::print("sweep: {} seeds ({} shard {}), {} jobs, faults={}\n", mine.size(), range,
              shard_text, jobs, shape.faults);
   auto start = Clock::now();
-  auto outcomes = run_sweep(mine, *base, jobs);
+  Coverage coverage;
+  auto outcomes = run_sweep(mine, *base, jobs, coverage, stop_on_failure);
   double wall = elapsed_ms(start);
   std::map<std::string, std::size_t> counts;
   for (const auto& o : outcomes) ++counts[std::string(to_string(o.verdict))];
@@ -346,6 +388,11 @@ int cmd_sweep(const std::string& range, const std::string& shard_text, unsigned 
   for (const auto& [name, n] : counts) fmt::print("{:<18} {:>8}\n", name, n);
   fmt::print("{} seeds in {:.1f} s ({:.0f} seeds/s)\n", outcomes.size(), wall / 1000,
              outcomes.empty() ? 0.0 : static_cast<double>(outcomes.size()) * 1000 / wall);
+  if (stop_on_failure && outcomes.size() < mine.size()) {
+    fmt::print("stopped at the first failure: {} of {} seeds run\n", outcomes.size(), mine.size());
+  }
+  print_coverage(std::cout, coverage);
+  fmt::print("\n");
   int code = 0;
   for (const auto& o : outcomes) {
     if (print_hashes) fmt::print("seed {} {} {:016x}\n", o.seed, to_string(o.verdict), o.trace_hash);
@@ -360,7 +407,9 @@ int cmd_sweep(const std::string& range, const std::string& shard_text, unsigned 
       fmt::print(stderr, "error: cannot write '{}'\n", json_path);
       return exit_usage;
     }
-    out << sweep_json(outcomes, shape, range, shard_text, wall).dump(2) << '\n';
+    nlohmann::json j = sweep_json(outcomes, shape, range, shard_text, wall);
+    j["coverage"] = coverage_json(coverage);
+    out << j.dump(2) << '\n';
   }
   return code;
 }
@@ -389,6 +438,8 @@ int main(int argc, char** argv) {
   add_shape_flags(run, shape);
   run->add_option("--trace", trace_path, "Write the trace as JSON lines to FILE");
   run->add_option("--history", history_path, "Write the client history as JSON lines to FILE");
+  std::string run_json;
+  run->add_option("--json", run_json, "Write the verdict and the metrics as JSON to FILE");
 
   auto* replay = app.add_subcommand(
       "replay", "Rerun a seed, write its trace, and show the first violated check in context");
@@ -413,7 +464,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sweep->add_option("--json", json_path, "Write a machine-readable summary to FILE");
   sweep->add_flag("--hashes", print_hashes, "Print every seed's verdict and trace hash");
+  bool stop_on_failure = false;
+  sweep->add_flag("--stop-on-failure", stop_on_failure,
+                  "Stop at the first failing seed (every earlier seed still runs)");
   add_shape_flags(sweep, shape);
+
+  std::vector<std::string> compare_files;
+  auto* compare = app.add_subcommand(
+      "compare", "Compare two sweeps' JSON (base, then head): new failures and metric deltas beyond noise");
+  compare->add_option("files", compare_files, "BASE.json HEAD.json (from vsr-sim sweep --json)")
+      ->required()
+      ->expected(2);
 
   std::string shrink_out;
   std::uint32_t shrink_runs = 5000;
@@ -440,6 +501,7 @@ int main(int argc, char** argv) {
   if (scenario->parsed()) {
     return run_scenario_files(scenario_files, scenario_rewrite, std::cout, std::cerr);
   }
+  if (compare->parsed()) return compare_sweeps(compare_files[0], compare_files[1], std::cout, std::cerr);
   if (shrink_cmd->parsed()) {
     std::string error;
     auto options = make_options(shape, seed, &error);
@@ -459,7 +521,7 @@ int main(int argc, char** argv) {
     }
     tape.faults_given = sub->count("--faults") > 0;
     tape.duration_given = sub->count("--duration") > 0;
-    return cmd_run(seed, shape, trace_path, history_path, sub == replay, tape, html_path);
+    return cmd_run(seed, shape, trace_path, history_path, sub == replay, tape, html_path, run_json);
   }
-  return cmd_sweep(range, shard, jobs, shape, json_path, print_hashes);
+  return cmd_sweep(range, shard, jobs, shape, json_path, print_hashes, stop_on_failure);
 }

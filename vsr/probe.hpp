@@ -28,7 +28,6 @@ namespace vsr {
   X(recovery_retried, "recovery.retried")                                                           \
   X(client_table_cached_reply, "client_table.cached_reply_resent")                                  \
   X(client_table_old_request, "client_table.old_request_dropped")                                   \
-  X(client_table_skip_at_execution, "client_table.duplicate_skipped_at_execution")                  \
   X(commit_jumps_past_pipeline, "commit.jumps_past_pipeline")                                       \
   X(pipeline_full, "pipeline.full")                                                                 \
   X(prepare_resent, "prepare.resent")                                                               \

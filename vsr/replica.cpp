@@ -295,7 +295,6 @@ void Replica::execute(OpNumber op_number, bool report) {
   executed_ = op_number;
   auto known = client_table_.find(e.client);
   if (e.request.value == 0 || (known != client_table_.end() && e.request <= known->second.request)) {
-    if (report) hit(Probe::client_table_skip_at_execution);
     if (report) emit(EventKind::request_duplicate, -1, e.request.value);
     return;
   }
