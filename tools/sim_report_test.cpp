@@ -1,0 +1,111 @@
+#include "tools/sim_report.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <doctest/doctest.h>
+
+using namespace vsr::sim;
+
+namespace {
+
+/// A sweep JSON with one run per seed 1..n: `verdict(seed)` and metric
+/// messages_per_op = `mpo(seed)`.
+template <typename Verdict, typename Mpo>
+std::string sweep_file(const std::string& name, int n, Verdict verdict, Mpo mpo) {
+  nlohmann::json j;
+  j["runs"] = nlohmann::json::array();
+  for (int s = 1; s <= n; ++s) {
+    j["runs"].push_back({{"seed", s},
+                         {"verdict", verdict(s)},
+                         {"metrics", {{"messages_per_op", mpo(s)}, {"ops_per_s", 100.0 + s}}}});
+  }
+  std::string path = "sim_report_test_" + name + ".json";
+  std::ofstream(path) << j.dump();
+  return path;
+}
+
+int compare(const std::string& a, const std::string& b, std::string* out_text = nullptr) {
+  std::ostringstream out, err;
+  int code = compare_sweeps(a, b, out, err);
+  if (out_text) *out_text = out.str() + err.str();
+  return code;
+}
+
+auto passed = [](int) { return std::string("passed"); };
+
+}  // namespace
+
+TEST_CASE("percentiles: nearest rank") {
+  Percentiles p = percentiles({5, 1, 4, 2, 3, 6, 7, 8, 9, 10});
+  CHECK(p.p50 == 5);
+  CHECK(p.p90 == 9);
+  CHECK(p.p99 == 10);
+  CHECK(p.max == 10);
+  CHECK(percentiles({}).max == 0);
+}
+
+TEST_CASE("compare: identical sweeps are the same, exit 0") {
+  auto base = sweep_file("same_a", 20, passed, [](int s) { return 10.0 + s % 3; });
+  auto head = sweep_file("same_b", 20, passed, [](int s) { return 10.0 + s % 3; });
+  std::string text;
+  CHECK(compare(base, head, &text) == 0);
+  CHECK(text.find("messages_per_op") != std::string::npos);
+  CHECK(text.find("same") != std::string::npos);
+  CHECK(text.find("verdict: ok") != std::string::npos);
+}
+
+TEST_CASE("compare: a seed that newly fails is exit 1 and named") {
+  auto base = sweep_file("fail_a", 10, passed, [](int) { return 10.0; });
+  auto head = sweep_file("fail_b", 10, [](int s) { return std::string(s == 7 ? "safety" : "passed"); },
+                         [](int) { return 10.0; });
+  std::string text;
+  CHECK(compare(base, head, &text) == 1);
+  CHECK(text.find("seed 7: safety") != std::string::npos);
+  CHECK(compare(head, base, &text) == 0);  // the other way round it newly passes
+  CHECK(text.find("newly passing: 1") != std::string::npos);
+}
+
+TEST_CASE("compare: a consistent shift is beyond noise; scattered small changes are not") {
+  auto base = sweep_file("shift_a", 30, passed, [](int s) { return 10.0 + s % 5; });
+  auto worse = sweep_file("shift_b", 30, passed, [](int s) { return 12.0 + s % 5 + (s % 2) * 0.1; });
+  std::string text;
+  CHECK(compare(base, worse, &text) == 3);
+  CHECK(text.find("WORSE") != std::string::npos);
+  CHECK(compare(worse, base, &text) == 0);
+  CHECK(text.find("better") != std::string::npos);
+  auto noisy = sweep_file("shift_c", 30, passed, [](int s) { return 10.0 + s % 5 + (s % 2 ? 0.3 : -0.3); });
+  CHECK(compare(base, noisy, &text) == 0);
+  CHECK(text.find("noise") != std::string::npos);
+}
+
+TEST_CASE("compare: unreadable input is exit 2 with the file and the spot") {
+  std::ofstream("sim_report_test_bad.json") << "{\"runs\": [{\"verdict\": \"passed\"}]}";
+  std::ofstream("sim_report_test_junk.json") << "not json";
+  auto good = sweep_file("good", 3, passed, [](int) { return 1.0; });
+  std::string text;
+  CHECK(compare(good, "sim_report_test_bad.json", &text) == 2);
+  CHECK(text.find("sim_report_test_bad.json: runs[0] lacks a seed or a verdict") != std::string::npos);
+  CHECK(compare("sim_report_test_junk.json", good, &text) == 2);
+  CHECK(text.find("not a `vsr-sim sweep --json` file") != std::string::npos);
+  CHECK(compare("does-not-exist.json", good, &text) == 2);
+  CHECK(text.find("cannot read 'does-not-exist.json'") != std::string::npos);
+}
+
+TEST_CASE("coverage: lists the probes no run reached") {
+  Coverage c;
+  RunStats s;
+  s.probes.fill(1);
+  s.probes[static_cast<std::size_t>(vsr::Probe::pipeline_full)] = 0;
+  c.add(s);
+  auto missed = c.missed_probes();
+  REQUIRE(missed.size() == 1);
+  CHECK(missed[0] == "pipeline.full");
+  std::ostringstream out;
+  print_coverage(out, c);
+  CHECK(out.str().find("NEVER HIT") != std::string::npos);
+  s.probes.fill(1);
+  c.add(s);
+  CHECK(c.missed_probes().empty());
+}
