@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -96,9 +97,19 @@ int run_shrink_command(const ShrinkCommand& c) {
   out.close();
   fmt::print("before: {}\nafter:  {}\n", size_text(s.before), size_text(s.after));
   fmt::print("shrunk in {} replays, {:.1f} s wall\n\nthe minimal schedule:\n", s.runs, wall_s);
-  for (const auto& line : describe_schedule(s.minimal)) fmt::print("  {}\n", line);
+  for (const auto& line : describe_schedule(s.minimal)) {
+    if (!line.starts_with("op ")) fmt::print("  {}\n", line);
+  }
+  for (std::size_t slot = 0; slot < s.minimal.clients.size(); ++slot) {
+    std::map<std::string, int> kinds;
+    for (const ClientStep& step : s.minimal.clients[slot]) ++kinds[std::string(to_string(step.call.kind))];
+    std::string mix;
+    for (const auto& [k, n] : kinds) mix += fmt::format("{}{} {}", mix.empty() ? "" : ", ", n, k);
+    fmt::print("  client {}: {} ops ({}){}\n", slot + 1, s.minimal.clients[slot].size(), mix,
+               slot == 0 ? "  -- every op is an `op` line in the file" : "");
+  }
   fmt::print("\nwhat happens in it (faults, client ops, view changes, the failure):\n");
-  for (const auto& line : story(s.minimal, 30)) fmt::print("  {}\n", line);
+  for (const auto& line : story(s.minimal, 20)) fmt::print("  {}\n", line);
   fmt::print("\nfails with: {} ({}): {}\nwritten: {}  (run it: vsr-sim scenario {})\n", to_string(s.minimal_run.verdict),
              s.minimal_run.check, s.minimal_run.detail, c.output_path, c.output_path);
   return 0;
