@@ -274,7 +274,8 @@ class Router {
   void invoke(ClientState& c);
   void on_client_message(const json& m);
   void complete(ClientState& c, vsr::sim::Outcome outcome, vsr::sim::Value value,
-                vsr::sim::CasError cas_error = vsr::sim::CasError::unspecified);
+                vsr::sim::CasError cas_error = vsr::sim::CasError::unspecified,
+                bool refused = false);
   [[nodiscard]] Phase phase_at(std::uint64_t t_us, std::size_t node) const;
   std::string next_key();
 
@@ -577,14 +578,18 @@ void Router::invoke(ClientState& c) {
   post(-1, node, json{{"src", c.name}, {"dest", node}, {"body", std::move(body)}}.dump());
 }
 
+/// Records the completion and counts it. `refused`: a definite refusal (counted as
+/// refused whatever `outcome` the history needs, see on_client_message).
 void Router::complete(ClientState& c, vsr::sim::Outcome outcome, vsr::sim::Value value,
-                      vsr::sim::CasError cas_error) {
+                      vsr::sim::CasError cas_error, bool refused) {
   using vsr::sim::Outcome;
   auto done = recorder_.complete(c.op, outcome, value, static_cast<std::int64_t>(now_us_), cas_error);
   if (!done) throw std::logic_error(done.error().message);
   c.waiting = false;
   PhaseCounts& counts = counts_[c.phase];
-  if (outcome == Outcome::ok || cas_error != vsr::sim::CasError::unspecified) {
+  if (refused) {
+    ++counts.refused;
+  } else if (outcome == Outcome::ok || cas_error != vsr::sim::CasError::unspecified) {
     ++counts.ok;
     if (outcome == Outcome::fail) ++cas_data_fails_;
     latencies_ms_.push_back(static_cast<double>(now_us_ - c.invoke_us) / 1000.0);
@@ -646,7 +651,13 @@ void Router::on_client_message(const json& m) {
     return complete(*c, Outcome::fail, std::nullopt, CasError::precondition_failed);
   }
   if (type == "error" && code != 20 && code != 22) {
-    return complete(*c, vsr::maelstrom::is_definite(code) ? Outcome::fail : Outcome::info, std::nullopt);
+    if (!vsr::maelstrom::is_definite(code)) return complete(*c, Outcome::info, std::nullopt);
+    // A definite refusal (11: no primary) means the op never ran. For a read or write
+    // the history's `fail` says exactly that; but a failed cas there means "ran, and
+    // the compare failed", which constrains the value. So a refused cas is written as
+    // info (it may or may not have happened): weaker than the truth, hence sound.
+    return complete(*c, kind == OpKind::cas ? Outcome::info : Outcome::fail, std::nullopt,
+                    CasError::unspecified, /*refused=*/true);
   }
   ++bad_replies_;
   node_failures_.push_back(fmt::format("nonsense reply to {}: {:.200}", vsr::sim::to_string(kind), body.dump()));
