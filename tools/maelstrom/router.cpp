@@ -597,6 +597,8 @@ void Router::complete(ClientState& c, vsr::sim::Outcome outcome, vsr::sim::Value
     ++counts.refused;
   } else {
     ++counts.info;
+  }
+  if (outcome == Outcome::info) {
     c.process += static_cast<std::int64_t>(clients_.size());  // a new process, as Jepsen does
   }
   // Each client aims at one op per clients/rate seconds on average, counted from its
