@@ -45,6 +45,9 @@ class InvariantChecker {
   void on_client_ack(ClientId client, RequestNumber request, ViewNumber view);
 
   [[nodiscard]] std::uint64_t max_view() const { return max_view_; }
+  /// How many ops some replica has committed, and the digest (entry_hash) of op `op`.
+  [[nodiscard]] std::uint64_t committed_ops() const { return committed_entry_hash_.size(); }
+  [[nodiscard]] std::uint64_t committed_hash(OpNumber op) const { return committed_entry_hash_[op.value - 1]; }
 
  private:
   struct PerReplica {

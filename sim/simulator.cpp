@@ -162,6 +162,7 @@ class Simulation {
   void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
   void step_replica(std::uint32_t r, const Message& m);
   void after_input(std::uint32_t r);
+  void check_committed_durable();
   void handle_output(std::uint32_t r, Output& out);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
   void release(std::uint32_t r, std::vector<Outgoing>& messages);
@@ -245,6 +246,7 @@ class Simulation {
   std::vector<std::size_t> next_step_;   // replay: [slot] the next planned operation
   std::vector<std::uint64_t> think_us_;  // recording: [slot] the think time before the next issue
   Output scratch_;  // reused for every replica output
+  std::uint64_t durable_checked_ = 0;  // committed ops already checked by check_committed_durable
 };
 
 /// The options a schedule replay runs with: the schedule's seed and phases, no tape.
@@ -447,6 +449,29 @@ void Simulation::after_input(std::uint32_t r) {
   handle_output(r, scratch_);
   if (failed()) return;
   if (auto f = checker_.after_step(*node.replica)) fail(RunVerdict::safety, f->check, f->detail);
+  check_committed_durable();
+}
+
+/// An op, when first committed anywhere, is on the disks of a quorum (replicas wiped
+/// and not yet recovered count as holding it: they may have). A commit that rests on
+/// an acknowledgement the disk does not back is caught here, before any crash or view
+/// change has to expose it.
+void Simulation::check_committed_durable() {
+  const std::uint32_t quorum = params_.replica_count / 2 + 1;
+  for (; !failed() && durable_checked_ < checker_.committed_ops(); ++durable_checked_) {
+    OpNumber op(durable_checked_ + 1);
+    std::uint32_t holders = 0;
+    for (const ReplicaNode& n : replicas_) {
+      const auto& log = n.disk.log;
+      bool holds = log.size() >= op.value && entry_hash(log[op.value - 1]) == checker_.committed_hash(op);
+      if (holds || n.needs_recovery) ++holders;
+    }
+    if (holders < quorum) {
+      fail(RunVerdict::safety, "committed-op-durable",
+           fmt::format("op {} was committed while only {} replica disk(s) held it; a quorum is {}", op,
+                       holders, quorum));
+    }
+  }
 }
 
 void Simulation::handle_output(std::uint32_t r, Output& out) {
@@ -907,6 +932,9 @@ void Simulation::restart(std::uint32_t r, bool) {
   bool recover = node.needs_recovery;
   auto machine = std::make_unique<KvMachine>();
   if (recover) {
+    // Recovery (§4.3) starts from nothing. A replica that crashed again before its
+    // recovered state was durable may have part of it on disk; that part is discarded.
+    node.disk = PersistedState{};
     node.replica.emplace(Replica::recovering(replica_config(r), std::move(machine), Nonce(nonce_rng_.next())));
   } else {
     node.replica.emplace(Replica::restart(replica_config(r), std::move(machine), node.disk));
