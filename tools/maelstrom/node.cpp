@@ -6,6 +6,7 @@
 
 #include "vsr/codec.hpp"
 #include "vsr/kv.hpp"
+#include "vsr/telemetry.hpp"
 #include "tools/maelstrom/base64.hpp"
 
 namespace vsr::maelstrom {
@@ -324,6 +325,10 @@ void Node::step_replica(const Message& m) {
 /// queued in local_ and delivered by drain_local(), never dropped.
 void Node::handle_replica_output() {
   replica_->take_output(out_);
+  if (options_.telemetry) {
+    // Bare JSON lines (no "node:" prefix), so stderr can be read as JSON lines.
+    for (const auto& e : out_.events) logs_.push_back(vsr::telemetry_json(e, now_ms_ * 1000));
+  }
   for (auto& o : out_.send_now) deliver(o.to, std::move(o.message));
   for (auto& o : out_.send_after_persist) deliver(o.to, std::move(o.message));
   log_replica_changes();

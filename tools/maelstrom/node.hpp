@@ -58,6 +58,9 @@ struct NodeOptions {
   std::uint32_t client_resend_ticks = 25;
   /// Requests in flight at this node (held + sent); more are refused with 11.
   std::uint32_t max_sessions = 256;
+  /// Every telemetry event of the replica goes to stderr as one JSON line
+  /// (vsr::telemetry_json, docs/TELEMETRY.md), with t_us = the node's clock.
+  bool telemetry = true;
   /// The replica's timeouts, in ticks (defaults sized for tick_ms = 10).
   Timeouts timeouts = default_timeouts();
 

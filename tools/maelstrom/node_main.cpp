@@ -118,7 +118,10 @@ int main(int argc, char** argv) {
                  "answer code 0 (indefinite) to a request unanswered this long");
   app.add_option("--max-sessions", options.max_sessions, "requests in flight per node")
       ->check(CLI::Range(1, 1 << 20));
+  bool no_telemetry = false;
+  app.add_flag("--no-telemetry", no_telemetry, "do not log the replica's telemetry events to stderr");
   CLI11_PARSE(app, argc, argv);
+  options.telemetry = !no_telemetry;
   try {
     return run(options);
   } catch (const std::exception& e) {

@@ -246,6 +246,34 @@ TEST_CASE("node: a single node serves lin-kv by itself") {
   CHECK(only_line(node)["body"]["value"] == "v");
 }
 
+TEST_CASE("node: telemetry events reach stderr as JSON lines, unless turned off") {
+  for (bool on : {true, false}) {
+    NodeOptions options;
+    options.telemetry = on;
+    Node node(options);
+    node.on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 1}, {"node_id", "n1"},
+                                          {"node_ids", {"n1"}}}).dump(), 0);
+    node.take_lines();
+    node.take_logs();
+    node.on_line(request("c1", "n1", json{{"type", "write"}, {"msg_id", 2}, {"key", "k"},
+                                          {"value", "v"}}).dump(), 7);
+    std::set<std::string> names;
+    for (const auto& line : node.take_logs()) {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("ev", "") == "telemetry") {
+        names.insert(j.value("name", ""));
+        CHECK(j["t_us"] == 7000);
+      }
+    }
+    if (on) {
+      CHECK(names.contains("vsr.protocol.prepare.sent"));
+      CHECK(names.contains("vsr.commit.advance"));
+    } else {
+      CHECK(names.empty());
+    }
+  }
+}
+
 TEST_CASE("node: three nodes; requests at any node; lin-kv errors") {
   Cluster c(3);
   CHECK(c.call(1, json{{"type", "read"}, {"key", 7}})["code"] == 20);
