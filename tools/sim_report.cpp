@@ -193,28 +193,29 @@ nlohmann::json coverage_json(const Coverage& c) {
   for (std::size_t i = 0; i < c.telemetry.size(); ++i) {
     events[std::string(vsr::event_name(static_cast<vsr::EventKind>(i)))] = c.telemetry[i];
   }
-  Percentiles l = percentiles(c.latencies_us);
   j["probes"] = probes;
   j["probes_never_hit"] = c.missed_probes();
   j["messages_by_type"] = messages;
   j["telemetry"] = events;
   j["faults"] = {{"crashes", c.crashes}, {"wipes", c.wipes}, {"partitions", c.partitions},
                  {"pauses", c.pauses}, {"clogs", c.clogs}, {"drops", c.drops}};
-  j["metrics"] = {{"ops", c.ops},
-                  {"ops_per_s", per(c.ops * 1'000'000, c.simulated_us)},
-                  {"latency_p50_us", l.p50},
-                  {"latency_p90_us", l.p90},
-                  {"latency_p99_us", l.p99},
-                  {"latency_max_us", l.max},
-                  {"messages_sent", c.messages_sent},
-                  {"messages_per_op", per(c.messages_sent, c.commits)},
-                  {"bytes_sent", c.bytes_sent},
-                  {"view_changes", c.view_changes},
-                  {"view_change_us_max", c.view_change_us_max},
-                  {"repairs", c.repairs},
-                  {"state_transfers", c.state_transfers},
-                  {"no_primary_us", c.no_primary_us},
-                  {"no_primary_longest_us", c.no_primary_longest_us}};
+  // The per-seed metrics, over the whole sweep, plus the sweep-only totals.
+  SeedMetrics all;
+  all.ops = c.ops;
+  all.ops_per_s = per(c.ops * 1'000'000, c.simulated_us);
+  all.latency_us = percentiles(c.latencies_us);
+  all.messages_per_op = per(c.messages_sent, c.commits);
+  all.bytes_per_op = per(c.bytes_sent, c.commits);
+  all.view_changes = c.view_changes;
+  all.repairs = c.repairs;
+  all.state_transfers = c.state_transfers;
+  all.no_primary_us = c.no_primary_us;
+  nlohmann::json m = to_json(all);
+  m["messages_sent"] = c.messages_sent;
+  m["bytes_sent"] = c.bytes_sent;
+  m["view_change_us_max"] = c.view_change_us_max;
+  m["no_primary_longest_us"] = c.no_primary_longest_us;
+  j["metrics"] = m;
   return j;
 }
 
