@@ -94,7 +94,17 @@ bool constrains_nothing(const Op& op) {
 
 std::string format_value(const Value& v) { return v ? std::to_string(*v) : std::string{"absent"}; }
 
-std::string describe(const Op& op) {
+std::string abbreviate(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string{text};
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0U) == 0x80U) --cut;  // continuation byte
+  return fmt::format("{}...", text.substr(0, cut));
+}
+
+namespace {
+
+/// The op's call and outcome, without process or key: "cas 1 -> 2 [ok]".
+std::string describe_call_and_outcome(const Op& op) {
   std::string what;
   switch (op.call.kind) {
     case OpKind::read:
@@ -110,7 +120,28 @@ std::string describe(const Op& op) {
       op.cas_error != CasError::unspecified) {
     outcome += fmt::format(" ({})", to_string(op.cas_error));
   }
-  return fmt::format("process {} {} [{}]", op.process, what, outcome);
+  return fmt::format("{} [{}]", what, outcome);
+}
+
+bool is_plain_word(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string describe(const Op& op) {
+  return fmt::format("process {} {}", op.process, describe_call_and_outcome(op));
+}
+
+std::string describe_with_key(const Op& op) {
+  const std::string key = is_plain_word(op.call.key) ? op.call.key : fmt::format("{:?}", op.call.key);
+  return fmt::format("process {} {} {}", op.process, key, describe_call_and_outcome(op));
 }
 
 }  // namespace vsr::sim

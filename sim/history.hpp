@@ -133,8 +133,15 @@ std::string_view to_string(OpKind kind);
 std::string_view to_string(Outcome outcome);
 std::string_view to_string(CasError error);
 
-/// "3 cas(x, 1->2) ok" style one-line description of an op, for reports.
+/// One line describing an op without its key, for reports that already group by
+/// key: "process 3 cas 1 -> 2 [ok]", "process 5 read -> absent [ok]",
+/// "process 2 write 7 [pending]", "process 4 cas 0 -> 1 [fail (precondition_failed)]".
 std::string describe(const Op& op);
+
+/// The same with the key after the process: "process 3 k1 cas 1 -> 2 [ok]" (the
+/// simulator's trace, where ops on every key are interleaved). A key that is not a
+/// plain word (letters, digits, '_', '-', '.') is quoted: `process 3 "a b" read [ok]`.
+std::string describe_with_key(const Op& op);
 
 /// Whether the op cannot affect the verdict: a failed read, write or delete, or a read
 /// whose result is unknown (info or pending). Reports leave these out.
@@ -142,5 +149,13 @@ bool constrains_nothing(const Op& op);
 
 /// "absent" or the number.
 std::string format_value(const Value& v);
+
+/// Longest text an error message echoes from its input (parsers quote keys, values,
+/// tokens): longer text is cut, so a 1 MiB value never becomes a 1 MiB message.
+inline constexpr std::size_t max_echo_bytes = 60;
+
+/// `text` itself if at most `max_bytes` long, else its first bytes (cut at a UTF-8
+/// character boundary, at most `max_bytes`) followed by "...".
+std::string abbreviate(std::string_view text, std::size_t max_bytes = max_echo_bytes);
 
 }  // namespace vsr::sim

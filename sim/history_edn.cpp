@@ -52,6 +52,11 @@ class Reader {
   /// The next top-level form, or nullopt at the end of input.
   InputResult<std::optional<Edn>> next() {
     skip_space();
+    while (at_discard()) {  // discarded forms, possibly the last ones of the file
+      p_ += 2;
+      VSR_SIM_TRYV(read(1));
+      skip_space();
+    }
     if (p_ >= t_.size()) return std::optional<Edn>{};
     VSR_SIM_TRY(auto form, read(0));
     return std::optional<Edn>{std::move(form)};
@@ -74,15 +79,24 @@ class Reader {
     }
   }
 
+  [[nodiscard]] bool at_discard() const { return p_ + 1 < t_.size() && t_[p_] == '#' && t_[p_ + 1] == '_'; }
+
   std::string_view token() {
     const std::size_t start = p_;
     while (p_ < t_.size() && !is_delimiter(t_[p_])) ++p_;
     return t_.substr(start, p_ - start);
   }
 
+  /// One form, after any number of `#_` discards. Recursion is bounded by max_depth
+  /// (a discard chain `#_ 1 #_ 1 ...` is a loop, not a recursion).
   InputResult<Edn> read(int depth) {
     if (depth > max_depth) return error("nested deeper than 64 levels");
     skip_space();
+    while (at_discard()) {
+      p_ += 2;
+      VSR_SIM_TRYV(read(depth + 1));
+      skip_space();
+    }
     if (p_ >= t_.size()) return error("unexpected end of input");
     Edn e;
     e.line = line_;
@@ -114,7 +128,7 @@ class Reader {
         ++p_;
         break;
       }
-      if (t_[p_] == '#' && p_ + 1 < t_.size() && t_[p_ + 1] == '_') {  // discarded form
+      if (at_discard()) {
         p_ += 2;
         VSR_SIM_TRYV(read(depth + 1));
         continue;
@@ -149,11 +163,6 @@ class Reader {
     ++p_;
     if (p_ >= t_.size()) return error("unexpected end of input after '#'");
     if (t_[p_] == '{') return read_seq(depth, Edn::Kind::set, '}', e);
-    if (t_[p_] == '_') {
-      ++p_;
-      VSR_SIM_TRYV(read(depth + 1));
-      return read(depth);
-    }
     const std::string_view tag = token();  // #inst "...", #jepsen.history.Op{...}: keep the value
     if (tag.empty()) return error("'#' must be followed by a tag, '{' or '_'");
     return read(depth + 1);
@@ -161,7 +170,7 @@ class Reader {
 
   InputResult<Edn> read_atom(Edn& e) {
     const std::string_view tok = token();
-    if (tok.empty()) return error(fmt::format("unexpected character '{}'", t_[p_]));
+    if (tok.empty()) return error(fmt::format("unexpected character {:?}", t_[p_]));
     if (tok == "nil") return std::move(e);
     if (tok == "true" || tok == "false") {
       e.kind = Edn::Kind::boolean;
@@ -193,8 +202,12 @@ class Reader {
       e.i = v;
       return std::move(e);
     }
-    if (ec == std::errc::result_out_of_range) return error(fmt::format("integer {} does not fit in 64 bits", tok));
-    if (tok.find_first_of(".eEM/") == std::string_view::npos) return error(fmt::format("malformed number '{}'", tok));
+    if (ec == std::errc::result_out_of_range) {
+      return error(fmt::format("integer {} does not fit in 64 bits", abbreviate(tok)));
+    }
+    if (tok.find_first_of(".eEM/") == std::string_view::npos) {
+      return error(fmt::format("malformed number '{}'", abbreviate(tok)));
+    }
     e.kind = Edn::Kind::number;
     e.s = std::string{tok};
     return std::move(e);
@@ -227,7 +240,8 @@ InputResult<OpKind> f_of(const Edn& m) {
   if (f->s == "write") return OpKind::write;
   if (f->s == "cas") return OpKind::cas;
   if (f->s == "delete") return OpKind::del;
-  return InputError{fmt::format("unsupported :f :{} for a client op (expected :read, :write, :cas or :delete)", f->s)};
+  return InputError{fmt::format("unsupported :f :{} for a client op (expected :read, :write, :cas or :delete)",
+                                abbreviate(f->s))};
 }
 
 InputResult<Outcome> type_of(const Edn& m, bool& is_invoke) {
@@ -238,7 +252,7 @@ InputResult<Outcome> type_of(const Edn& m, bool& is_invoke) {
   if (t->s == "ok") return Outcome::ok;
   if (t->s == "fail") return Outcome::fail;
   if (t->s == "info") return Outcome::info;
-  return InputError{fmt::format("unknown :type :{} (expected :invoke, :ok, :fail or :info)", t->s)};
+  return InputError{fmt::format("unknown :type :{} (expected :invoke, :ok, :fail or :info)", abbreviate(t->s))};
 }
 
 InputResult<std::optional<std::string>> key_of(const Edn& m) {
@@ -309,7 +323,8 @@ class OpBuilder {
     const Op& op = rec_.history().ops[*index];
     if (op.call.kind != kind || op.call.key != key) {
       return InputError{fmt::format("completion :{} on key {:?} does not match process {}'s invoke (:{} on key {:?})",
-                                    to_string(kind), key, process, to_string(op.call.kind), op.call.key)};
+                                    to_string(kind), abbreviate(key), process, to_string(op.call.kind),
+                                    abbreviate(op.call.key))};
     }
     Value result;
     if (kind == OpKind::read && outcome == Outcome::ok) {
@@ -344,7 +359,7 @@ InputResult<History> parse_history_edn(std::string_view text, std::string_view f
     if (!form) return located(file, form.error());
     if (!form.value()) break;
     const Edn& f = *form.value();
-    if (first && f.kind == Edn::Kind::vector) {  // a whole history wrapped in [...]
+    if (first && (f.kind == Edn::Kind::vector || f.kind == Edn::Kind::list)) {  // wrapped in [...] or (...)
       for (const Edn& m : f.items) {
         if (auto r = ops.add(m); !r) return InputError{fmt::format("{}:{}: {}", file, m.line, r.error().message)};
       }

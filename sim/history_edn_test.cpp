@@ -111,5 +111,66 @@ TEST_CASE("edn: malformed input names file, line and reason") {
   CHECK(error_of("{:process 0 :type :invoke :f :read :x 12abc}").find("malformed number") != std::string::npos);
 }
 
+TEST_CASE("edn: a history wrapped in a list ( ... ) reads exactly like one wrapped in [ ... ]") {
+  const std::string ops =
+      "{:process 0, :type :invoke, :f :write, :value 1}\n"
+      "{:process 1, :type :invoke, :f :cas, :value [1 2]}\n"
+      "{:process 0, :type :ok, :f :write, :value 1}\n"
+      "{:process 1, :type :ok, :f :cas, :value [1 2]}\n"
+      "{:process 2, :type :invoke, :f :read, :value nil}\n"
+      "{:process 2, :type :ok, :f :read, :value 2}\n"
+      "{:process 3, :type :invoke, :f :write, :value 7}\n";
+  const History list = parse_ok("; Knossos\n(" + ops + ")\n");
+  const History vec = parse_ok("; Knossos\n[" + ops + "]\n");
+  REQUIRE(list.ops.size() == 4);
+  REQUIRE(vec.ops.size() == list.ops.size());
+  for (std::size_t i = 0; i < list.ops.size(); ++i) {
+    CAPTURE(i);
+    CHECK(list.ops[i].call == vec.ops[i].call);
+    CHECK(list.ops[i].outcome == vec.ops[i].outcome);
+    CHECK(list.ops[i].result == vec.ops[i].result);
+    CHECK(list.ops[i].invoke_seq == vec.ops[i].invoke_seq);
+    CHECK(list.ops[i].complete_seq == vec.ops[i].complete_seq);
+    CHECK(list.ops[i].invoke_line == vec.ops[i].invoke_line);
+  }
+  CHECK(list.ops[3].outcome == Outcome::pending);
+  CHECK(check(list).verdict == Verdict::linearizable);
+  // Only the first form may wrap the history; a list inside it is still not an op.
+  CHECK(error_of("(" + ops + "(1 2))") == "h.edn:8: expected an op map, found a list");
+  CHECK(error_of("{:process 0 :type :invoke :f :read}\n(" + ops + ")").find("h.edn:2: expected an op map, found a list") == 0);
+}
+
+TEST_CASE("edn: nesting and discard chains are bounded; errors never echo long input") {
+  // 100,000 levels, balanced: rejected at level 65, fast, no deep recursion.
+  CHECK(error_of(std::string(100000, '[') + std::string(100000, ']')) == "h.edn:1: nested deeper than 64 levels");
+  CHECK(error_of(std::string(100000, '(') + std::string(100000, ')')) == "h.edn:1: nested deeper than 64 levels");
+  std::string maps;
+  for (int i = 0; i < 100000; ++i) maps += "{:a ";
+  CHECK(error_of(maps + "1" + std::string(100000, '}')) == "h.edn:1: nested deeper than 64 levels");
+  CHECK(error_of(std::string(100000, '#') ).find("h.edn:1: ") == 0);
+  // A 64 KB chain of discards is a loop, not a recursion (it used to overflow the stack).
+  std::string discards;
+  for (int i = 0; i < 16000; ++i) discards += "#_1 ";
+  const History h = parse_ok(discards + "{:process 0 :type :invoke :f :read}\n" + discards);
+  CHECK(h.ops.size() == 1);
+  CHECK(parse_ok("[" + discards + "{:process 0 :type :invoke :f :read} " + discards + "]").ops.size() == 1);
+
+  const std::string big(60000, 'v');
+  const std::vector<std::string> inputs = {
+      "{:process 0 :type :invoke :f :" + big + "}",
+      "{:process 0 :type :" + big + " :f :read}",
+      "{:process 0 :type :invoke :f :read :x 1" + big + "}",
+      "{:process 0 :type :invoke :f :write :value " + std::string(60000, '9') + "}",
+      "{:process 0 :type :invoke :f :read :key :" + big + "}\n{:process 0 :type :ok :f :read :key :y :value 1}",
+      "{:process 0 :type :invoke :f :read :key :x}\n{:process 0 :type :ok :f :read :key :" + big + " :value 1}",
+  };
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    CAPTURE(i);
+    const std::string e = error_of(inputs[i]);
+    CHECK(e.size() < 300);
+    CHECK(e.find("...") != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace vsr::sim

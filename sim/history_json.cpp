@@ -12,6 +12,15 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
+/// Deepest nesting of arrays and objects a line may have (a history line needs 2).
+constexpr int max_nesting = 64;
+
+/// A JSON value for an error message: compact, cut to max_echo_bytes. Safe on any
+/// parsed value: parse_line never builds one nested deeper than max_nesting.
+std::string brief(const json& v) { return abbreviate(v.dump()); }
+
+/// A string for an error message: quoted and escaped, cut to max_echo_bytes.
+std::string quote_brief(std::string_view s) { return fmt::format("{:?}", abbreviate(s)); }
 
 /// Errors inside one line; the caller adds file and line.
 using LineResult = InputResult<void>;
@@ -25,7 +34,7 @@ InputResult<std::int64_t> as_int(const json& v, std::string_view what) {
     }
     return InputError{fmt::format("{} {} does not fit in a signed 64-bit integer", what, u)};
   }
-  return InputError{fmt::format("{} must be an integer, not {}", what, v.dump())};
+  return InputError{fmt::format("{} must be an integer, not {}", what, brief(v))};
 }
 
 InputResult<OpKind> parse_f(const json& obj) {
@@ -36,7 +45,7 @@ InputResult<OpKind> parse_f(const json& obj) {
   if (f == "write") return OpKind::write;
   if (f == "cas") return OpKind::cas;
   if (f == "delete") return OpKind::del;
-  return InputError{fmt::format("unknown \"f\": {:?} (expected read, write, cas or delete)", f)};
+  return InputError{fmt::format("unknown \"f\": {} (expected read, write, cas or delete)", quote_brief(f))};
 }
 
 InputResult<Outcome> parse_type(const json& obj, bool& is_invoke) {
@@ -48,7 +57,7 @@ InputResult<Outcome> parse_type(const json& obj, bool& is_invoke) {
   if (t == "ok") return Outcome::ok;
   if (t == "fail") return Outcome::fail;
   if (t == "info") return Outcome::info;
-  return InputError{fmt::format("unknown \"type\": {:?} (expected invoke, ok, fail or info)", t)};
+  return InputError{fmt::format("unknown \"type\": {} (expected invoke, ok, fail or info)", quote_brief(t))};
 }
 
 InputResult<std::string> parse_key(const json& obj) {
@@ -56,7 +65,7 @@ InputResult<std::string> parse_key(const json& obj) {
   if (it == obj.end()) return InputError{"missing \"key\""};
   if (it->is_string()) return it->get<std::string>();
   if (it->is_number_integer()) return it->dump();
-  return InputError{fmt::format("\"key\" must be a string or an integer, not {}", it->dump())};
+  return InputError{fmt::format("\"key\" must be a string or an integer, not {}", brief(*it))};
 }
 
 const json* field(const json& obj, const char* name) {
@@ -70,7 +79,7 @@ InputResult<OpCall> parse_call(const json& obj, OpKind kind, std::string key) {
   switch (kind) {
     case OpKind::read:
     case OpKind::del:
-      if (v) return InputError{fmt::format("a {} invoke takes no value (got {})", to_string(kind), v->dump())};
+      if (v) return InputError{fmt::format("a {} invoke takes no value (got {})", to_string(kind), brief(*v))};
       return OpCall{kind, std::move(key), 0, 0};
     case OpKind::write: {
       if (!v) return InputError{"a write invoke needs an integer \"value\""};
@@ -94,7 +103,7 @@ InputResult<CasError> parse_cas_error(const json& obj) {
   if (e->is_string() && e->get_ref<const std::string&>() == "precondition_failed") {
     return CasError::precondition_failed;
   }
-  return InputError{fmt::format("\"error\" must be \"not_found\" or \"precondition_failed\", not {}", e->dump())};
+  return InputError{fmt::format("\"error\" must be \"not_found\" or \"precondition_failed\", not {}", brief(*e))};
 }
 
 class Parser {
@@ -138,8 +147,9 @@ class Parser {
     if (!index) return InputError{fmt::format("completion for process {}, which has no op in flight", process)};
     const Op& op = rec_.history().ops[*index];
     if (op.call.kind != kind || op.call.key != key) {
-      return InputError{fmt::format("completion {} on key {:?} does not match process {}'s invoke ({} on key {:?})",
-                                    to_string(kind), key, process, to_string(op.call.kind), op.call.key)};
+      return InputError{fmt::format("completion {} on key {} does not match process {}'s invoke ({} on key {})",
+                                    to_string(kind), quote_brief(key), process, to_string(op.call.kind),
+                                    quote_brief(op.call.key))};
     }
     Value result;
     const json* v = field(obj, "value");
@@ -169,6 +179,22 @@ InputError at(std::string_view file, std::uint32_t line, const std::string& what
   return InputError{fmt::format("{}:{}: {}", file, line, what)};
 }
 
+/// Parses one line, refusing (during the parse, so that nothing deeper is ever built)
+/// arrays and objects nested deeper than max_nesting. Never throws.
+InputResult<json> parse_line(std::string_view line) {
+  bool too_deep = false;
+  const json::parser_callback_t limit = [&too_deep](int depth, json::parse_event_t event, json&) {
+    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+    if (!opens || depth < max_nesting) return true;
+    too_deep = true;
+    return false;  // the value is skipped: its contents are scanned but never stored
+  };
+  json obj = json::parse(line, limit, false);
+  if (obj.is_discarded()) return InputError{"not valid JSON"};
+  if (too_deep) return InputError{fmt::format("nesting deeper than {} levels", max_nesting)};
+  return obj;
+}
+
 }  // namespace
 
 InputResult<History> parse_history_json(std::string_view text, std::string_view file) {
@@ -183,9 +209,9 @@ InputResult<History> parse_history_json(std::string_view text, std::string_view 
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
     if (line.size() > max_line_bytes) return at(file, line_no, "line longer than 1 MiB");
-    json obj = json::parse(line, nullptr, false);
-    if (obj.is_discarded()) return at(file, line_no, "not valid JSON");
-    if (auto r = p.line(obj, line_no); !r) return at(file, line_no, r.error().message);
+    auto obj = parse_line(line);
+    if (!obj) return at(file, line_no, obj.error().message);
+    if (auto r = p.line(obj.value(), line_no); !r) return at(file, line_no, r.error().message);
   }
   return std::move(p).finish();
 }

@@ -112,5 +112,68 @@ TEST_CASE("json: malformed input is rejected with file, line and reason") {
   CHECK(error_of(std::string(100000, '[')).find("not valid JSON") != std::string::npos);
 }
 
+/// `inner` wrapped in `depth` arrays.
+std::string nested(std::size_t depth, std::string_view inner = "1") {
+  return std::string(depth, '[') + std::string{inner} + std::string(depth, ']');
+}
+
+TEST_CASE("json: nesting is bounded while parsing, whichever field holds it") {
+  const std::string ok_line = R"({"process":0,"type":"invoke","f":"read","key":"x"})";
+  const std::string deep = nested(100000);  // 200 KB: a crash (stack overflow) before the limit
+  const std::vector<std::pair<std::string, std::string>> fields = {
+      {"value", R"("process":1,"type":"invoke","f":"write","key":"y")"},
+      {"key", R"("process":1,"type":"invoke","f":"write","value":2)"},
+      {"process", R"("type":"invoke","f":"write","key":"y","value":2)"},
+      {"time", R"("process":1,"type":"invoke","f":"write","key":"y","value":2)"},
+  };
+  for (const auto& [field, others] : fields) {
+    CAPTURE(field);
+    const std::string line = "{" + others + ",\"" + field + "\":" + deep + "}";
+    CHECK(error_of(ok_line + "\n\n" + line) == "h.jsonl:3: nesting deeper than 64 levels");
+  }
+  // Deep objects too, and the limit is exact: 64 levels pass the parse (and are then
+  // rejected for what they are, in a short message), 65 do not.
+  std::string objects;
+  for (int i = 0; i < 100000; ++i) objects += R"({"a":)";
+  objects += "1" + std::string(100000, '}');
+  CHECK(error_of(R"({"process":0,"type":"invoke","f":"write","key":"x","value":)" + objects + "}") ==
+        "h.jsonl:1: nesting deeper than 64 levels");
+  const std::string head = R"({"process":0,"type":"invoke","f":"write","key":"x","value":)";
+  CHECK(error_of(head + nested(64) + "}") == "h.jsonl:1: nesting deeper than 64 levels");
+  const std::string at_limit = error_of(head + nested(63) + "}");
+  CHECK(at_limit.find("h.jsonl:1: write value must be an integer, not [[[[") == 0);
+  CHECK(at_limit.size() < 120);
+}
+
+TEST_CASE("json: error messages never echo long input") {
+  const std::string big(60000, 'v');
+  std::string wide = "[7";
+  for (int i = 0; i < 30000; ++i) wide += ",7";
+  wide += "]";
+  const std::string inv = R"({"process":0,"type":"invoke","f":"read","key":"x"})";
+  const std::vector<std::string> lines = {
+      R"({"process":0,"type":"invoke","f":")" + big + R"(","key":"x"})",
+      R"({"process":0,"type":")" + big + R"(","f":"read","key":"x"})",
+      R"({"process":0,"type":"invoke","f":"read","key":)" + wide + "}",
+      R"({"process":0,"type":"invoke","f":"write","key":"x","value":)" + wide + "}",
+      R"({"process":0,"type":"invoke","f":"write","key":"x","value":")" + big + R"("})",
+      R"({"process":0,"type":"invoke","f":"read","key":"x","value":")" + big + R"("})",
+      R"({"process":")" + big + R"(","type":"invoke","f":"read","key":"x"})",
+      R"({"process":0,"type":"invoke","f":"read","key":"x","time":)" + wide + "}",
+      inv + "\n" + R"({"process":0,"type":"ok","f":"read","key":")" + big + R"(","value":1})",
+      R"({"process":0,"type":"invoke","f":"read","key":")" + big + R"("})" + "\n" +
+          R"({"process":0,"type":"ok","f":"read","key":"y","value":1})",
+      R"({"process":0,"type":"invoke","f":"cas","key":"x","value":[1,2]})" + std::string{"\n"} +
+          R"({"process":0,"type":"fail","f":"cas","key":"x","error":")" + big + R"("})",
+  };
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CAPTURE(i);
+    const std::string e = error_of(lines[i]);
+    CHECK(e.size() < 300);
+    const bool cut = e.find("vvvvvvvvvv...") != std::string::npos || e.find("7,7,7,7,7...") != std::string::npos;
+    CHECK_MESSAGE(cut, e);
+  }
+}
+
 }  // namespace
 }  // namespace vsr::sim
