@@ -134,16 +134,6 @@ std::uint64_t endpoint_word(const Endpoint& e) {
                                                  : (1ULL << 40) + std::get<ClientId>(e).value;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 class Simulation {
  public:
   explicit Simulation(const RunOptions& o);
@@ -356,8 +346,7 @@ void Simulation::fail(RunVerdict v, std::string check, std::string detail) {
   result_.context = trace_.recent();
   trace_.mix(0xfa11);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"violation","check":"{}","detail":"{}"}})", now_us_,
-                            json_escape(result_.check), json_escape(result_.detail)));
+    trace_.line(violation_line(now_us_, result_.check, result_.detail));
   }
 }
 
@@ -718,8 +707,11 @@ void Simulation::client_issue(std::uint32_t c) {
   trace_.mix(0x155);
   trace_.mix(node.process);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"invoke","process":{},"client":{},"op":"{}"}})",
-                            now_us_, node.process, node.client->id(), describe(history_.history().ops[*node.op])));
+    trace_.line(trace_line(now_us_, "invoke")
+                    .num("process", node.process)
+                    .num("client", node.client->id().value)
+                    .str("op", describe_with_key(history_.history().ops[*node.op]))
+                    .take());
   }
   handle_client_output(c);
 }
@@ -766,8 +758,10 @@ void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
   trace_.mix(0xc0);
   trace_.mix(node.process);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"complete","process":{},"op":"{}"}})", now_us_,
-                            node.process, describe(history_.history().ops[*node.op])));
+    trace_.line(trace_line(now_us_, "complete")
+                    .num("process", node.process)
+                    .str("op", describe_with_key(history_.history().ops[*node.op]))
+                    .take());
   }
   node.op.reset();
   plan_issue(c, now_us_, true);
@@ -783,7 +777,7 @@ void Simulation::give_up(std::uint32_t c) {
   trace_.mix(0x1f0);
   trace_.mix(node.process);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"give_up","process":{}}})", now_us_, node.process));
+    trace_.line(trace_line(now_us_, "give_up").num("process", node.process).take());
   }
   new_client(c);
   plan_issue(c, now_us_, false);
@@ -919,7 +913,7 @@ void Simulation::crash_now(std::uint32_t r, bool wipe) {
   trace_.mix(0xc7a5);
   trace_.mix(r);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"crash","replica":{},"wipe":{}}})", now_us_, r, wipe));
+    trace_.line(trace_line(now_us_, "crash").num("replica", r).boolean("wipe", wipe).take());
   }
 }
 
@@ -942,7 +936,7 @@ void Simulation::restart(std::uint32_t r, bool) {
   trace_.mix(0x4e57);
   trace_.mix(r);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"restart","replica":{},"recovering":{}}})", now_us_, r, recover));
+    trace_.line(trace_line(now_us_, "restart").num("replica", r).boolean("recovering", recover).take());
   }
   if (auto f = checker_.on_restart(*node.replica, recover)) {
     fail(RunVerdict::safety, f->check, f->detail);
@@ -1011,9 +1005,13 @@ void Simulation::cut_links(const std::string& style) {
     for (std::uint32_t b = 0; b < n; ++b) trace_.mix(blocked_[a][b]);
   }
   if (trace_.detailed()) {
-    std::string cuts;
-    for (const auto& [a, b] : step.cuts) cuts += fmt::format("{}\"{}->{}\"", cuts.empty() ? "" : ",", a, b);
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"partition","style":"{}","cut":[{}]}})", now_us_, style, cuts));
+    std::string cuts = "[";
+    for (const auto& [a, b] : step.cuts) {
+      if (cuts.size() > 1) cuts += ',';
+      vsr::append_json_string(cuts, fmt::format("{}->{}", a, b));
+    }
+    cuts += ']';
+    trace_.line(trace_line(now_us_, "partition").str("style", style).raw("cut", cuts).take());
   }
 }
 
@@ -1023,7 +1021,7 @@ void Simulation::heal() {
   for (auto& row : blocked_) std::fill(row.begin(), row.end(), false);
   partitioned_ = false;
   trace_.mix(0x4ea1);
-  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"heal"}})", now_us_));
+  if (trace_.detailed()) trace_.line(trace_line(now_us_, "heal").take());
 }
 
 void Simulation::pause_replica() {
@@ -1044,7 +1042,7 @@ void Simulation::pause_now(std::uint32_t r) {
   ++result_.stats.pauses;
   trace_.mix(0xba5e);
   trace_.mix(r);
-  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"pause","replica":{}}})", now_us_, r));
+  if (trace_.detailed()) trace_.line(trace_line(now_us_, "pause").num("replica", r).take());
 }
 
 void Simulation::resume(std::uint32_t r) {
@@ -1054,7 +1052,7 @@ void Simulation::resume(std::uint32_t r) {
   node.paused = false;
   trace_.mix(0x4e5);
   trace_.mix(r);
-  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"resume","replica":{},"burst":{}}})", now_us_, r, node.inbox.size()));
+  if (trace_.detailed()) trace_.line(trace_line(now_us_, "resume").num("replica", r).num("burst", node.inbox.size()).take());
   std::vector<std::uint32_t> burst = std::move(node.inbox);
   node.inbox.clear();
   for (std::uint32_t p : burst) {
@@ -1087,7 +1085,7 @@ void Simulation::clog_now(std::uint32_t a, std::uint32_t b, std::uint64_t until_
   trace_.mix(0xc109);
   trace_.mix(a * nodes + b);
   if (trace_.detailed()) {
-    trace_.line(fmt::format(R"({{"t_us":{},"ev":"clog","from":{},"to":{},"until_us":{}}})", now_us_, a, b, until));
+    trace_.line(trace_line(now_us_, "clog").num("from", a).num("to", b).num("until_us", until).take());
   }
 }
 
@@ -1121,7 +1119,7 @@ void Simulation::enter_liveness_phase() {
   heal();
   std::fill(clogged_until_us_.begin(), clogged_until_us_.end(), 0);
   trace_.mix(0x11fe);
-  if (trace_.detailed()) trace_.line(fmt::format(R"({{"t_us":{},"ev":"liveness_phase"}})", now_us_));
+  if (trace_.detailed()) trace_.line(trace_line(now_us_, "liveness_phase").take());
   for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
     if (!replicas_[r].up) restart(r, replicas_[r].needs_recovery);
     if (failed()) return;
@@ -1169,7 +1167,7 @@ bool Simulation::converged(std::string* why) const {
 // ---------------------------------------------------------------- trace
 
 void Simulation::trace_event(std::string_view kind, std::uint32_t replica) {
-  trace_.line(fmt::format(R"({{"t_us":{},"ev":"{}","replica":{}}})", now_us_, kind, replica));
+  trace_.line(trace_line(now_us_, kind).num("replica", replica).take());
 }
 
 void Simulation::trace_message(std::string_view kind, const Parcel& p, const char* reason) {
@@ -1177,10 +1175,13 @@ void Simulation::trace_message(std::string_view kind, const Parcel& p, const cha
   trace_.mix(endpoint_word(p.from) * 131 + endpoint_word(p.to));
   trace_.mix(std::visit([](const auto& m) { return message_digest(m); }, p.message) + p.message.index());
   if (!trace_.detailed()) return;
-  trace_.line(fmt::format(R"({{"t_us":{},"ev":"{}","from":"{}","to":"{}","type":"{}","msg":"{}"{}}})",
-                          now_us_, kind, p.from, p.to, message_name(p.message),
-                          json_escape(fmt::format("{}", p.message)),
-                          *reason ? fmt::format(R"(,"reason":"{}")", reason) : std::string()));
+  auto line = trace_line(now_us_, kind);
+  line.str("from", fmt::format("{}", p.from))
+      .str("to", fmt::format("{}", p.to))
+      .str("type", message_name(p.message))
+      .str("msg", fmt::format("{}", p.message));
+  if (*reason) line.str("reason", reason);
+  trace_.line(line.take());
 }
 
 }  // namespace

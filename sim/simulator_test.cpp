@@ -1,5 +1,8 @@
 #include "sim/simulator.hpp"
 
+#include "sim/linearizability.hpp"
+#include "sim/trace.hpp"
+
 #include <sstream>
 
 #include <doctest/doctest.h>
@@ -82,4 +85,71 @@ TEST_CASE("simulator: harsh faults actually inject faults") {
   CHECK(crashes > 0);
   CHECK(drops > 0);
   CHECK(partitions > 0);
+}
+
+namespace {
+/// Parses every line of a JSON-lines trace; returns how many there were.
+std::size_t parse_every_line(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  std::size_t count = 0;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    nlohmann::json j;
+    REQUIRE_NOTHROW(j = nlohmann::json::parse(line));
+    REQUIRE(j.contains("t_us"));
+    REQUIRE(j.contains("ev"));
+    ++count;
+  }
+  return count;
+}
+}  // namespace
+
+TEST_CASE("trace: every line of harsh runs is valid JSON; ops name their key") {
+  for (std::uint64_t seed : {3, 8, 21}) {
+    std::ostringstream trace;
+    RunOptions o = options(seed);
+    o.faults = FaultLevel::harsh;
+    o.trace = &trace;
+    RunResult r = run_simulation(o);
+    CHECK(parse_every_line(trace.str()) > 100);
+    std::istringstream lines(trace.str());
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto j = nlohmann::json::parse(line);
+      if (j["ev"] != "invoke" && j["ev"] != "complete") continue;
+      // "process 5 k1 cas 0 -> 1 [pending]": the key follows the process.
+      const std::string op = j["op"];
+      const std::string prefix = "process " + std::to_string(j["process"].get<std::int64_t>()) + " k";
+      CHECK_MESSAGE(op.rfind(prefix, 0) == 0, op);
+    }
+  }
+}
+
+TEST_CASE("trace: a violation whose detail spans several lines is one valid JSON line") {
+  // A real multi-line explanation from the checker: a read of a value nobody wrote.
+  HistoryRecorder rec;
+  auto w = rec.invoke(1, OpCall::write("k0", 1), 0).value();
+  REQUIRE(rec.complete(w, Outcome::ok, std::nullopt, 1).has_value());
+  auto rd = rec.invoke(2, OpCall::read("k0"), 2).value();
+  REQUIRE(rec.complete(rd, Outcome::ok, Value{7}, 3).has_value());
+  History h = std::move(rec).finish();
+  CheckResult c = check(h);
+  REQUIRE(c.verdict == Verdict::not_linearizable);
+  const std::string detail = explain(h, c.keys.at(0)) + "\n\ttab \"quoted\" \\ back\x01slash";
+  REQUIRE(detail.find('\n') != std::string::npos);
+
+  std::ostringstream out;
+  Trace trace(&out, 0);
+  trace.line(trace_line(5, "invoke").num("process", 1).str("op", "process 1 k0 write 1 [pending]").take());
+  trace.line(violation_line(9, "linearizability", detail));
+  CHECK(parse_every_line(out.str()) == 2);
+  std::istringstream lines(out.str());
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  auto j = nlohmann::json::parse(second);
+  CHECK(j["ev"] == "violation");
+  CHECK(j["check"] == "linearizability");
+  CHECK(j["detail"] == detail);
 }

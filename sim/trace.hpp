@@ -8,9 +8,27 @@
 #include <deque>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "vsr/json_writer.hpp"
+
 namespace vsr::sim {
+
+/// The start of one trace line: `{"t_us":<t_us>,"ev":<ev>` as a JsonObject to which
+/// the event's own fields are added. Every trace line is built this way (README,
+/// "Reading a trace"), so every string in it is escaped by the one JSON writer.
+inline vsr::JsonObject trace_line(std::uint64_t t_us, std::string_view ev) {
+  vsr::JsonObject line;
+  line.num("t_us", t_us).str("ev", ev);
+  return line;
+}
+
+/// The line of a violated check; `detail` may span several lines (the checker's
+/// explanation), which the writer escapes.
+inline std::string violation_line(std::uint64_t t_us, std::string_view check, std::string_view detail) {
+  return trace_line(t_us, "violation").str("check", check).str("detail", detail).take();
+}
 
 class Trace {
  public:
