@@ -386,6 +386,12 @@ std::size_t encoded_size(const Message& m) {
   return frame_header_bytes + sizer.bytes;
 }
 
+std::size_t encoded_entry_size(const LogEntry& e) {
+  Sizer sizer;
+  all_fields(sizer, e);
+  return sizer.bytes;
+}
+
 Bytes seal_frame(std::uint8_t type, std::span<const std::uint8_t> body) {
   Bytes frame(frame_header_bytes);
   frame.insert(frame.end(), body.begin(), body.end());

@@ -20,6 +20,20 @@ Bytes encode(const Message& m);
 /// encode(m).size(), computed without encoding (for byte counts in drivers).
 std::size_t encoded_size(const Message& m);
 
+/// The bytes one log entry takes inside any frame that carries it (a Prepare's entry,
+/// a whole log's item, a NewState's entry).
+std::size_t encoded_entry_size(const LogEntry& e);
+
+/// The most bytes of a frame, beyond its entries, that a message carrying a whole log
+/// (DoViewChange, StartView, RecoveryResponse) or a run of entries (NewState) takes:
+/// header, fixed fields and the entry count (RecoveryResponse's 54 bytes, rounded up).
+inline constexpr std::size_t whole_log_overhead_bytes = 64;
+
+/// The largest log, as the sum of encoded_entry_size over its entries, that every
+/// message carrying it whole still fits max_frame_bytes. A replica never lets its log
+/// grow past it (vsr/replica.hpp): otherwise its DoViewChange could not be encoded.
+inline constexpr std::size_t max_log_bytes = max_frame_bytes - whole_log_overhead_bytes;
+
 /// Decodes exactly one frame. Errors name the problem: truncated, oversize, unknown
 /// type, bad checksum, trailing bytes, or an inconsistent field. Never reads out of
 /// bounds; never allocates more than the input's size justifies.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "vsr/assert.hpp"
+#include "vsr/codec.hpp"
 
 namespace vsr {
 
@@ -16,6 +17,78 @@ struct Overloaded : Fs... {
 };
 template <class... Fs>
 Overloaded(Fs...) -> Overloaded<Fs...>;  // clang 14 lacks aggregate deduction
+
+std::size_t log_size_bytes(std::span<const LogEntry> log) {
+  std::size_t bytes = 0;
+  for (const LogEntry& e : log) bytes += encoded_entry_size(e);
+  return bytes;
+}
+
+/// Entry views never decrease along `log` (append asserts it of every log), and none
+/// exceeds `view`, the view the log belongs to.
+bool views_in_order(std::span<const LogEntry> log, ViewNumber view) {
+  for (std::size_t k = 0; k < log.size(); ++k) {
+    if (log[k].view > view || (k > 0 && log[k].view < log[k - 1].view)) return false;
+  }
+  return true;
+}
+
+/// What a whole log (DoViewChange, StartView, RecoveryResponse) claims by itself.
+std::optional<RejectReason> whole_log_claim(const std::vector<LogEntry>& log, ViewNumber view,
+                                            OpNumber op, CommitNumber commit) {
+  if (log.size() != op.value || commit > to_commit(op)) return RejectReason::inconsistent;
+  if (!views_in_order(log, view)) return RejectReason::views_out_of_order;
+  if (log_size_bytes(log) > max_log_bytes) return RejectReason::log_full;
+  return std::nullopt;
+}
+
+// The content each message type claims by itself, beyond its view and sender (the
+// codec's check_message, again for drivers that step messages without decoding them).
+std::optional<RejectReason> content_claim(const auto&) { return std::nullopt; }
+
+std::optional<RejectReason> content_claim(const Prepare& m) {
+  if (m.op.value == 0 || m.commit >= to_commit(m.op)) return RejectReason::inconsistent;
+  if (m.entry.view > m.view) return RejectReason::views_out_of_order;
+  return std::nullopt;
+}
+
+std::optional<RejectReason> content_claim(const DoViewChange& m) {
+  if (m.last_normal_view > m.view) return RejectReason::views_out_of_order;
+  return whole_log_claim(m.log, m.view, m.op, m.commit);
+}
+
+std::optional<RejectReason> content_claim(const StartView& m) {
+  return whole_log_claim(m.log, m.view, m.op, m.commit);
+}
+
+std::optional<RejectReason> content_claim(const NewState& m) {
+  const std::uint64_t n = m.entries.size();
+  if (m.first_op.value == 0 || m.commit > to_commit(m.op) ||
+      (n > 0 && (n > m.op.value || m.first_op.value - 1 > m.op.value - n))) {
+    return RejectReason::inconsistent;
+  }
+  if (!views_in_order(m.entries, m.view)) return RejectReason::views_out_of_order;
+  return std::nullopt;
+}
+
+std::optional<RejectReason> content_claim(const RecoveryResponse& m) {
+  if (m.has_log) return whole_log_claim(m.log, m.view, m.op, m.commit);
+  if (m.op.value != 0 || m.commit.value != 0 || !m.log.empty()) return RejectReason::inconsistent;
+  return std::nullopt;
+}
+
+/// The replica a message names as its sender, or -1 (a client's Request).
+std::int32_t claimed_sender(const Message& message) {
+  return std::visit(
+      [](const auto& m) -> std::int32_t {
+        if constexpr (requires { m.replica; }) {
+          return m.replica.value;
+        } else {
+          return -1;
+        }
+      },
+      message);
+}
 
 }  // namespace
 
@@ -39,6 +112,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
   r.view_ = disk.state.view;
   r.last_normal_view_ = disk.state.last_normal_view;
   r.log_ = disk.log;
+  r.log_bytes_ = log_size_bytes(r.log_);
   r.commit_ = std::min(disk.state.commit, to_commit(r.op()));
   r.execute_committed(/*report=*/false);
   r.emit(EventKind::restart, -1, r.op().value);
@@ -81,6 +155,7 @@ Replica Replica::recovering(const Config& config, std::unique_ptr<StateMachine> 
 // ---------------------------------------------------------------- inputs
 
 void Replica::step(const Message& message) {
+  if (const auto why = check_claims(message)) return reject(claimed_sender(message), *why);
   std::visit(Overloaded{
                  [this](const Request& m) { on_request(m); },
                  [this](const Prepare& m) { on_prepare(m); },
@@ -126,6 +201,51 @@ void Replica::take_output(Output& into) {
   std::swap(into, out_);
 }
 
+// ---------------------------------------------------------------- claims no honest sender makes
+
+std::optional<RejectReason> Replica::check_claims(const Message& message) const {
+  return std::visit(
+      [this](const auto& m) -> std::optional<RejectReason> {
+        if constexpr (requires { m.view; }) {
+          if (m.view > max_view) return RejectReason::view_overflow;
+        }
+        if constexpr (requires { m.replica; }) {
+          if (m.replica.value >= config_.replica_count) return RejectReason::unknown_replica;
+        }
+        return content_claim(m);
+      },
+      message);
+}
+
+/// Committed ops survive every view change (§4.2), so a log that lacks or changes one
+/// this replica executed cannot be a correct new view's log.
+bool Replica::keeps_executed(const std::vector<LogEntry>& log) const {
+  if (log.size() < executed_.value) return false;
+  return std::equal(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(executed_.value),
+                    log_.begin());
+}
+
+std::optional<RejectReason> Replica::check_append(OpNumber keep,
+                                                  std::span<const LogEntry> entries) const {
+  VSR_ASSERT(keep <= op(), "check_append: keep beyond the log");
+  std::size_t bytes = log_bytes_;
+  for (OpNumber k = keep.next(); k <= op(); k = k.next()) bytes -= encoded_entry_size(entry(k));
+  ViewNumber last = keep.value == 0 ? ViewNumber{} : entry(keep).view;
+  for (const LogEntry& e : entries) {
+    if (e.view < last) return RejectReason::views_out_of_order;
+    last = e.view;
+    bytes += encoded_entry_size(e);
+    if (bytes > max_log_bytes) return RejectReason::log_full;
+  }
+  return std::nullopt;
+}
+
+/// Drops a message that makes a claim no honest sender makes, and reports it. The
+/// message changes nothing else.
+void Replica::reject(std::int32_t peer, RejectReason why) {
+  emit(EventKind::message_rejected, peer, static_cast<std::uint64_t>(why));
+}
+
 // ---------------------------------------------------------------- accessors
 
 StatusKind Replica::status() const {
@@ -164,6 +284,8 @@ void Replica::on_request(const Request& m) {
     hit(Probe::pipeline_full);  // dropped: the client resends once the pipeline drains
     return;
   }
+  const LogEntry e{view_, m.client, m.request, m.operation};
+  if (const auto why = check_append(op(), std::span(&e, 1))) return reject(-1, *why);
   prepare(m);
 }
 
@@ -213,6 +335,9 @@ bool Replica::accept_from_primary(ViewNumber view, ReplicaIndex from) {
 
 void Replica::on_prepare(const Prepare& m) {
   if (!accept_from_primary(m.view, m.replica)) return;
+  if (m.op == op().next()) {
+    if (const auto why = check_append(op(), std::span(&m.entry, 1))) return reject(m.replica.value, *why);
+  }
   emit(EventKind::prepare_received, m.replica.value, m.op.value);
   silence_ticks_ = 0;
   if (m.op == op().next()) {
@@ -418,11 +543,15 @@ void Replica::on_do_view_change(const DoViewChange& m) {
   auto* s = std::get_if<ViewChangeStatus>(&status_);
   if (s == nullptr) return;
   s->do_votes.insert_or_assign(m.replica, m);
-  // f+1 DoViewChanges "including itself" (§4.2 step 3). Its own comes back only once its
-  // vote for this view is durable, so a crash cannot make it forget this view and form
-  // it again, with another log, after a restart.
-  if (s->do_votes.size() >= config_.quorum() && s->do_votes.contains(config_.self)) {
-    become_primary(*s);
+  try_become_primary(*s);
+}
+
+/// f+1 DoViewChanges "including itself" (§4.2 step 3). Its own comes back only once its
+/// vote for this view is durable, so a crash cannot make it forget this view and form
+/// it again, with another log, after a restart.
+void Replica::try_become_primary(ViewChangeStatus& s) {
+  if (s.do_votes.size() >= config_.quorum() && s.do_votes.contains(config_.self)) {
+    become_primary(s);
   }
 }
 
@@ -439,6 +568,13 @@ void Replica::become_primary(ViewChangeStatus& s) {
     commit = std::max(commit, dvc.commit);
   }
   VSR_ASSERT(best != nullptr);
+  if (!keeps_executed(best->log)) {
+    // A lie (the log a quorum chooses holds every committed op): drop that vote and
+    // choose again among the rest, if they still make a quorum with this replica's own.
+    reject(best->replica.value, RejectReason::drops_executed);
+    s.do_votes.erase(best->replica);
+    return try_become_primary(s);
+  }
   for (const auto& [replica, dvc] : s.do_votes) {
     if (dvc.op > best->op) hit(Probe::view_change_longer_log_from_older_view);
   }
@@ -485,6 +621,7 @@ void Replica::on_start_view(const StartView& m) {
   if (m.replica != config_.primary_of(m.view) || m.replica == config_.self) return;
   if (m.log.size() != m.op.value || m.commit > to_commit(m.op)) return;
   if (m.view == view_ && is_normal()) return;  // already in it
+  if (!keeps_executed(m.log)) return reject(m.replica.value, RejectReason::drops_executed);
   const bool was_view_change = status() == StatusKind::view_change;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   stop_leadership();
@@ -555,8 +692,11 @@ void Replica::on_get_state(const GetState& m) {
   if (m.op == OpNumber(~std::uint64_t{0})) return;  // m.op.next() would wrap to op 0
   if (m.replica.value >= config_.replica_count) return;
   NewState ns{view_, m.op.next(), op(), commit_, {}, config_.self};
+  std::size_t bytes = 0;  // the NewState must fit a frame (max_log_bytes bounds the log)
   for (OpNumber k = m.op.next(); k <= op() && ns.entries.size() < config_.max_repair_entries;
        k = k.next()) {
+    bytes += encoded_entry_size(entry(k));
+    if (bytes > max_log_bytes) break;
     ns.entries.push_back(entry(k));
   }
   emit(EventKind::state_transfer_sent, m.replica.value, ns.entries.size());
@@ -569,6 +709,14 @@ void Replica::on_new_state(const NewState& m) {
   if (!transferring && !is_normal()) return;
   if (m.first_op.value == 0 || m.first_op > matching_prefix().next()) return;  // not contiguous
   if (m.entries.size() > m.op.value || m.commit > to_commit(m.op)) return;
+  // The entries this replica appends: those after the ops it keeps.
+  const OpNumber keep = transferring && op() > commit_op() ? commit_op() : op();
+  const std::size_t held = keep.value + 1 - m.first_op.value;
+  if (held < m.entries.size()) {
+    if (const auto why = check_append(keep, std::span(m.entries).subspan(held))) {
+      return reject(m.replica.value, *why);
+    }
+  }
   // Joining the view: the unproven suffix gives way to the view's log (see
   // enter_state_transfer), in the batch that also records the view as last normal.
   if (transferring && op() > commit_op()) {
@@ -670,12 +818,15 @@ void Replica::tick_recovering(RecoveringStatus& s) {
 void Replica::append(const LogEntry& e) {
   VSR_ASSERT(log_.empty() || log_.back().view <= e.view, "log entry views must not decrease");
   log_.push_back(e);
+  log_bytes_ += encoded_entry_size(e);
+  VSR_ASSERT(log_bytes_ <= max_log_bytes, "the log outgrew max_log_bytes");
   out_.persist.add(op(), e);
   emit(EventKind::log_append, -1, op().value);
 }
 
 void Replica::truncate(OpNumber to) {
   VSR_ASSERT(to >= executed_, "never cut an executed op");
+  log_bytes_ -= log_size_bytes(std::span(log_).subspan(to.value));
   log_.resize(to.value);
   out_.persist.truncate(to);
   emit(EventKind::log_truncate, -1, to.value);

@@ -5,7 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
 #include <variant>
 #include <vector>
 
@@ -13,8 +15,15 @@
 #include "vsr/message.hpp"
 #include "vsr/output.hpp"
 #include "vsr/state_machine.hpp"
+#include "vsr/telemetry.hpp"
 
 namespace vsr {
+
+/// The highest view a message may name; a message naming a higher one is rejected
+/// (RejectReason::view_overflow). Honest clusters move up at most one view per
+/// view-change timeout, so they never come near it, and a replica in any view up to it
+/// can still count 2^63 views on without wrapping.
+inline constexpr ViewNumber max_view{std::uint64_t{1} << 63};
 
 /// Normal status (§4.1). `acked` is used by the primary only: acked[r] is the highest op
 /// replica r has durably acknowledged in this view. A backup acknowledges in op order,
@@ -70,7 +79,11 @@ class Replica {
   static Replica recovering(const Config& config, std::unique_ptr<StateMachine> machine,
                             Nonce nonce);
 
-  /// Handles one message from a peer or a client.
+  /// Handles one message from a peer or a client. A message whose claims no honest
+  /// sender makes (see RejectReason: a view past max_view, a new log that drops an
+  /// executed op, entry views out of order, inconsistent sizes, an unknown sender, a log
+  /// past max_log_bytes) changes nothing and is reported as vsr.protocol.message.rejected.
+  /// VR does not tolerate lying peers: a lie it cannot check is outside the fault model.
   void step(const Message& message);
   /// Advances this replica's clock by one tick.
   void tick();
@@ -94,6 +107,8 @@ class Replica {
   /// Primary of its view and in normal status: the replica acts as primary.
   [[nodiscard]] bool is_acting_primary() const { return is_primary() && is_normal(); }
   [[nodiscard]] const std::vector<LogEntry>& log() const { return log_; }
+  /// The sum of encoded_entry_size over the log; never above max_log_bytes.
+  [[nodiscard]] std::size_t log_bytes() const { return log_bytes_; }
   [[nodiscard]] const LogEntry& entry(OpNumber op) const;
   [[nodiscard]] const std::map<ClientId, ClientSession>& client_table() const {
     return client_table_;
@@ -107,6 +122,17 @@ class Replica {
 
   [[nodiscard]] bool is_normal() const { return std::holds_alternative<NormalStatus>(status_); }
   [[nodiscard]] OpNumber commit_op() const { return to_op(commit_); }
+
+  // --- claims no honest sender makes (step's contract) ---
+  /// The first such claim `m` makes by itself, whatever this replica's state.
+  [[nodiscard]] std::optional<RejectReason> check_claims(const Message& m) const;
+  /// Whether `log` holds every op this replica executed, unchanged.
+  [[nodiscard]] bool keeps_executed(const std::vector<LogEntry>& log) const;
+  /// Whether the entries, appended after the first `keep` ops of the log, keep entry
+  /// views non-decreasing and the log within max_log_bytes; the reason if not.
+  [[nodiscard]] std::optional<RejectReason> check_append(OpNumber keep,
+                                                         std::span<const LogEntry> entries) const;
+  void reject(std::int32_t peer, RejectReason why);
 
   // --- handlers, one per message type ---
   void on_request(const Request& m);
@@ -145,6 +171,7 @@ class Replica {
   void start_view_change(ViewNumber view);
   void maybe_send_do_view_change(ViewChangeStatus& s);
   void send_do_view_change();
+  void try_become_primary(ViewChangeStatus& s);
   void become_primary(ViewChangeStatus& s);
   void send_start_view(ReplicaIndex to);
   void enter_normal(ViewNumber view);
@@ -182,6 +209,7 @@ class Replica {
   CommitNumber commit_{};
   OpNumber executed_{};
   std::vector<LogEntry> log_;
+  std::size_t log_bytes_ = 0;  // sum of encoded_entry_size over log_
   Status status_;
   std::map<ClientId, ClientSession> client_table_;
   std::map<ClientId, RequestNumber> in_flight_;  // primary: requests prepared, not executed

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include "vsr/codec.hpp"
 #include "vsr/test_pump.hpp"
 
 using namespace vsr;
@@ -969,4 +970,147 @@ TEST_CASE("§5.2 robustness: a GetState claiming the largest op number is ignore
   c.inject(rep(2), rep(1), GetState{ViewNumber(0), OpNumber(~std::uint64_t{0}), rep(2)});
   CHECK(c.deliver_all() == 2);
   CHECK(c.replica(0).op().value == 1);
+}
+
+// ---------------------------------------------------------------- hostile peers (issue 13)
+
+namespace {
+
+/// The reasons of the vsr.protocol.message.rejected events in r's last output.
+std::vector<RejectReason> rejections(Cluster& c, std::uint32_t r) {
+  std::vector<RejectReason> out;
+  for (const auto& e : c.node(r).last.events) {
+    if (e.kind == EventKind::message_rejected) out.push_back(static_cast<RejectReason>(e.detail));
+  }
+  return out;
+}
+
+/// Delivers one forged message from `sender` to `r` and returns the rejections it caused.
+std::vector<RejectReason> forge(Cluster& c, std::uint32_t sender, std::uint32_t r, Message m) {
+  c.inject(rep(sender), rep(r), m);
+  const Filter exactly{[m](const Envelope& e) { return e.message == m; }};
+  REQUIRE(c.deliver_one(to(r) && from(sender) && exactly));
+  return rejections(c, r);
+}
+
+}  // namespace
+
+TEST_CASE("robustness: a StartView whose log drops an executed op is rejected, not asserted") {
+  // Issue 13 item 3, as the Maelstrom node saw it: n1 gets a StartView for view 1 from
+  // n2 (which executes op 1), then one for view 2 from n3 whose log lacks op 1.
+  Cluster c(3);
+  const LogEntry op1 = entry_of(1, 7, 1, kv_write("x", "1"));
+  CHECK(forge(c, 1, 0, StartView{ViewNumber(1), OpNumber(1), CommitNumber(1), {op1}, rep(1)})
+            .empty());
+  REQUIRE(c.replica(0).view() == ViewNumber(1));
+  REQUIRE(c.replica(0).commit() == CommitNumber(1));
+  CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(0), CommitNumber(0), {}, rep(2)}) ==
+        std::vector{RejectReason::drops_executed});
+  // The same op with other contents is no better.
+  const LogEntry other = entry_of(2, 7, 1, kv_write("x", "2"));
+  CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(1), CommitNumber(1), {other}, rep(2)}) ==
+        std::vector{RejectReason::drops_executed});
+  CHECK(c.replica(0).view() == ViewNumber(1));
+  CHECK(c.replica(0).status() == StatusKind::normal);
+  CHECK(c.replica(0).log() == std::vector{op1});
+  // A StartView that keeps it is taken.
+  CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(2), CommitNumber(1), {op1, other}, rep(2)})
+            .empty());
+  CHECK(c.replica(0).view() == ViewNumber(2));
+  CHECK(c.replica(0).op() == OpNumber(2));
+}
+
+TEST_CASE("robustness: views near 2^64 are rejected (a Commit at 2^64-3, a StartViewChange at 2^64-1)") {
+  Cluster c(3);
+  const std::uint64_t top = ~std::uint64_t{0};
+  // 2^64-3 is view of replica 1 (2^64 = 1 mod 3): the Commit comes from its primary.
+  REQUIRE(c.config(0).primary_of(ViewNumber(top - 2)) == rep(1));
+  CHECK(forge(c, 1, 0, Commit{ViewNumber(top - 2), CommitNumber(0), rep(1)}) ==
+        std::vector{RejectReason::view_overflow});
+  CHECK(forge(c, 2, 0, StartViewChange{ViewNumber(top), rep(2)}) ==
+        std::vector{RejectReason::view_overflow});
+  CHECK(forge(c, 2, 0, StartViewChange{ViewNumber(max_view.value + 1), rep(2)}) ==
+        std::vector{RejectReason::view_overflow});
+  CHECK(c.replica(0).view() == ViewNumber(0));
+  CHECK(c.replica(0).status() == StatusKind::normal);
+  // Time goes on (before the fix, the view change that followed wrapped the view to 0).
+  c.settle(3 * c.timeouts().view_change_timeout_ticks);
+  CHECK(call(c, ClientId(1), 1, kv_write("x", "1"), 0).view == ViewNumber(0));
+  // The highest view allowed is still usable, and a replica counts on past it alone.
+  CHECK(forge(c, 2, 0, StartViewChange{max_view, rep(2)}).empty());
+  CHECK(c.replica(0).view() == max_view);
+  c.isolate(0);
+  c.settle(3 * c.timeouts().view_change_timeout_ticks);
+  CHECK(c.replica(0).view() > max_view);
+}
+
+TEST_CASE("robustness: a forged DoViewChange that would drop an executed op loses its vote") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  REQUIRE(c.replica(1).commit() == CommitNumber(1));
+  own_do_view_change(c, 1, 1, 2);  // r1, view 1's primary, holds its own vote
+  // "From r2": a higher last normal view wins the choice, and its log lacks op 1.
+  CHECK(forge(c, 2, 1, DoViewChange{ViewNumber(1), ViewNumber(1), OpNumber(0), CommitNumber(0),
+                                    {}, rep(2)}) == std::vector{RejectReason::drops_executed});
+  CHECK(c.replica(1).status() == StatusKind::view_change);
+  c.deliver_all();  // the real votes form the view with op 1
+  CHECK(c.replica(1).is_acting_primary());
+  CHECK(c.replica(1).view() == ViewNumber(1));
+  CHECK(c.replica(1).op() == OpNumber(1));
+  CHECK(c.replica(1).commit() == CommitNumber(1));
+}
+
+TEST_CASE("robustness: messages whose contents contradict themselves are rejected with a reason") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  const LogEntry e1 = c.replica(1).entry(OpNumber(1));
+  using R = RejectReason;
+  // A Prepare whose entry claims a later view than the Prepare's own.
+  CHECK(forge(c, 0, 1, Prepare{ViewNumber(0), OpNumber(2), CommitNumber(1), entry_of(3, 1, 2, {}),
+                               rep(0)}) == std::vector{R::views_out_of_order});
+  // A Prepare whose op is not above its commit number.
+  CHECK(forge(c, 0, 1, Prepare{ViewNumber(0), OpNumber(2), CommitNumber(2), e1, rep(0)}) ==
+        std::vector{R::inconsistent});
+  // A sender outside the cluster.
+  CHECK(forge(c, 2, 1, StartViewChange{ViewNumber(1), rep(9)}) == std::vector{R::unknown_replica});
+  // A StartView whose log length is not its op number, or whose views go down.
+  CHECK(forge(c, 1, 2, StartView{ViewNumber(1), OpNumber(2), CommitNumber(0), {e1}, rep(1)}) ==
+        std::vector{R::inconsistent});
+  CHECK(forge(c, 1, 2, StartView{ViewNumber(1), OpNumber(2), CommitNumber(0),
+                                 {entry_of(1, 1, 1, {}), e1}, rep(1)}) ==
+        std::vector{R::views_out_of_order});
+  // A DoViewChange whose last normal view is ahead of its view.
+  CHECK(forge(c, 2, 1, DoViewChange{ViewNumber(1), ViewNumber(2), OpNumber(1), CommitNumber(1),
+                                    {e1}, rep(2)}) == std::vector{R::views_out_of_order});
+  // A NewState whose entries run past the sender's log.
+  CHECK(forge(c, 0, 1, NewState{ViewNumber(0), OpNumber(2), OpNumber(1), CommitNumber(1),
+                                {e1}, rep(0)}) == std::vector{R::inconsistent});
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    CHECK(c.replica(r).view() == ViewNumber(0));
+    CHECK(c.replica(r).op() == OpNumber(1));
+  }
+  CHECK(call(c, ClientId(1), 2, kv_read("x"), 0).view == ViewNumber(0));
+}
+
+TEST_CASE("robustness: the log never outgrows max_log_bytes; a request that would is rejected") {
+  // Every message carrying the whole log must fit a frame (vsr/codec.hpp).
+  Cluster c(1);
+  const Bytes big(8u << 20, 'v');  // 8 MiB operations: the 8th does not fit 64 MiB
+  std::uint64_t accepted = 0;
+  for (std::uint64_t k = 1; k <= 8; ++k) {
+    c.request(ClientId(1), k, big, 0);
+    c.deliver_all();
+    if (rejections(c, 0).empty()) ++accepted;
+  }
+  CHECK(accepted == 7);
+  CHECK(rejections(c, 0) == std::vector{RejectReason::log_full});
+  CHECK(c.replica(0).op() == OpNumber(7));
+  CHECK(c.replica(0).log_bytes() <= max_log_bytes);
+  CHECK(c.replica(0).log_bytes() + (8u << 20) > max_log_bytes);
+  // Small requests still fit.
+  c.request(ClientId(1), 9, kv_write("x", "1"), 0);
+  c.deliver_all();
+  CHECK(c.replica(0).op() == OpNumber(8));
 }

@@ -16,6 +16,16 @@ std::string_view status_name(StatusKind s) {
   return "unknown";
 }
 
+std::string_view reject_reason_name(RejectReason r) {
+  switch (r) {
+#define VSR_X(id, number) \
+  case RejectReason::id: return #id;
+    VSR_REJECT_REASONS(VSR_X)
+#undef VSR_X
+  }
+  return "unknown";
+}
+
 std::string_view event_name(EventKind k) {
   static constexpr std::array<std::string_view, event_kind_count> names = {
 #define VSR_X(id, name, role, detail) name,

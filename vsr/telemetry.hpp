@@ -58,7 +58,8 @@ std::string_view status_name(StatusKind s);
   X(apply_stop, "vsr.state_machine.apply.stop", stop, duration_ticks)                    \
   X(restart, "vsr.replica.restart", point, op)                                           \
   X(state_transfer_start, "vsr.state_transfer.start", start, view)                       \
-  X(state_transfer_stop, "vsr.state_transfer.stop", stop, duration_ticks)
+  X(state_transfer_stop, "vsr.state_transfer.stop", stop, duration_ticks)               \
+  X(message_rejected, "vsr.protocol.message.rejected", point, reason)
 
 enum class EventKind : std::uint8_t {
 #define VSR_X(id, name, role, detail) id,
@@ -71,6 +72,27 @@ inline constexpr std::size_t event_kind_count = 0
     VSR_TELEMETRY_EVENTS(VSR_X)
 #undef VSR_X
     ;
+
+/// Why a replica rejected a message (the `detail` of vsr.protocol.message.rejected).
+/// Each names a claim the replica can check against the message itself or its own
+/// state, which an honest peer or client never makes; docs/TELEMETRY.md lists them.
+/// X(id, number): numbers are stable (they appear in traces); new reasons go last.
+#define VSR_REJECT_REASONS(X)                                                            \
+  X(view_overflow, 1)       /* a view above max_view: counting on from it could wrap */ \
+  X(drops_executed, 2)      /* a new log lacks or changes an op this replica executed */ \
+  X(views_out_of_order, 3)  /* entry views decrease, or exceed the view they belong to */ \
+  X(inconsistent, 4)        /* sizes disagree: log length vs op, commit above op */      \
+  X(unknown_replica, 5)     /* the sender's index is not in the cluster */             \
+  X(log_full, 6)            /* the log would outgrow max_log_bytes (vsr/codec.hpp) */
+
+enum class RejectReason : std::uint8_t {
+#define VSR_X(id, number) id = number,
+  VSR_REJECT_REASONS(VSR_X)
+#undef VSR_X
+};
+
+/// The reason's snake_case name ("view_overflow"), or "unknown".
+std::string_view reject_reason_name(RejectReason r);
 
 /// The stable dotted name of an event kind.
 std::string_view event_name(EventKind k);
