@@ -34,6 +34,119 @@ Reply<json> text_to_scalar(std::string_view text) {
   return j;
 }
 
+namespace {
+
+/// A decimal number as sign, significant digits (no leading or trailing zeros; empty
+/// for zero) and the power of ten of the last digit: -1.50e3 = (true, "15", 2).
+struct Decimal {
+  bool negative = false;
+  std::string digits;
+  std::int64_t exponent = 0;
+  bool operator==(const Decimal&) const = default;
+};
+
+constexpr std::int64_t max_exponent_magnitude = 1'000'000;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/// The JSON number grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as a Decimal;
+/// nullopt for anything else (e.g. "null", which is how an infinite double prints).
+std::optional<Decimal> parse_decimal(std::string_view t) {
+  Decimal d;
+  std::size_t i = 0;
+  if (i < t.size() && t[i] == '-') {
+    d.negative = true;
+    ++i;
+  }
+  const std::size_t int_begin = i;
+  while (i < t.size() && is_digit(t[i])) d.digits += t[i++];
+  if (i == int_begin) return std::nullopt;
+  if (i < t.size() && t[i] == '.') {
+    const std::size_t frac_begin = ++i;
+    while (i < t.size() && is_digit(t[i])) {
+      d.digits += t[i++];
+      --d.exponent;
+    }
+    if (i == frac_begin) return std::nullopt;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    bool negative_exponent = false;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) negative_exponent = t[i++] == '-';
+    const std::size_t exp_begin = i;
+    std::int64_t e = 0;
+    while (i < t.size() && is_digit(t[i])) {
+      e = e * 10 + (t[i++] - '0');
+      if (e > max_exponent_magnitude) return std::nullopt;
+    }
+    if (i == exp_begin) return std::nullopt;
+    d.exponent += negative_exponent ? -e : e;
+  }
+  if (i != t.size()) return std::nullopt;
+  d.digits.erase(0, std::min(d.digits.find_first_not_of('0'), d.digits.size()));
+  while (!d.digits.empty() && d.digits.back() == '0') {
+    d.digits.pop_back();
+    ++d.exponent;
+  }
+  if (d.digits.empty()) return Decimal{};  // zero, whatever its sign and exponent
+  return d;
+}
+
+bool starts_number(char c) { return c == '-' || is_digit(c); }
+bool in_number(char c) { return is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'; }
+
+/// What the stored text of the number `token` is (nlohmann's parse, then dump()).
+std::string stored_text(std::string_view token) {
+  const json j = json::parse(token, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_number()) return "(not a number)";
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+bool number_is_exact(std::string_view token) {
+  const auto written = parse_decimal(token);
+  if (!written) return false;
+  const auto stored = parse_decimal(stored_text(token));
+  return stored && *stored == *written;
+}
+
+Reply<void> check_numbers_exact(std::string_view text) {
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (!starts_number(c)) continue;
+    std::size_t end = i;
+    while (end < text.size() && in_number(text[end])) ++end;
+    const std::string_view token = text.substr(i, end - i);
+    if (!number_is_exact(token)) {
+      constexpr std::size_t max_shown = 64;
+      return ErrorReply{
+          ErrorCode::malformed_request,
+          fmt::format("the number {}{} cannot be stored exactly: it would read back as {}",
+                      token.substr(0, max_shown), token.size() > max_shown ? "..." : "",
+                      stored_text(token))};
+    }
+    i = end - 1;
+  }
+  return BOOST_OUTCOME_V2_NAMESPACE::success();
+}
+
 bool is_kv_type(std::string_view type) {
   return type == "read" || type == "write" || type == "cas";
 }

@@ -4,7 +4,9 @@
 // Keys and values are arbitrary JSON scalars (string, number, boolean, null). They are
 // stored as their canonical JSON text (nlohmann's dump(): `1`, `"a"`, `true`, `1.5`),
 // so a value read back decodes to the very scalar written. Equality (cas `from`, key
-// identity) is equality of that text: `1` and `1.0` are different values.
+// identity) is equality of that text: `1` and `1.0` are different values. A number the
+// parser cannot hold exactly (123456789012345678901234567890 becomes a double) would
+// read back as another number: check_numbers_exact refuses it first, with error 12.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +76,16 @@ json kv_reply_body(KvOpKind kind, const KvResult& result);
 
 /// {"type":"error","code":…,"text":…}.
 json error_body(ErrorCode code, std::string_view text);
+
+/// Whether the JSON number `token`, as written, denotes exactly the number its stored
+/// text (scalar_to_text of the parsed value) denotes: `1e2` and `100.0` are the same
+/// number, `123456789012345678901234567890` and `1.2345678901234568e+29` are not. Also
+/// false for a token that is not a JSON number, or whose exponent exceeds 10^6.
+bool number_is_exact(std::string_view token);
+
+/// Error 12 naming the first number in `text`, a JSON document, (outside strings) that
+/// number_is_exact refuses, with what it would read back as; success when there is none.
+Reply<void> check_numbers_exact(std::string_view text);
 
 /// The deepest nesting of [ and { in `text`, outside strings, stopping early once it
 /// exceeds `limit`. Lets a caller refuse absurdly nested input before parsing it.

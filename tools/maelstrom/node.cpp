@@ -75,12 +75,14 @@ void Node::on_line(std::string_view line, std::uint64_t now_ms) {
   }
   const json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded()) return bad_input(fmt::format("not JSON: {}", quote(line)));
+  line_ = line;
   try {
     on_message(message);
   } catch (const json::exception& e) {
     // Every field is validated before use; this is a last line of defence.
     bad_input(fmt::format("{} in {}", e.what(), quote(line)));
   }
+  line_ = {};
   dispatch_held();
 }
 
@@ -165,13 +167,32 @@ void Node::on_client_request(const std::string& src, const json& body, const jso
   }
   auto op = parse_kv_request(body);
   if (!op) return refuse(src, msg_id, op.error().code, op.error().text);
+  if (auto exact = check_numbers_exact(line_); !exact) {
+    return refuse(src, msg_id, exact.error().code, exact.error().text);
+  }
+  Bytes operation = encode_kv_op(op.value());
+  if (operation.size() > options_.max_op_bytes) {
+    return refuse(src, msg_id, ErrorCode::malformed_request,
+                  fmt::format("too large to replicate: the operation takes {} bytes, the limit "
+                              "is {} (--max-op-bytes)",
+                              operation.size(), options_.max_op_bytes));
+  }
   if (in_flight() >= options_.max_sessions) {
     ++stats_.refused;
     return reply(src, msg_id,
                  error_body(ErrorCode::temporarily_unavailable, "too many requests in flight"));
   }
+  const std::size_t entry_bytes = encoded_entry_size(LogEntry{{}, {}, {}, operation});
+  if (replica_->log_bytes() + entry_bytes > max_log_bytes) {
+    ++stats_.refused;
+    return reply(src, msg_id,
+                 error_body(ErrorCode::temporarily_unavailable,
+                            fmt::format("the replicated log is full ({} of {} bytes; no "
+                                        "compaction yet)",
+                                        replica_->log_bytes(), max_log_bytes)));
+  }
   ++stats_.requests;
-  held_.push_back(Waiting{src, msg_id, op.value().kind, encode_kv_op(op.value()), now_ms_});
+  held_.push_back(Waiting{src, msg_id, op.value().kind, std::move(operation), now_ms_});
 }
 
 /// A protocol message from another node: {"type":"vsr","msg":"<base64 frame>"}.
@@ -329,6 +350,14 @@ void Node::handle_replica_output() {
     // Bare JSON lines (no "node:" prefix), so stderr can be read as JSON lines.
     for (const auto& e : out_.events) logs_.push_back(vsr::telemetry_json(e, now_ms_ * 1000));
   }
+  for (const auto& e : out_.events) {
+    if (e.kind != EventKind::message_rejected) continue;
+    ++stats_.rejected;
+    const bool from_peer = e.peer >= 0 && static_cast<std::size_t>(e.peer) < node_ids_.size();
+    log(fmt::format("the replica rejected a message from {}: {}",
+                    from_peer ? node_ids_[static_cast<std::size_t>(e.peer)] : "a client",
+                    reject_reason_name(static_cast<RejectReason>(e.detail))));
+  }
   for (auto& o : out_.send_now) deliver(o.to, std::move(o.message));
   for (auto& o : out_.send_after_persist) deliver(o.to, std::move(o.message));
   log_replica_changes();
@@ -382,6 +411,13 @@ void Node::log_replica_changes() {
 // ---------------------------------------------------------------- output
 
 void Node::send_peer(std::uint32_t to, const Message& m) {
+  // The replica bounds its log by vsr::max_log_bytes, so every message fits a frame;
+  // this guard keeps a bug there from becoming an abort in encode().
+  if (encoded_size(m) > max_frame_bytes) {
+    ++stats_.oversize_dropped;
+    return log(fmt::format("dropped a {} to {}: {} bytes exceed a frame", message_name(m),
+                           node_ids_[to], encoded_size(m)));
+  }
   ++stats_.peer_messages_out;
   send_line(node_ids_[to], json{{"type", "vsr"}, {"msg", base64_encode(encode(m))}});
 }

@@ -21,7 +21,14 @@
 //     arrival, error 0 (timeout, indefinite) and the session is abandoned for good (its
 //     id is never reused: a late execution stays attributed to the timed-out request).
 //   - refused at once with 11 when max_sessions requests are already in flight, or
-//     before init.
+//     before init, or when the local replica's log has no room for the operation
+//     (vsr::max_log_bytes: no compaction yet).
+//   - refused at once with 12 when its KV operation exceeds max_op_bytes (too large to
+//     replicate), or when a number in it would not read back exactly (kv_json.hpp).
+//
+// Peer messages: a frame that does not decode, or names another sender, is logged and
+// dropped; one the replica rejects (vsr::Replica::step, a claim no honest peer makes)
+// is counted in NodeStats::rejected and logged. Neither stops the node.
 // Bad input never throws: an error reply (12 malformed, 10 not supported) when the
 // message names its sender and has an integer msg_id, a log line otherwise.
 //
@@ -58,6 +65,9 @@ struct NodeOptions {
   std::uint32_t client_resend_ticks = 25;
   /// Requests in flight at this node (held + sent); more are refused with 11.
   std::uint32_t max_sessions = 256;
+  /// The largest encoded KV operation (key, value, from, to) admitted; larger ones are
+  /// refused with 12. Bounds what a request, a Prepare and a NewState carry.
+  std::uint32_t max_op_bytes = 1u << 20;
   /// Every telemetry event of the replica goes to stderr as one JSON line
   /// (vsr::telemetry_json, docs/TELEMETRY.md), with t_us = the node's clock.
   bool telemetry = true;
@@ -74,6 +84,8 @@ struct NodeStats {
   std::uint64_t refused = 0;          // 11: held too long, too many in flight, before init
   std::uint64_t timed_out = 0;        // 0: sent, no reply in time
   std::uint64_t bad_input = 0;        // malformed lines and messages (replied or logged)
+  std::uint64_t rejected = 0;         // messages the replica rejected (vsr.protocol.message.rejected)
+  std::uint64_t oversize_dropped = 0; // outgoing messages too large for a frame (never expected)
   std::uint64_t peer_messages_in = 0;
   std::uint64_t peer_messages_out = 0;
 };
@@ -174,6 +186,7 @@ class Node {
   NodeStats stats_;
   std::vector<std::string> lines_;
   std::vector<std::string> logs_;
+  std::string_view line_;  // the line on_line is handling (for check_numbers_exact)
 };
 
 }  // namespace vsr::maelstrom

@@ -118,6 +118,9 @@ int main(int argc, char** argv) {
                  "answer code 0 (indefinite) to a request unanswered this long");
   app.add_option("--max-sessions", options.max_sessions, "requests in flight per node")
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-op-bytes", options.max_op_bytes,
+                 "refuse (code 12) a request whose encoded operation is larger")
+      ->check(CLI::Range(64, 16 << 20));
   bool no_telemetry = false;
   app.add_flag("--no-telemetry", no_telemetry, "do not log the replica's telemetry events to stderr");
   CLI11_PARSE(app, argc, argv);

@@ -2,12 +2,16 @@
 // bad input, and a 3-node cluster of Nodes wired together in memory (fake clock).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "tools/maelstrom/base64.hpp"
 #include "tools/maelstrom/kv_json.hpp"
 #include "tools/maelstrom/node.hpp"
+#include "vsr/codec.hpp"
 
 using namespace vsr;
 using namespace vsr::maelstrom;
@@ -331,4 +335,151 @@ TEST_CASE("node: a request retried after a lost reply executes once (client tabl
   CHECK(c.nodes[0]->replica()->commit().value <= before + 1);
   CHECK(c.call(0, json{{"type", "read"}, {"key", 5}})["value"] == 1);
   CHECK((r["type"] == "cas_ok" || r["code"] == 0));
+}
+
+// ---------------------------------------------------------------- issue 13: sizes, numbers, hostile peers
+
+namespace {
+
+/// Sends a client request written as raw JSON text (`fields` without msg_id, e.g.
+/// R"("type":"read","key":1)"), so numbers reach the node exactly as written.
+json call_raw(Cluster& c, std::size_t at, const std::string& fields) {
+  const std::int64_t id = c.next_msg_id++;
+  const std::string line = fmt::format(R"({{"src":"c1","dest":"{}","body":{{"msg_id":{},{}}}}})",
+                                       c.ids[at], id, fields);
+  c.nodes[at]->on_line(line, c.now_ms);
+  c.collect(at);
+  for (std::uint64_t t = 0; t < 5000; ++t) {
+    for (auto it = c.client_inbox.begin(); it != c.client_inbox.end(); ++it) {
+      if ((*it)["body"]["in_reply_to"] == id) {
+        json reply = (*it)["body"];
+        c.client_inbox.erase(it);
+        return reply;
+      }
+    }
+    c.step();
+  }
+  return json{{"type", "no reply"}};
+}
+
+/// A node initialised as n1 of {n1, n2, n3}, with no peers attached.
+std::unique_ptr<Node> lone_node_of_three() {
+  auto node = std::make_unique<Node>();
+  node->on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 1}, {"node_id", "n1"},
+                                         {"node_ids", {"n1", "n2", "n3"}}}).dump(), 0);
+  CHECK(only_line(*node)["body"]["type"] == "init_ok");
+  node->take_logs();
+  return node;
+}
+
+/// `m` as the vsr line a peer sends.
+std::string peer_line(const std::string& src, const Message& m) {
+  return request(src, "n1", json{{"type", "vsr"}, {"msg", base64_encode(encode(m))}}).dump();
+}
+
+/// How many telemetry lines in `logs` are vsr.protocol.message.rejected with `reason`.
+std::size_t rejected_events(const std::vector<std::string>& logs, RejectReason reason) {
+  std::size_t n = 0;
+  for (const auto& line : logs) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("name", "") == "vsr.protocol.message.rejected" &&
+        j.value("detail", 0) == static_cast<int>(reason)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("kv_json: a number is admitted only if it reads back as the same number") {
+  for (const char* exact : {"0", "-0", "1", "-7", "18446744073709551615", "-9223372036854775808",
+                            "1.5", "1.50", "1e2", "1E+2", "0.1", "-2.5e-3", "100.0", "0e5"}) {
+    INFO(exact);
+    CHECK(number_is_exact(exact));
+  }
+  for (const char* inexact : {"123456789012345678901234567890", "18446744073709551616",
+                              "-9223372036854775809", "0.30000000000000001", "1e400",
+                              "1e-400", "1e99999999999", "12a", "--1", "1.", ".5", ""}) {
+    INFO(inexact);
+    CHECK_FALSE(number_is_exact(inexact));
+  }
+  CHECK(check_numbers_exact(R"({"a":[1,2.5,"123456789012345678901234567890"]})").has_value());
+  auto bad = check_numbers_exact(R"({"msg_id":3,"value":123456789012345678901234567890})");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code == ErrorCode::malformed_request);
+  CHECK(bad.error().text.find("1.2345678901234568e+29") != std::string::npos);
+}
+
+TEST_CASE("node: a 30-digit integer is refused with 12, never read back as another number") {
+  // Issue 13 item 10: it was stored as the double 1.2345678901234568e+29.
+  Cluster c(3);
+  json w = call_raw(c, 1, R"("type":"write","key":1,"value":123456789012345678901234567890)");
+  CHECK(w["type"] == "error");
+  CHECK(w["code"] == 12);
+  CHECK(call_raw(c, 1, R"("type":"read","key":1)")["code"] == 20);  // nothing was written
+  CHECK(call_raw(c, 0, R"("type":"read","key":123456789012345678901234567890)")["code"] == 12);
+  CHECK(call_raw(c, 2, R"("type":"cas","key":1,"from":1,"to":1e-400)")["code"] == 12);
+  // Numbers that survive are read back as the number written.
+  CHECK(call_raw(c, 1, R"("type":"write","key":1,"value":18446744073709551615)")["type"] ==
+        "write_ok");
+  json r = call_raw(c, 2, R"("type":"read","key":1)");
+  CHECK(r["value"] == 18446744073709551615ull);
+  CHECK(call_raw(c, 1, R"("type":"write","key":2,"value":1e2)")["type"] == "write_ok");
+  CHECK(call_raw(c, 0, R"("type":"read","key":2)")["value"] == 100.0);
+}
+
+TEST_CASE("node: a 70 MB write is refused with 12, and the node stays up") {
+  // Issue 13 item 2: the primary aborted on the codec's frame-size assertion.
+  Cluster c(3);
+  const std::string huge(70u << 20, 'x');
+  json r = c.call(0, json{{"type", "write"}, {"key", 1}, {"value", huge}});
+  CHECK(r["type"] == "error");
+  CHECK(r["code"] == 12);
+  CHECK(r["text"].get<std::string>().find("too large to replicate") != std::string::npos);
+  // Just over the limit is refused too; just under it is replicated.
+  NodeOptions defaults;
+  const std::size_t overhead = encode_kv_op(KvOp{KvOpKind::write, "1", "\"\"", ""}).size();
+  const std::string over(defaults.max_op_bytes - overhead + 1, 'y');
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 1}, {"value", over}})["code"] == 12);
+  const std::string under(defaults.max_op_bytes - overhead, 'z');
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 1}, {"value", under}})["type"] == "write_ok");
+  CHECK(c.call(2, json{{"type", "read"}, {"key", 1}})["value"] == under);
+}
+
+TEST_CASE("node: StartViews from n2 (view 1) then n3 (view 2) dropping an executed op: rejected") {
+  // Issue 13 item 3: "a new log must keep every executed op" aborted the node.
+  auto node = lone_node_of_three();
+  const LogEntry op1{ViewNumber(1), Node::session_id(1, 1), RequestNumber(1),
+                     encode_kv_op(KvOp{KvOpKind::write, "1", "5", ""})};
+  node->on_line(peer_line("n2", StartView{ViewNumber(1), OpNumber(1), CommitNumber(1), {op1},
+                                          ReplicaIndex(1)}), 1);
+  REQUIRE(node->replica()->view() == ViewNumber(1));
+  REQUIRE(node->replica()->commit() == CommitNumber(1));
+  node->on_line(peer_line("n3", StartView{ViewNumber(2), OpNumber(0), CommitNumber(0), {},
+                                          ReplicaIndex(2)}), 2);
+  const auto logs = node->take_logs();
+  CHECK(rejected_events(logs, RejectReason::drops_executed) == 1);
+  CHECK(node->stats().rejected == 1);
+  CHECK(std::any_of(logs.begin(), logs.end(), [](const std::string& l) {
+    return l.find("rejected a message from n3: drops_executed") != std::string::npos;
+  }));
+  CHECK(node->replica()->view() == ViewNumber(1));
+  CHECK(node->replica()->op() == OpNumber(1));
+  for (std::uint64_t t = 3; t < 3000; t += 10) node->advance(t);  // and it keeps running
+}
+
+TEST_CASE("node: a Commit at view 2^64-3 then a StartViewChange at 2^64-1: rejected") {
+  // Issue 13 item 3: the view change that followed wrapped the view number and aborted.
+  auto node = lone_node_of_three();
+  const std::uint64_t top = ~std::uint64_t{0};
+  node->on_line(peer_line("n2", Commit{ViewNumber(top - 2), CommitNumber(0), ReplicaIndex(1)}), 1);
+  node->on_line(peer_line("n3", StartViewChange{ViewNumber(top), ReplicaIndex(2)}), 2);
+  for (std::uint64_t t = 3; t < 3000; t += 10) node->advance(t);
+  CHECK(rejected_events(node->take_logs(), RejectReason::view_overflow) == 2);
+  CHECK(node->stats().rejected == 2);
+  CHECK(node->replica()->view() == ViewNumber(0));
+  // Still the primary of view 0, it takes requests (its backups are not attached here).
+  node->on_line(request("c1", "n1", json{{"type", "read"}, {"msg_id", 9}, {"key", 1}}).dump(), 3000);
+  CHECK(node->in_flight() == 1);
 }
