@@ -1,5 +1,7 @@
 #include "vsr/telemetry.hpp"
 
+#include "vsr/json_writer.hpp"
+
 #include <array>
 
 #include <fmt/format.h>
@@ -57,10 +59,18 @@ std::string_view event_detail(EventKind k) {
 }
 
 std::string telemetry_json(const TelemetryEvent& e, std::uint64_t t_us) {
-  return fmt::format(
-      R"({{"t_us":{},"ev":"telemetry","name":"{}","replica":{},"view":{},"status":"{}","op":{},"commit":{},"peer":{},"detail":{}}})",
-      t_us, event_name(e.kind), e.replica, e.view, status_name(e.status), e.op, e.commit, e.peer,
-      e.detail);
+  return JsonObject()
+      .num("t_us", t_us)
+      .str("ev", "telemetry")
+      .str("name", event_name(e.kind))
+      .num("replica", e.replica.value)
+      .num("view", e.view.value)
+      .str("status", status_name(e.status))
+      .num("op", e.op.value)
+      .num("commit", e.commit.value)
+      .num("peer", e.peer)
+      .num("detail", e.detail)
+      .take();
 }
 
 }  // namespace vsr
