@@ -36,6 +36,12 @@
 //     without them (see collect_wants).
 //   The explanation search keeps the last two off so that it enumerates every state the
 //   key could be in.
+//   - right after an info op only an info cas continuing its chain is tried, never an
+//     info write or delete (which would overwrite the first op's effect: the pair is
+//     dominated by the second op alone). This one stays on in the explanation search,
+//     which would otherwise stack k pending writes in all 2^k subsets.
+// * Before any search, an op that needs a value no op invoked before its return writes
+//   (a read of a value nobody wrote) decides the key at once, however many ops pend.
 #include "sim/linearizability.hpp"
 
 #include <algorithm>
@@ -300,6 +306,38 @@ Compiled compile(const History& h, const std::vector<std::size_t>& ops, std::uin
   return c;
 }
 
+/// State ids must fit in 31 bits (Search::serialize); more distinct values than that
+/// cannot come from a history that fits in memory, but are refused, not wrapped.
+constexpr std::size_t max_values = std::size_t{1} << 31;
+
+/// The value a required op needs the key to hold, if it needs one that only a write
+/// or cas can produce: an ok read of a present value, a successful cas's `from`.
+std::optional<ValueId> needed_value(const ReqOp& r) {
+  if (r.kind != ReqKind::read && r.kind != ReqKind::cas_ok) return std::nullopt;
+  if (r.a == absent_id) return std::nullopt;  // the initial state (and any delete)
+  return r.a;
+}
+
+/// Required ops (indices into c.req, by return) that need a value no op invoked before
+/// they return could have written: no linearization places them, whatever the rest of
+/// the history. Found without a search, in O(ops log ops).
+std::vector<std::size_t> unwritten_value_ops(const Compiled& c) {
+  std::vector<std::uint64_t> first_write(c.values.size(), never_seq);  // earliest producer call
+  auto produced = [&](ValueId v, std::uint64_t call) { first_write[v] = std::min(first_write[v], call); };
+  for (const ReqOp& r : c.req) {
+    if (r.kind == ReqKind::write) produced(r.a, r.call_pos);
+    if (r.kind == ReqKind::cas_ok && r.a != r.b) produced(r.b, r.call_pos);
+  }
+  for (const InfoClass& ic : c.classes) produced(ic.result(), ic.calls.front());
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < c.req.size(); ++i) {
+    const auto v = needed_value(c.req[i]);
+    if (v && first_write[*v] >= c.req[i].ret_pos) out.push_back(i);
+  }
+  std::sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) { return c.req[a].ret_pos < c.req[b].ret_pos; });
+  return out;
+}
+
 // ---- Memo: configurations seen, with subsumption on info counts ----
 //
 // A configuration is (base, info): base = (state, required ops linearized), info = the
@@ -490,7 +528,8 @@ class Search {
   [[nodiscard]] bool live(const InfoClass& ic, std::int32_t r) const {
     return !opts_.drop_dead || ic.useful_until >= pos(r);
   }
-  void serialize(std::int32_t r);
+  void serialize(std::int32_t r, bool after_info);
+  [[nodiscard]] bool after_info() const { return !stack_.empty() && stack_.back().info; }
   Memo::Insert try_req(std::size_t i, ValueId next_state, std::int32_t r, std::int32_t r2,
                        std::uint32_t resume);
   void build_candidates(std::int32_t r);
@@ -577,10 +616,13 @@ std::int32_t Search::next_return_after(std::int32_t e) const {
 }
 
 // The memo key of the current configuration, whose first return entry is r: base =
-// [state | low << 32, bit words covering [low, max)], info = live (class << 32 | count).
-void Search::serialize(std::int32_t r) {
+// [state << 1 | after_info | low << 32, bit words covering [low, max)], info = live
+// (class << 32 | count). `after_info` (the last step linearized an info op) is part of
+// the key because it restricts what is tried next (try_info_phase); check_key keeps
+// state ids below max_values = 2^31.
+void Search::serialize(std::int32_t r, bool after_info) {
   key_.clear();
-  key_.push_back(state_ | (std::uint64_t{low_} << 32));
+  key_.push_back((std::uint64_t{state_} << 1) | std::uint64_t{after_info} | (std::uint64_t{low_} << 32));
   if (max_ > low_) {
     for (std::size_t w = low_ / 64; w <= (max_ - 1) / 64; ++w) key_.push_back(lin_[w]);
   }
@@ -597,7 +639,7 @@ Memo::Insert Search::try_req(std::size_t i, ValueId next_state, std::int32_t r, 
   const std::size_t max_before = max_;
   lift(i);
   state_ = next_state;
-  serialize(r2);
+  serialize(r2, false);
   const Memo::Insert res = memo_.insert(key_, info_, counts_);
   if (res == Memo::Insert::fresh) {
     stack_.push_back({static_cast<std::uint32_t>(i), before, static_cast<std::uint32_t>(max_before),
@@ -617,7 +659,7 @@ Memo::Insert Search::try_info(std::size_t cls, ValueId next_state, std::int32_t 
                          static_cast<std::uint32_t>(cls));
   }
   state_ = next_state;
-  serialize(r);
+  serialize(r, true);
   const Memo::Insert res = memo_.insert(key_, info_, counts_);
   const Frame f{static_cast<std::uint32_t>(cls), before, static_cast<std::uint32_t>(max_), r,
                 static_cast<std::uint32_t>(cls + 1), true, false};
@@ -672,7 +714,7 @@ SearchEnd Search::run() {
   const Phase first = opts_.prune ? Phase::observers : Phase::mutators;
   phase = first;
   if (phase == Phase::mutators) build_candidates(r);
-  serialize(r);
+  serialize(r, false);
   if (memo_.insert(key_, info_, counts_) == Memo::Insert::full) return SearchEnd::memory;
   while (true) {
     if (out_of_time()) return SearchEnd::timeout;
@@ -801,12 +843,20 @@ bool Search::wanted(ValueId x) const {
                      [&](std::uint32_t i) { return step_req(c_.req[i], x).has_value(); });
 }
 
+// Right after an info op only an info cas may follow (it continues a chain from the
+// state that op produced): an info write or delete would overwrite that state, so the
+// pair reaches a configuration dominated by the write alone (same state, same required
+// ops, fewer info ops used), which is tried from the parent. This keeps k pending
+// writes from being stacked in all 2^k subsets when nothing needs them (the
+// explanation search, which tries every info op, not only the wanted ones).
 bool Search::try_info_phase(std::int32_t r, std::size_t& cls) {
   const std::uint64_t limit = pos(r);
   if (opts_.drop_dead) collect_wants(r);
+  const bool chain_only = after_info();
   for (; cls < c_.classes.size(); ++cls) {
     const InfoClass& ic = c_.classes[cls];
     if (ic.calls.front() >= limit) return false;
+    if (chain_only && ic.kind != InfoKind::cas) continue;
     if (!callable_info(cls, limit) || !live(ic, r)) continue;
     const auto ns = step_info(ic, state_);
     if (!ns || (opts_.drop_dead && !wanted(*ns))) continue;
@@ -843,13 +893,15 @@ void set_unknown(KeyResult& kr, SearchEnd end) {
 }
 
 /// Binary search for the shortest failing prefix, then enumerate the states at which
-/// its last op could have been placed.
-Violation explain_violation(const History& h, const KeyJob& job, const Budget& b) {
+/// its last op could have been placed. `fails_by`: an event position such that the
+/// prefix ending there is known not to be linearizable (never_seq: the whole key).
+Violation explain_violation(const History& h, const KeyJob& job, const Budget& b, std::uint64_t fails_by) {
   Violation v;
   std::vector<std::uint64_t> ends;  // returns of required ops: the candidate prefix ends
   for (const ReqOp& r : compile(h, job.ops, never_seq).req) ends.push_back(r.ret_pos);
   std::sort(ends.begin(), ends.end());
-  std::size_t lo = 0, hi = ends.size() - 1;  // ends[hi] fails (the whole history does)
+  std::size_t lo = 0;  // ends[hi] fails: the last return at or before fails_by
+  std::size_t hi = static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), fails_by) - ends.begin()) - 1;
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo) / 2;
     const SearchEnd e = run_search(compile(h, job.ops, ends[mid]), b, {}, nullptr);
@@ -869,6 +921,8 @@ Violation explain_violation(const History& h, const KeyJob& job, const Budget& b
     if (c.req[i].ret_pos == cutoff) target = i;
   }
   v.op = c.req[target].history_index;
+  const std::vector<std::size_t> unwritten = unwritten_value_ops(c);
+  v.needs_unwritten_value = std::find(unwritten.begin(), unwritten.end(), target) != unwritten.end();
   for (std::size_t i : job.ops) {
     const Op& op = h.ops[i];
     if (op.invoke_seq > cutoff) break;
@@ -887,16 +941,29 @@ Violation explain_violation(const History& h, const KeyJob& job, const Budget& b
   return v;
 }
 
+/// The key's verdict: first the search-free check for ops needing a value nobody wrote
+/// (a single such read decides the key, however many ops are pending), then the search.
 KeyResult check_key(const History& h, const KeyJob& job, const Budget& b, bool want_explain) {
   KeyResult kr;
   kr.key = job.key;
   kr.op_count = job.ops.size();
-  const SearchEnd end = run_search(compile(h, job.ops, never_seq), b, {}, &kr);
+  const Compiled c = compile(h, job.ops, never_seq);
+  if (c.values.size() >= max_values) {
+    set_unknown(kr, SearchEnd::memory);
+    return kr;
+  }
+  std::uint64_t fails_by = never_seq;
+  SearchEnd end = SearchEnd::not_linearizable;
+  if (const std::vector<std::size_t> unwritten = unwritten_value_ops(c); !unwritten.empty()) {
+    fails_by = c.req[unwritten.front()].ret_pos;
+  } else {
+    end = run_search(c, b, {}, &kr);
+  }
   switch (end) {
     case SearchEnd::linearizable: kr.verdict = Verdict::linearizable; break;
     case SearchEnd::not_linearizable:
       kr.verdict = Verdict::not_linearizable;
-      if (want_explain) kr.violation = explain_violation(h, job, b);
+      if (want_explain) kr.violation = explain_violation(h, job, b, fails_by);
       break;
     default: set_unknown(kr, end); break;
   }
@@ -1034,6 +1101,10 @@ std::string explain(const History& history, const KeyResult& key) {
   s += fmt::format("\n  it ends with the completion of an op that cannot be placed:\n    {}  {}",
                    describe(t), when(t));
   s += fmt::format("\n  it needs {}", needs(t));
+  if (v.needs_unwritten_value) {
+    s += "\n  and no write or cas of this key invoked before it completed writes that value:"
+         "\n  no order of the ops can explain it";
+  }
   std::vector<std::string> vals;
   for (const Value& x : v.possible_values) vals.push_back(format_value(x));
   s += fmt::format("\n  but wherever it could take effect (after every op completed before its invocation,"

@@ -45,6 +45,9 @@ struct Violation {
   std::vector<Value> possible_values;
   bool possible_values_complete = true;  // false if the bound stopped the enumeration
   bool op_fits_somewhere = false;
+  /// `op` needs a value (a read's result, a successful cas's `from`) that no op of the
+  /// key invoked before `op` completed writes: no linearization could ever explain it.
+  bool needs_unwritten_value = false;
   bool minimal = true;  // false if a resource bound stopped the minimisation
 };
 
