@@ -16,6 +16,7 @@
 
 #include "sim/invariants.hpp"
 #include "sim/kv_call.hpp"
+#include "sim/limits.hpp"
 #include "sim/linearizability.hpp"
 #include "sim/prng.hpp"
 #include "sim/schedule.hpp"
@@ -187,51 +188,34 @@ bool parse_bool(std::string_view text, std::string_view what) {
   throw ScriptError{fmt::format("{}: '{}' is not true or false", what, text)};
 }
 
-double parse_probability(std::string_view text, std::string_view what) {
-  // Only a decimal like 0.25: parsed by hand, so no locale can change it.
-  std::uint64_t whole = 0;
-  std::uint64_t frac = 0;
-  std::uint64_t scale = 1;
-  std::size_t i = 0;
-  bool digits = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    whole = whole * 10 + static_cast<std::uint64_t>(text[i] - '0');
-    digits = true;
-    if (whole > 1) break;
-  }
-  if (i < text.size() && text[i] == '.') {
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9' && scale < 1'000'000'000; ++i) {
-      frac = frac * 10 + static_cast<std::uint64_t>(text[i] - '0');
-      scale *= 10;
-      digits = true;
-    }
-  }
-  double p = static_cast<double>(whole) + static_cast<double>(frac) / static_cast<double>(scale);
-  if (!digits || i != text.size() || p > 1.0) {
-    throw ScriptError{fmt::format("{}: '{}' is not a probability between 0 and 1", what, text)};
-  }
-  return p;
+/// The value of a shared parser (sim/limits.hpp), or its error as a ScriptError.
+template <class T>
+T or_throw(InputResult<T> r) {
+  if (!r) throw ScriptError{r.error().message};
+  return std::move(r).value();
 }
 
-/// "2s", "500ms", "1m", "10ticks" → ticks of 10 ms (the simulator's default tick).
+/// A probability in sim/limits.hpp's one syntax (`0.25`, `1e-05`).
+double script_probability(std::string_view text, std::string_view what) {
+  return or_throw(parse_probability(text, what));
+}
+
+/// A bounded count (sim/limits.hpp): `what: N exceeds the maximum M`.
+std::uint64_t parse_count(std::string_view text, std::string_view what, std::uint64_t min, std::uint64_t max) {
+  return or_throw(parse_bounded_uint(text, what, min, max));
+}
+
+/// `run for=`: a duration (sim/limits.hpp's syntax, at most max_sim_duration_us), or
+/// "50ticks", in ticks of 10 ms (the simulator's default tick); at least one tick.
 std::uint64_t parse_duration_ticks(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  std::string_view unit = text.substr(i);
-  std::uint64_t n = parse_uint(text.substr(0, i), "for", 100'000'000);
-  std::uint64_t ticks = 0;
-  if (unit == "ms") {
-    ticks = n / 10;
-  } else if (unit == "s") {
-    ticks = n * 100;
-  } else if (unit == "m") {
-    ticks = n * 6000;
-  } else if (unit == "ticks") {
-    ticks = n;
-  } else {
-    throw ScriptError{fmt::format("for: '{}' is not a duration (examples: 2s, 500ms, 1m, 50ticks)", text)};
+  constexpr std::string_view ticks_unit = "ticks";
+  if (text.size() > ticks_unit.size() && text.ends_with(ticks_unit)) {
+    return parse_count(text.substr(0, text.size() - ticks_unit.size()), "for", 1, max_scenario_ticks);
   }
-  if (ticks > 1'000'000) throw ScriptError{"for: at most 10000s (1000000 ticks)"};
+  std::uint64_t ticks = or_throw(parse_duration_us(text, "for", 1, max_sim_duration_us)) / scenario_tick_us;
+  if (ticks == 0) {
+    throw ScriptError{fmt::format("for: '{}' is shorter than one tick ({})", text, format_duration(scenario_tick_us))};
+  }
   return ticks;
 }
 
@@ -1051,28 +1035,10 @@ OpCall request_call(const Command& cmd) {
 
 // ================================================================ simulator schedules
 
-/// "250us", "5ms", "2s" -> microseconds.
+/// A time in a schedule ("250us", "5ms", "2s"; sim/limits.hpp's syntax) -> microseconds,
+/// 0..max_sim_duration_us.
 std::uint64_t parse_us(std::string_view text, std::string_view what) {
-  std::size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  std::string_view unit = text.substr(i);
-  std::uint64_t scale = unit == "us" ? 1 : unit == "ms" ? 1000 : unit == "s" ? 1'000'000 : 0;
-  if (scale == 0 || i == 0) {
-    throw ScriptError{fmt::format("{}: '{}' is not a time like 250us, 5ms or 2s", what, text)};
-  }
-  return parse_uint(text.substr(0, i), what, UINT64_MAX / 1'000'000) * scale;
-}
-
-/// A probability written the way fmt prints a double (shortest round trip), so a
-/// printed schedule parses back to the same bits.
-double parse_real_probability(std::string_view text, std::string_view what) {
-  double v = 0;
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc{} || p != end || !(v >= 0.0 && v <= 1.0)) {
-    throw ScriptError{fmt::format("{}: '{}' is not a probability between 0 and 1", what, text)};
-  }
-  return v;
+  return or_throw(parse_duration_us(text, what, 0, max_sim_duration_us));
 }
 
 /// Builds a Schedule from `sim`, `at` and `op` commands; `simulate` replays it.
@@ -1095,17 +1061,24 @@ class PlanBuilder {
     };
     auto prob = [&](std::string_view key) {
       const std::string* v = cmd.arg(key);
-      return v ? parse_real_probability(*v, key) : 0.0;
+      return v ? script_probability(*v, key) : 0.0;
     };
     p.seed = u("seed", 1);
-    p.replica_count = static_cast<std::uint32_t>(u("replicas", 3, 9));
+    auto count = [&](std::string_view key, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
+      const std::string* v = cmd.arg(key);
+      return static_cast<std::uint32_t>(v ? parse_count(*v, key, min, max) : fallback);
+    };
+    auto positive_time = [&](std::string_view key, std::uint64_t fallback) {
+      const std::string* v = cmd.arg(key);
+      return v ? or_throw(parse_duration_us(*v, key, 1, max_sim_duration_us)) : fallback;
+    };
+    p.replica_count = count("replicas", 3, min_replicas, max_replicas);
     if (!Config::make(p.replica_count, ReplicaIndex(0)).has_value()) throw ScriptError{"replicas: not a valid cluster size"};
-    p.client_count = static_cast<std::uint32_t>(u("clients", 1, 64));
-    s.duration_us = t("for", 1'000'000);
-    s.liveness_us = t("liveness", 20'000'000);
+    p.client_count = count("clients", 1, 0, max_clients);
+    s.duration_us = positive_time("for", 1'000'000);
+    s.liveness_us = positive_time("liveness", 20'000'000);
     p.key_count = static_cast<std::uint32_t>(u("keys", 3, 1000));
-    p.tick_us = t("tick", p.tick_us);
-    if (p.tick_us == 0) throw ScriptError{"tick: must be positive"};
+    p.tick_us = positive_time("tick", p.tick_us);
     p.drift_ppm = static_cast<std::uint32_t>(u("drift-ppm", 0, 100'000));
     p.delay_min_us = t("delay-min", p.delay_min_us);
     p.delay_mean_us = t("delay-mean", p.delay_mean_us);
@@ -1308,9 +1281,8 @@ class Interpreter {
       if (cluster_) throw ScriptError{"cluster: the cluster already exists (one per file)"};
       const std::string* r = cmd.arg("replicas");
       const std::string* c = cmd.arg("clients");
-      auto replicas = static_cast<std::uint32_t>(r ? parse_uint(*r, "replicas", 9) : 3);
-      auto clients = static_cast<std::uint32_t>(c ? parse_uint(*c, "clients", 16) : 1);
-      if (replicas < 1) throw ScriptError{"replicas: at least 1"};
+      auto replicas = static_cast<std::uint32_t>(r ? parse_count(*r, "replicas", min_replicas, max_replicas) : 3);
+      auto clients = static_cast<std::uint32_t>(c ? parse_count(*c, "clients", 0, max_clients) : 1);
       cluster_ = std::make_unique<Cluster>(replicas, clients, seed_);
       out.push_back(fmt::format("{} replica{}, {} client{}; r0 is primary of view 0", replicas,
                                 replicas == 1 ? "" : "s", clients, clients == 1 ? "" : "s"));
@@ -1374,15 +1346,15 @@ class Interpreter {
     } else if (cmd.name == "run") {
       const std::string* f = cmd.arg("for");
       if (f == nullptr) throw ScriptError{"run: for=DURATION is required (e.g. for=2s)"};
-      double drop = cmd.arg("drop") ? parse_probability(*cmd.arg("drop"), "drop") : 0.0;
+      double drop = cmd.arg("drop") ? script_probability(*cmd.arg("drop"), "drop") : 0.0;
       bool load = cmd.arg("load") ? parse_bool(*cmd.arg("load"), "load") : false;
       c.run(parse_duration_ticks(*f), drop, load);
     } else if (cmd.name == "stabilize") {
       if (cmd.arg("max") && cmd.arg("ticks")) throw ScriptError{"stabilize: max= or ticks=, not both"};
       if (const auto* t = cmd.arg("ticks")) {
-        c.settle(parse_uint(*t, "ticks", 1'000'000));
+        c.settle(parse_uint(*t, "ticks", max_scenario_ticks));
       } else {
-        std::uint64_t max = cmd.arg("max") ? parse_uint(*cmd.arg("max"), "max", 1'000'000) : default_stabilize_ticks;
+        std::uint64_t max = cmd.arg("max") ? parse_uint(*cmd.arg("max"), "max", max_scenario_ticks) : default_stabilize_ticks;
         c.stabilize(max);
       }
     } else if (cmd.name == "status") {
@@ -1529,15 +1501,13 @@ int run_scenario_files(const std::vector<std::string>& paths, bool rewrite, std:
   int code = 0;
   std::size_t passed = 0;
   for (const auto& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      err << path << ": cannot read the file\n";
+    auto read = read_input_file(path, "scenario", max_scenario_file_bytes);
+    if (!read) {
+      err << read.error().message << "\n";
       code = 2;
       continue;
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    std::string text = buffer.str();
+    const std::string& text = read.value();
     auto file = parse_scenario(path, text, rewrite);
     if (!file) {
       err << file.error().message << "\n";
@@ -1554,7 +1524,9 @@ int run_scenario_files(const std::vector<std::string>& paths, bool rewrite, std:
       std::string updated = rewrite_scenario(file.value(), run.value());
       if (updated != text) {
         std::ofstream o(path, std::ios::binary | std::ios::trunc);
-        if (!o || !(o << updated)) {
+        o << updated;
+        o.close();
+        if (o.fail()) {
           err << path << ": cannot write the file\n";
           code = 2;
           continue;

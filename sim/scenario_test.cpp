@@ -148,8 +148,10 @@ TEST_CASE("schedules: a shrunk schedule printed as a scenario replays the same f
 
 TEST_CASE("schedules: malformed schedule commands are errors with file, line and reason") {
   CHECK(error_of("at 5us heal\n----\n") == "t.txt:1: at: no schedule yet (start with: sim seed=N ...)");
-  CHECK(error_of("sim replicas=3\n----\n\nat 5 heal\n----\n") ==
-        "t.txt:4: at: '5' is not a time like 250us, 5ms or 2s");
+  // One duration syntax everywhere (sim/limits.hpp): `at 5` is 5 s; junk is still an error.
+  CHECK(error_of("sim replicas=3\n----\n\nat 5x heal\n----\n") ==
+        "t.txt:4: at: '5x' is not a duration (a whole number with a unit: 250us, 500ms, 10s, 2m, 1h; a bare "
+        "number is seconds)");
   CHECK(error_of("sim replicas=3\n----\n\nat 5us crash 3\n----\n") == "t.txt:4: replica: 3 is larger than 2");
   CHECK(error_of("sim replicas=3\n----\n\nat 9us heal\n----\n\nat 5us heal\n----\n") ==
         "t.txt:7: at: faults must be in time order");
@@ -158,4 +160,43 @@ TEST_CASE("schedules: malformed schedule commands are errors with file, line and
   CHECK(error_of("sim drop=1.5\n----\n") == "t.txt:1: drop: '1.5' is not a probability between 0 and 1");
   CHECK(error_of("sim clients=1\n----\n\nop client=2 read key=x\n----\n") == "t.txt:4: client: 2 is larger than 1");
   CHECK(error_of("sim\n----\n\nsim\n----\n") == "t.txt:4: sim: one schedule per file");
+}
+
+TEST_CASE("limits: every scenario command enforces sim/limits.hpp and states the limit") {
+  // A fault phase of hours ran for hours; one hour is the limit everywhere.
+  CHECK(error_of("sim seed=1 replicas=3 clients=1 for=99999999s\n----\n") ==
+        "t.txt:1: for: '99999999s' exceeds the maximum 1h");
+  CHECK(error_of("sim liveness=2h\n----\n") == "t.txt:1: liveness: '2h' exceeds the maximum 1h");
+  CHECK(error_of("sim for=0s\n----\n") == "t.txt:1: for: '0s' is below the minimum 1us");
+  CHECK(error_of("sim replicas=3\n----\n\nat 61m heal\n----\n") == "t.txt:4: at: '61m' exceeds the maximum 1h");
+  CHECK(error_of("sim replicas=3\n----\n\nop client=1 think=2h read key=x\n----\n") ==
+        "t.txt:4: think: '2h' exceeds the maximum 1h");
+  CHECK(error_of("cluster\n----\n\nrun for=2h\n----\n") == "t.txt:4: for: '2h' exceeds the maximum 1h");
+  CHECK(error_of("cluster\n----\n\nrun for=360001ticks\n----\n") ==
+        "t.txt:4: for: 360001 exceeds the maximum 360000");
+  CHECK(error_of("cluster\n----\n\nrun for=5ms\n----\n") == "t.txt:4: for: '5ms' is shorter than one tick (10ms)");
+  CHECK(error_of("cluster\n----\n\nstabilize ticks=360001\n----\n") == "t.txt:4: ticks: 360001 is larger than 360000");
+  // One cluster size rule: 1..7 replicas, at most 64 clients, in `cluster` and `sim` alike.
+  CHECK(error_of("cluster replicas=9\n----\n") == "t.txt:1: replicas: 9 exceeds the maximum 7");
+  CHECK(error_of("cluster replicas=0\n----\n") == "t.txt:1: replicas: 0 is below the minimum 1");
+  CHECK(error_of("cluster replicas=-1\n----\n") == "t.txt:1: replicas: '-1' is not a whole number in 1..7");
+  CHECK(error_of("sim replicas=8\n----\n") == "t.txt:1: replicas: 8 exceeds the maximum 7");
+  CHECK(error_of("cluster clients=65\n----\n") == "t.txt:1: clients: 65 exceeds the maximum 64");
+  CHECK(error_of("sim clients=65\n----\n") == "t.txt:1: clients: 65 exceeds the maximum 64");
+  CHECK(error_of("cluster replicas=7 clients=64\n----\n") == "");
+  // One probability syntax: `run drop=` reads what `sim drop=` reads (fmt's shortest form).
+  CHECK(error_of("cluster\n----\n\nrun for=1s drop=1e-05\n----\n") == "");
+  CHECK(error_of("cluster\n----\n\nrun for=1s drop=-0.1\n----\n") ==
+        "t.txt:4: drop: '-0.1' is not a probability between 0 and 1");
+  // A bare number is seconds, in `run for=` as in `at`.
+  CHECK(error_of("cluster\n----\n\nrun for=1\n----\n") == "");
+  CHECK(error_of("sim replicas=3 for=10s\n----\n\nat 5 heal\n----\n\nat 4999ms heal\n----\n") ==
+        "t.txt:7: at: faults must be in time order");
+}
+
+TEST_CASE("limits: a scenario path that is a directory is an error naming it, exit 2") {
+  std::ostringstream out, err;
+  CHECK(run_scenario_files({"."}, false, out, err) == 2);
+  CHECK(err.str() == "scenario: '.' is a directory, not a file\n");
+  CHECK(out.str() == "0 of 1 scenario file(s) passed\n");
 }
