@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "sim/limits.hpp"
+
 namespace vsr::sim {
 
 Percentiles percentiles(std::vector<std::uint64_t> values) {
@@ -240,24 +242,63 @@ constexpr MetricSpec compared_metrics[] = {
     {"no_primary_us", false},
 };
 
-/// Reads a sweep's JSON (`vsr-sim sweep --json`); an error names the file and the spot.
-std::optional<std::map<std::uint64_t, SeedRow>> load_sweep(const std::string& path, std::ostream& err) {
-  std::ifstream in(path);
-  if (!in) {
-    fmt::print(err, "error: cannot read '{}'\n", path);
+/// A sweep's JSON: its runs by seed, and the settings every seed ran with.
+struct Sweep {
+  std::map<std::uint64_t, SeedRow> rows;
+  nlohmann::json settings = nlohmann::json::object();  // the keys of compared_settings it records
+};
+
+/// The settings two sweeps must share to be compared (sweep_json in tools/vsr_sim.cpp).
+constexpr const char* compared_settings[] = {"faults", "replicas", "clients", "duration_us", "liveness_us"};
+
+/// A recorded setting, normalised: `--faults default` and `normal` are one level.
+nlohmann::json setting_value(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j[key];
+  if (std::string_view(key) == "faults" && v.is_string()) {
+    if (auto level = parse_fault_level(v.get<std::string>())) return std::string(to_string(*level));
+  }
+  return v;
+}
+
+/// Reads a sweep's JSON (`vsr-sim sweep --json`); an error names the file and the spot
+/// (a byte offset for malformed JSON, the index for a bad or repeated run).
+std::optional<Sweep> load_sweep(const std::string& path, std::ostream& err) {
+  auto text = read_input_file(path, "compare", max_sweep_json_bytes);
+  if (!text) {
+    fmt::print(err, "error: {}\n", text.error().message);
     return std::nullopt;
   }
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("runs") || !j["runs"].is_array()) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.value());
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte is 1-based; one past the size means the text ended inside a value.
+    std::size_t size = text.value().size();
+    std::string where = e.byte > size ? fmt::format("it ends inside a value at byte {} (truncated?)", size)
+                                      : fmt::format("at byte {} of {}", e.byte, size);
+    fmt::print(err, "error: {}: not a `vsr-sim sweep --json` file: not valid JSON: {}: {}\n", path, where, e.what());
+    return std::nullopt;
+  }
+  if (!j.is_object() || !j.contains("runs") || !j["runs"].is_array()) {
     fmt::print(err, "error: {}: not a `vsr-sim sweep --json` file (no \"runs\" array)\n", path);
     return std::nullopt;
   }
-  std::map<std::uint64_t, SeedRow> rows;
+  Sweep sweep;
+  for (const char* key : compared_settings) {
+    if (j.contains(key)) sweep.settings[key] = setting_value(j, key);
+  }
+  std::map<std::uint64_t, std::size_t> index_of;
   for (std::size_t i = 0; i < j["runs"].size(); ++i) {
     const auto& r = j["runs"][i];
     if (!r.is_object() || !r.contains("seed") || !r["seed"].is_number_unsigned() || !r.contains("verdict") ||
         !r["verdict"].is_string()) {
       fmt::print(err, "error: {}: runs[{}] lacks a seed or a verdict\n", path, i);
+      return std::nullopt;
+    }
+    auto seed = r["seed"].get<std::uint64_t>();
+    if (auto [it, fresh] = index_of.emplace(seed, i); !fresh) {
+      fmt::print(err, "error: {}: seed {} is listed twice (runs[{}] and runs[{}]); merge shards without overlap\n",
+                 path, seed, it->second, i);
       return std::nullopt;
     }
     SeedRow row{r["verdict"].get<std::string>(), {}};
@@ -266,9 +307,21 @@ std::optional<std::map<std::uint64_t, SeedRow>> load_sweep(const std::string& pa
         if (v.is_number()) row.metrics[k] = v.get<double>();
       }
     }
-    rows[r["seed"].get<std::uint64_t>()] = std::move(row);
+    sweep.rows[seed] = std::move(row);
   }
-  return rows;
+  return sweep;
+}
+
+/// The settings both files record and that differ, one line each ("faults: default vs harsh").
+std::vector<std::string> setting_mismatches(const Sweep& base, const Sweep& head) {
+  std::vector<std::string> out;
+  for (const char* key : compared_settings) {
+    if (!base.settings.contains(key) || !head.settings.contains(key)) continue;
+    if (base.settings[key] != head.settings[key]) {
+      out.push_back(fmt::format("{}: {} (base) vs {} (head)", key, base.settings[key].dump(), head.settings[key].dump()));
+    }
+  }
+  return out;
 }
 
 struct Delta {
@@ -323,10 +376,21 @@ Delta compare_metric(const std::map<std::uint64_t, SeedRow>& base, const std::ma
 }  // namespace
 
 int compare_sweeps(const std::string& base_path, const std::string& head_path, std::ostream& out,
-                   std::ostream& err) {
-  auto base = load_sweep(base_path, err);
-  auto head = load_sweep(head_path, err);
-  if (!base || !head) return 2;
+                   std::ostream& err, const CompareOptions& options) {
+  auto base_sweep = load_sweep(base_path, err);
+  auto head_sweep = load_sweep(head_path, err);
+  if (!base_sweep || !head_sweep) return 2;
+  auto mismatches = setting_mismatches(*base_sweep, *head_sweep);
+  for (const auto& m : mismatches) {
+    fmt::print(err, "{}: the sweeps ran with different settings: {}\n", options.allow_mismatch ? "WARNING" : "error", m);
+  }
+  if (!mismatches.empty() && !options.allow_mismatch) {
+    fmt::print(err, "error: {} and {} are not comparable (--allow-mismatch compares them anyway)\n", base_path,
+               head_path);
+    return 2;
+  }
+  const auto* base = &base_sweep->rows;
+  const auto* head = &head_sweep->rows;
   std::vector<std::uint64_t> newly_failing, newly_passing;
   std::size_t common = 0;
   for (const auto& [seed, b] : *base) {
@@ -335,6 +399,15 @@ int compare_sweeps(const std::string& base_path, const std::string& head_path, s
     ++common;
     if (b.verdict == "passed" && h->second.verdict != "passed") newly_failing.push_back(seed);
     if (b.verdict != "passed" && h->second.verdict == "passed") newly_passing.push_back(seed);
+  }
+  if (common == 0) {
+    auto span = [](const std::map<std::uint64_t, SeedRow>& rows) {
+      return rows.empty() ? std::string("no runs")
+                          : fmt::format("{} runs, seeds {}..{}", rows.size(), rows.begin()->first, rows.rbegin()->first);
+    };
+    fmt::print(err, "error: no seed is in both sweeps ({}: {}; {}: {}): nothing to compare\n", base_path, span(*base),
+               head_path, span(*head));
+    return 2;
   }
   fmt::print(out, "compare: {} seeds in both ({} in base, {} in head)\n", common, base->size(), head->size());
   fmt::print(out, "newly failing: {}\n", newly_failing.size());

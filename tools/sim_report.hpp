@@ -58,9 +58,17 @@ struct Coverage {
 void print_coverage(std::ostream& out, const Coverage& c);
 nlohmann::json coverage_json(const Coverage& c);
 
+struct CompareOptions {
+  /// Compare sweeps whose recorded settings (faults, replicas, clients, duration_us,
+  /// liveness_us) differ, with a warning, instead of refusing.
+  bool allow_mismatch = false;
+};
+
 /// `vsr-sim compare BASE.json HEAD.json`: returns the exit code (0 nothing worse,
-/// 1 seeds newly fail, 2 unreadable input, 3 a metric got significantly worse).
+/// 1 seeds newly fail, 2 unreadable or unusable input, 3 a metric got significantly worse).
+/// Unusable: not JSON (the error gives the byte offset), a seed listed twice in one file,
+/// no seed in both files, or settings that differ (unless `allow_mismatch`).
 int compare_sweeps(const std::string& base_path, const std::string& head_path, std::ostream& out,
-                   std::ostream& err);
+                   std::ostream& err, const CompareOptions& options = {});
 
 }  // namespace vsr::sim

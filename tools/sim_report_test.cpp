@@ -109,3 +109,79 @@ TEST_CASE("coverage: lists the probes no run reached") {
   c.add(s);
   CHECK(c.missed_probes().empty());
 }
+
+namespace {
+
+/// Writes `j` to a file of the test's own and returns its path.
+std::string json_file(const std::string& name, const nlohmann::json& j) {
+  std::string path = "sim_report_test_" + name + ".json";
+  std::ofstream(path) << j.dump();
+  return path;
+}
+
+nlohmann::json run(std::uint64_t seed) {
+  return {{"seed", seed}, {"verdict", "passed"}, {"metrics", {{"messages_per_op", 10.0}}}};
+}
+
+}  // namespace
+
+TEST_CASE("compare: two sweeps with no seed in common are exit 2, not \"verdict: ok\"") {
+  auto low = json_file("low", {{"runs", {run(1), run(2), run(3)}}});
+  auto high = json_file("high", {{"runs", {run(4), run(5)}}});
+  std::string text;
+  CHECK(compare(low, high, &text) == 2);
+  CHECK(text.find("error: no seed is in both sweeps (sim_report_test_low.json: 3 runs, seeds 1..3; "
+                  "sim_report_test_high.json: 2 runs, seeds 4..5): nothing to compare") != std::string::npos);
+  CHECK(text.find("verdict: ok") == std::string::npos);
+  auto none = json_file("none", {{"runs", nlohmann::json::array()}});
+  CHECK(compare(none, none, &text) == 2);
+  CHECK(text.find("no runs") != std::string::npos);
+}
+
+TEST_CASE("compare: a seed listed twice is exit 2 naming both entries") {
+  auto dup = json_file("dup", {{"runs", {run(1), run(2), run(1)}}});
+  auto good = json_file("dup_good", {{"runs", {run(1), run(2)}}});
+  std::string text;
+  CHECK(compare(good, dup, &text) == 2);
+  CHECK(text.find("sim_report_test_dup.json: seed 1 is listed twice (runs[0] and runs[2])") != std::string::npos);
+}
+
+TEST_CASE("compare: sweeps run with different settings are refused unless --allow-mismatch") {
+  nlohmann::json base = {{"faults", "default"}, {"replicas", nullptr}, {"clients", nullptr},
+                         {"duration_us", 10'000'000}, {"liveness_us", 20'000'000}, {"runs", {run(1), run(2)}}};
+  nlohmann::json head = base;
+  head["faults"] = "harsh";
+  head["replicas"] = 5;
+  auto a = json_file("settings_a", base);
+  auto b = json_file("settings_b", head);
+  std::string text;
+  CHECK(compare(a, b, &text) == 2);
+  CHECK(text.find("error: the sweeps ran with different settings: faults: \"default\" (base) vs \"harsh\" (head)") !=
+        std::string::npos);
+  CHECK(text.find("replicas: null (base) vs 5 (head)") != std::string::npos);
+  CHECK(text.find("--allow-mismatch compares them anyway") != std::string::npos);
+  std::ostringstream out, err;
+  CHECK(compare_sweeps(a, b, out, err, CompareOptions{true}) == 0);
+  CHECK(err.str().find("WARNING: the sweeps ran with different settings: faults") != std::string::npos);
+  CHECK(out.str().find("verdict: ok") != std::string::npos);
+  // `default` and `normal` are one fault level; a key only one file records is not compared.
+  nlohmann::json normal = base;
+  normal["faults"] = "normal";
+  normal.erase("liveness_us");
+  CHECK(compare(a, json_file("settings_c", normal), &text) == 0);
+}
+
+TEST_CASE("compare: truncated JSON and a directory are exit 2 with the byte offset or the name") {
+  auto good = sweep_file("trunc_good", 3, passed, [](int) { return 1.0; });
+  std::ofstream("sim_report_test_trunc.json") << "{\"runs\": [{\"seed\": 1, ";
+  std::string text;
+  CHECK(compare("sim_report_test_trunc.json", good, &text) == 2);
+  CHECK(text.find("sim_report_test_trunc.json: not a `vsr-sim sweep --json` file: not valid JSON: it ends inside a "
+                  "value at byte 22 (truncated?)") != std::string::npos);
+  std::ofstream("sim_report_test_garbled.json") << "{\"runs\": [}";
+  CHECK(compare("sim_report_test_garbled.json", good, &text) == 2);
+  CHECK(text.find("sim_report_test_garbled.json: not a `vsr-sim sweep --json` file: not valid JSON: at byte 11 of 11") !=
+        std::string::npos);
+  CHECK(compare(".", good, &text) == 2);
+  CHECK(text.find("compare: '.' is a directory, not a file") != std::string::npos);
+}

@@ -95,6 +95,10 @@ int run_shrink_command(const ShrinkCommand& c) {
   }
   out << schedule_to_scenario(s.minimal, header(c, s, original));
   out.close();
+  if (out.fail()) {
+    fmt::print(stderr, "error: -o: writing '{}' failed\n", c.output_path);
+    return 2;
+  }
   fmt::print("before: {}\nafter:  {}\n", size_text(s.before), size_text(s.after));
   fmt::print("shrunk in {} replays, {:.1f} s wall\n\nthe minimal schedule:\n", s.runs, wall_s);
   for (const auto& line : describe_schedule(s.minimal)) {

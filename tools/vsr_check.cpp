@@ -16,6 +16,7 @@
 #include "sim/history_edn.hpp"
 #include "sim/history_json.hpp"
 #include "sim/lin_html.hpp"
+#include "sim/limits.hpp"
 #include "sim/linearizability.hpp"
 
 namespace {
@@ -28,7 +29,8 @@ struct Options {
   std::vector<std::string> files;
   Format format = Format::automatic;
   unsigned jobs = 0;
-  double timeout_s = 60;
+  std::string timeout = "60s";  // --timeout as written (sim/limits.hpp syntax)
+  std::uint64_t timeout_us = 60 * vsr::sim::us_per_s;
   std::uint64_t max_memory_mb = 1024;
   std::string html;
 };
@@ -94,7 +96,7 @@ int check_file(const std::string& path, const Options& o, bool& html_written) {
   const History& h = loaded.value();
   CheckOptions co;
   co.jobs = o.jobs != 0 ? o.jobs : std::max(1U, std::thread::hardware_concurrency());
-  if (o.timeout_s > 0) co.timeout = std::chrono::milliseconds{static_cast<std::int64_t>(o.timeout_s * 1000)};
+  if (o.timeout_us > 0) co.timeout = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::microseconds{o.timeout_us});
   co.max_memory_bytes = o.max_memory_mb << 20;
   const auto t0 = std::chrono::steady_clock::now();
   const CheckResult r = check(h, co);
@@ -131,9 +133,11 @@ int main(int argc, char** argv) {
           CLI::ignore_case));
   app.add_option("-j,--jobs", o.jobs, "Keys checked in parallel (default: hardware threads)")
       ->check(CLI::Range(0U, 1024U));
-  app.add_option("--timeout", o.timeout_s, "Seconds per file before unfinished keys are unknown (0: none)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1e7));
+  app.add_option("--timeout", o.timeout,
+                 fmt::format("Time per file before unfinished keys are unknown, e.g. 60s, 500ms, 5m (a bare "
+                             "number: seconds; 0: none; at most {})",
+                             format_duration(max_check_timeout_us)))
+      ->capture_default_str();
   app.add_option("--max-memory", o.max_memory_mb, "MiB for the search's memo tables, all jobs together")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30));
@@ -144,6 +148,12 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  auto timeout_us = parse_duration_us(o.timeout, "--timeout", 0, max_check_timeout_us);
+  if (!timeout_us) {
+    fmt::print(stderr, "vsr-check: {}\n", timeout_us.error().message);
+    return 2;
+  }
+  o.timeout_us = timeout_us.value();
   int code = 0;
   bool html_written = false;
   for (const std::string& f : o.files) code = worse(code, check_file(f, o, html_written));

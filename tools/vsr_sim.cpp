@@ -1,10 +1,12 @@
 // vsr-sim: run, sweep and replay seeds of the deterministic simulator.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -13,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -21,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/history_json.hpp"
+#include "sim/limits.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
@@ -39,10 +43,13 @@ double elapsed_ms(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-/// The flags that shape a run, shared by run, sweep and replay.
+/// The flags that shape a run, shared by run, sweep, replay and shrink, as written;
+/// make_options() checks them against sim/limits.hpp and fills `replicas` and `clients`.
 struct Shape {
   std::string faults = "default";
-  std::optional<std::uint32_t> replicas;
+  std::optional<std::string> replicas_text;
+  std::optional<std::string> clients_text;
+  std::optional<std::uint32_t> replicas;  // set by make_options()
   std::optional<std::uint32_t> clients;
   std::string duration = "10s";
   std::optional<std::string> liveness;  // bound on the liveness phase (unset: RunOptions' 20 s)
@@ -51,35 +58,51 @@ struct Shape {
 void add_shape_flags(CLI::App* app, Shape& s) {
   app->add_option("--faults", s.faults, "Fault level: none | default | harsh")
       ->check(CLI::IsMember({"none", "default", "normal", "harsh"}));
-  app->add_option("--replicas", s.replicas, "Cluster size (1..7); default: drawn per seed")
-      ->check(CLI::Range(1, 7));
-  app->add_option("--clients", s.clients, "Client count (1..64); default: drawn per seed")
-      ->check(CLI::Range(1, 64));
+  app->add_option("--replicas", s.replicas_text,
+                  fmt::format("Cluster size ({}..{}); default: drawn per seed", min_replicas, max_replicas));
+  app->add_option("--clients", s.clients_text,
+                  fmt::format("Client count ({}..{}); default: drawn per seed", min_run_clients, max_clients));
   app->add_option("--duration", s.duration,
-                  "Simulated length of the fault phase, e.g. 10s, 500ms, 2m");
+                  fmt::format("Simulated length of the fault phase, e.g. 10s, 500ms, 2m (a bare number: "
+                              "seconds; at most {})",
+                              format_duration(max_sim_duration_us)));
   app->add_option("--liveness", s.liveness,
-                  "Bound on the liveness phase, e.g. 20s (default), 1ms (forces a liveness verdict)");
+                  fmt::format("Bound on the liveness phase, e.g. 20s (default), 1ms (forces a liveness verdict); "
+                              "at most {}",
+                              format_duration(max_sim_duration_us)));
 }
 
-/// Builds RunOptions from the shape flags; an error names the bad flag.
-std::optional<RunOptions> make_options(const Shape& s, std::uint64_t seed, std::string* error) {
+/// Checks an optional count flag against [min, max] into `out`; an error names the flag.
+bool parse_count(const std::optional<std::string>& text, std::string_view flag, std::uint64_t min,
+                 std::uint64_t max, std::optional<std::uint32_t>& out, std::string* error) {
+  if (!text) return true;
+  auto v = parse_bounded_uint(*text, flag, min, max);
+  if (!v) {
+    *error = v.error().message;
+    return false;
+  }
+  out = static_cast<std::uint32_t>(v.value());
+  return true;
+}
+
+/// Builds RunOptions from the shape flags (and fills s.replicas, s.clients); an error
+/// names the bad flag and the limit it broke.
+std::optional<RunOptions> make_options(Shape& s, std::uint64_t seed, std::string* error) {
   RunOptions o;
   o.seed = seed;
   o.faults = parse_fault_level(s.faults).value_or(FaultLevel::normal);
-  o.replicas = s.replicas;
-  o.clients = s.clients;
-  auto duration = parse_duration_us(s.duration);
-  if (!duration) {
-    *error = fmt::format("--duration: '{}' is not a duration (examples: 10s, 500ms, 2m)", s.duration);
+  if (!parse_count(s.replicas_text, "--replicas", min_replicas, max_replicas, s.replicas, error) ||
+      !parse_count(s.clients_text, "--clients", min_run_clients, max_clients, s.clients, error)) {
     return std::nullopt;
   }
+  o.replicas = s.replicas;
+  o.clients = s.clients;
+  auto duration = parse_duration_us(s.duration, error, "--duration");
+  if (!duration) return std::nullopt;
   o.duration_us = *duration;
   if (s.liveness) {
-    auto liveness = parse_duration_us(*s.liveness);
-    if (!liveness) {
-      *error = fmt::format("--liveness: '{}' is not a duration (examples: 20s, 1ms)", *s.liveness);
-      return std::nullopt;
-    }
+    auto liveness = parse_duration_us(*s.liveness, error, "--liveness");
+    if (!liveness) return std::nullopt;
     o.liveness_us = *liveness;
   }
   return o;
@@ -118,34 +141,24 @@ void print_failure(const RunResult& r) {
   fmt::print("FAILED [{}] {} at t={} us\n{}\n", to_string(r.verdict), r.check, r.failed_at_us, r.detail);
 }
 
-bool write_history(const RunResult& r, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) {
-    fmt::print(stderr, "error: cannot write history file '{}'\n", path);
-    return false;
-  }
-  out << to_json_lines(r.history);
-  return true;
-}
-
-/// `replay --html FILE`: writes the run's timeline page (tools/timeline_html.hpp) built
-/// from its trace lines. False, with a message, if the trace is malformed or FILE unwritable.
-bool write_timeline(const RunResult& r, const std::string& title, const std::string& trace,
-                    const std::string& path) {
+/// `replay --html FILE`: the run's timeline page (tools/timeline_html.hpp) built from its
+/// trace lines. Nullopt, with a message, if the trace is malformed.
+std::optional<std::string> timeline_page(const RunResult& r, const std::string& title, const std::string& trace,
+                                         std::string* error) {
   vsr::tools::TimelineRun run{title, std::string(to_string(r.verdict)), r.check, r.detail,
                               r.failed_at_us, describe(r.params)};
   auto model = vsr::tools::build_timeline(trace, run);
   if (!model) {
-    fmt::print(stderr, "error: --html: {}\n", model.error().message);
-    return false;
+    *error = fmt::format("--html: {}", model.error().message);
+    return std::nullopt;
   }
-  std::ofstream out(path);
-  if (!(out << vsr::tools::timeline_html(model.value()))) {
-    fmt::print(stderr, "error: cannot write timeline file '{}'\n", path);
-    return false;
-  }
-  fmt::print("timeline: {}\n", path);
-  return true;
+  return vsr::tools::timeline_html(model.value());
+}
+
+/// Prints `error` and returns the usage exit code.
+int usage_error(const std::string& error) {
+  fmt::print(stderr, "error: {}\n", error);
+  return exit_usage;
 }
 
 // ---------------------------------------------------------------- run
@@ -158,40 +171,81 @@ struct TapeInput {
   bool duration_given = false;
 };
 
-/// Loads the input file into `o` (tape mode). False, with a message, if unreadable.
-bool load_input(const TapeInput& tape, RunOptions& o) {
-  std::ifstream in(tape.path, std::ios::binary);
-  if (!in) {
-    fmt::print(stderr, "error: --input: cannot read '{}'\n", tape.path);
+/// Loads the input file into `o` (tape mode). False, with a message, if it is not a
+/// readable file of at most max_tape_bytes.
+bool load_input(const TapeInput& tape, RunOptions& o, std::string* error) {
+  auto bytes = read_input_file(tape.path, "--input", max_tape_bytes);
+  if (!bytes) {
+    *error = bytes.error().message;
     return false;
   }
-  o.input = std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  o.input = std::vector<std::uint8_t>(bytes.value().begin(), bytes.value().end());
   if (!tape.faults_given) o.faults = tape_faults;
   if (!tape.duration_given) o.duration_us = tape_duration_us;
   return true;
 }
 
-int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_path,
-            const std::string& history_path, bool replay, const TapeInput& tape = {},
-            const std::string& html_path = {}, const std::string& json_path = {}) {
+/// The files `run` and `replay` write; empty means not asked for.
+struct RunOutputs {
+  std::string trace;
+  std::string history;
+  std::string json;
+  std::string html;
+};
+
+/// Every output file can be written (checked before the run, so a typo costs no run).
+bool check_outputs(const RunOutputs& out, std::string* error) {
+  const std::pair<const std::string*, std::string_view> files[] = {
+      {&out.trace, "--trace"}, {&out.history, "--history"}, {&out.json, "--json"}, {&out.html, "--html"}};
+  for (const auto& [path, flag] : files) {
+    if (!path->empty() && !check_writable(*path, flag, error)) return false;
+  }
+  return true;
+}
+
+nlohmann::json run_json(std::uint64_t seed, const RunResult& r) {
+  nlohmann::json j{{"seed", seed},
+                   {"verdict", to_string(r.verdict)},
+                   {"exit_code", static_cast<int>(r.verdict)},
+                   {"trace_hash", fmt::format("{:016x}", r.trace_hash)},
+                   {"replicas", r.params.replica_count},
+                   {"metrics", metrics_json(r.stats)}};
+  if (r.verdict != RunVerdict::passed) j["check"] = r.check, j["detail"] = r.detail;
+  return j;
+}
+
+/// Writes the history, JSON and timeline files asked for; false, with a message naming
+/// the flag and the path, if any write fails.
+bool write_run_outputs(const RunOutputs& out, std::uint64_t seed, const Shape& shape, const RunResult& r,
+                       const std::string& html_trace, std::string* error) {
+  if (!out.history.empty() && !write_output_file(out.history, to_json_lines(r.history), "--history", error)) {
+    return false;
+  }
+  if (!out.json.empty() && !write_output_file(out.json, run_json(seed, r).dump(2) + "\n", "--json", error)) {
+    return false;
+  }
+  if (!out.html.empty()) {
+    std::string title = fmt::format("vsr-sim replay --seed {}{}", seed, shape_flags(shape));
+    auto page = timeline_page(r, title, html_trace, error);
+    if (!page || !write_output_file(out.html, *page, "--html", error)) return false;
+    fmt::print("timeline: {}\n", out.html);
+  }
+  return true;
+}
+
+int cmd_run(std::uint64_t seed, Shape& shape, const RunOutputs& outputs, bool replay, const TapeInput& tape = {}) {
   std::string error;
   auto options = make_options(shape, seed, &error);
-  if (!options) {
-    fmt::print(stderr, "error: {}\n", error);
-    return exit_usage;
-  }
-  if (!tape.path.empty() && !load_input(tape, *options)) return exit_usage;
+  if (!options || !check_outputs(outputs, &error)) return usage_error(error);
+  if (!tape.path.empty() && !load_input(tape, *options, &error)) return usage_error(error);
   std::ofstream trace_file;
-  if (!trace_path.empty()) {
-    trace_file.open(trace_path);
-    if (!trace_file) {
-      fmt::print(stderr, "error: cannot write trace file '{}'\n", trace_path);
-      return exit_usage;
-    }
+  if (!outputs.trace.empty()) {
+    trace_file.open(outputs.trace);
+    if (!trace_file) return usage_error(fmt::format("--trace: cannot write '{}'", outputs.trace));
     options->trace = &trace_file;
   }
   std::ostringstream html_trace;  // --html: the trace in memory, copied to --trace after the run
-  if (!html_path.empty()) options->trace = &html_trace;
+  if (!outputs.html.empty()) options->trace = &html_trace;
   if (replay) options->context_lines = 25;
   auto start = Clock::now();
   RunResult r = run_simulation(*options);
@@ -203,32 +257,18 @@ int cmd_run(std::uint64_t seed, const Shape& shape, const std::string& trace_pat
   }
   print_summary(r, wall);
   print_metrics(std::cout, r.stats);
-  if (!history_path.empty() && !write_history(r, history_path)) return exit_usage;
-  if (!json_path.empty()) {
-    nlohmann::json j{{"seed", seed},
-                     {"verdict", to_string(r.verdict)},
-                     {"exit_code", static_cast<int>(r.verdict)},
-                     {"trace_hash", fmt::format("{:016x}", r.trace_hash)},
-                     {"replicas", r.params.replica_count},
-                     {"metrics", metrics_json(r.stats)}};
-    if (r.verdict != RunVerdict::passed) j["check"] = r.check, j["detail"] = r.detail;
-    std::ofstream out(json_path);
-    if (!(out << j.dump(2) << '\n')) {
-      fmt::print(stderr, "error: --json: cannot write '{}'\n", json_path);
-      return exit_usage;
-    }
+  if (trace_file.is_open()) {
+    if (!outputs.html.empty()) trace_file << html_trace.str();
+    trace_file.close();
+    if (trace_file.fail()) return usage_error(fmt::format("--trace: writing '{}' failed", outputs.trace));
   }
-  if (!html_path.empty()) {
-    if (trace_file.is_open()) trace_file << html_trace.str();
-    std::string title = fmt::format("vsr-sim replay --seed {}{}", seed, shape_flags(shape));
-    if (!write_timeline(r, title, html_trace.str(), html_path)) return exit_usage;
-  }
+  if (!write_run_outputs(outputs, seed, shape, r, html_trace.str(), &error)) return usage_error(error);
   if (r.verdict != RunVerdict::passed) {
     print_failure(r);
     if (replay) {
       fmt::print("last {} events before the failure:\n", r.context.size());
       for (const auto& line : r.context) fmt::print("  {}\n", line);
-      if (!trace_path.empty()) fmt::print("full trace: {}\n", trace_path);
+      if (!outputs.trace.empty()) fmt::print("full trace: {}\n", outputs.trace);
     } else {
       fmt::print("replay: {}\n", options->input ? fmt::format("vsr-sim replay --input {}{}{}", tape.path,
                                                               seed == 1 ? "" : fmt::format(" --seed {}", seed),
@@ -315,7 +355,17 @@ std::vector<SeedOutcome> run_sweep(const std::vector<std::uint64_t>& seeds, cons
     }
   };
   std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (unsigned j = 0; j < jobs; ++j) {
+    try {
+      threads.emplace_back(worker);
+    } catch (const std::system_error& e) {
+      // The system has no more threads for us: the ones started share the seeds (the
+      // results do not depend on the job count); with none, this thread runs them all.
+      fmt::print(stderr, "warning: --jobs: only {} of {} threads could start ({})\n", j, jobs, e.what());
+      break;
+    }
+  }
+  if (threads.empty()) worker();
   for (auto& t : threads) t.join();
   std::erase_if(outcomes, [](const SeedOutcome& o) { return !o.ran; });
   if (stop_on_failure && outcomes.size() < seeds.size()) {
@@ -328,12 +378,18 @@ std::vector<SeedOutcome> run_sweep(const std::vector<std::uint64_t>& seeds, cons
   return outcomes;
 }
 
-nlohmann::json sweep_json(const std::vector<SeedOutcome>& outcomes, const Shape& shape,
+nlohmann::json sweep_json(const std::vector<SeedOutcome>& outcomes, const Shape& shape, const RunOptions& base,
                           const std::string& range, const std::string& shard, double wall_ms) {
   nlohmann::json j;
   j["seeds"] = range;
   j["shard"] = shard;
   j["faults"] = shape.faults;
+  // The shape every seed ran with (null: drawn per seed); `compare` refuses to pair
+  // sweeps whose settings differ.
+  j["replicas"] = shape.replicas ? nlohmann::json(*shape.replicas) : nlohmann::json(nullptr);
+  j["clients"] = shape.clients ? nlohmann::json(*shape.clients) : nlohmann::json(nullptr);
+  j["duration_us"] = base.duration_us;
+  j["liveness_us"] = base.liveness_us;
   j["wall_ms"] = wall_ms;
   std::map<std::string, std::size_t> counts;
   for (const auto& o : outcomes) ++counts[std::string(to_string(o.verdict))];
@@ -356,31 +412,32 @@ nlohmann::json sweep_json(const std::vector<SeedOutcome>& outcomes, const Shape&
   return j;
 }
 
-int cmd_sweep(const std::string& range, const std::string& shard_text, unsigned jobs,
-              const Shape& shape, const std::string& json_path, bool print_hashes, bool stop_on_failure) {
-  auto seeds = parse_seed_range(range);
-  if (!seeds) {
-    fmt::print(stderr, "error: --seeds: '{}' is not a range like 1..1000\n", range);
-    return exit_usage;
-  }
-  auto shard = parse_shard(shard_text);
-  if (!shard) {
-    fmt::print(stderr, "error: --shard: '{}' is not K/N with 1 <= K <= N\n", shard_text);
-    return exit_usage;
-  }
-  std::vector<std::uint64_t> mine = shard_seeds(*seeds, *shard);
+struct SweepCommand {
+  std::string range = "1..2000";
+  std::string shard = "1/1";
+  std::string jobs = "0";
+  std::string json_path;
+  bool print_hashes = false;
+  bool stop_on_failure = false;
+};
+
+int cmd_sweep(const SweepCommand& c, Shape& shape) {
   std::string error;
+  auto seeds = parse_seed_range(c.range, &error);
+  if (!seeds) return usage_error(error);
+  auto shard = parse_shard(c.shard, &error);
+  if (!shard) return usage_error(error);
+  std::vector<std::uint64_t> mine = shard_seeds(*seeds, *shard);
   auto base = make_options(shape, 0, &error);
-  if (!base) {
-    fmt::print(stderr, "error: {}\n", error);
-    return exit_usage;
-  }
-  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
-  fmt::print("sweep: {} seeds ({} shard {}), {} jobs, faults={}\n", mine.size(), range,
-             shard_text, jobs, shape.faults);
+  if (!base) return usage_error(error);
+  auto jobs = parse_jobs(c.jobs, mine.size(), std::thread::hardware_concurrency(), &error);
+  if (!jobs) return usage_error(error);
+  if (!c.json_path.empty() && !check_writable(c.json_path, "--json", &error)) return usage_error(error);
+  fmt::print("sweep: {} seeds ({} shard {}), {} jobs, faults={}\n", mine.size(), c.range, c.shard, *jobs,
+             shape.faults);
   auto start = Clock::now();
   Coverage coverage;
-  auto outcomes = run_sweep(mine, *base, jobs, coverage, stop_on_failure);
+  auto outcomes = run_sweep(mine, *base, *jobs, coverage, c.stop_on_failure);
   double wall = elapsed_ms(start);
   std::map<std::string, std::size_t> counts;
   for (const auto& o : outcomes) ++counts[std::string(to_string(o.verdict))];
@@ -388,28 +445,23 @@ int cmd_sweep(const std::string& range, const std::string& shard_text, unsigned 
   for (const auto& [name, n] : counts) fmt::print("{:<18} {:>8}\n", name, n);
   fmt::print("{} seeds in {:.1f} s ({:.0f} seeds/s)\n", outcomes.size(), wall / 1000,
              outcomes.empty() ? 0.0 : static_cast<double>(outcomes.size()) * 1000 / wall);
-  if (stop_on_failure && outcomes.size() < mine.size()) {
+  if (c.stop_on_failure && outcomes.size() < mine.size()) {
     fmt::print("stopped at the first failure: {} of {} seeds run\n", outcomes.size(), mine.size());
   }
   print_coverage(std::cout, coverage);
   fmt::print("\n");
   int code = 0;
   for (const auto& o : outcomes) {
-    if (print_hashes) fmt::print("seed {} {} {:016x}\n", o.seed, to_string(o.verdict), o.trace_hash);
+    if (c.print_hashes) fmt::print("seed {} {} {:016x}\n", o.seed, to_string(o.verdict), o.trace_hash);
     if (o.verdict == RunVerdict::passed) continue;
     if (code == 0) code = static_cast<int>(o.verdict);
     fmt::print("FAILED seed {} [{}] {}: {}\n  replay: {}\n", o.seed, to_string(o.verdict), o.check,
                o.detail, replay_command(o.seed, shape));
   }
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    if (!out) {
-      fmt::print(stderr, "error: cannot write '{}'\n", json_path);
-      return exit_usage;
-    }
-    nlohmann::json j = sweep_json(outcomes, shape, range, shard_text, wall);
+  if (!c.json_path.empty()) {
+    nlohmann::json j = sweep_json(outcomes, shape, *base, c.range, c.shard, wall);
     j["coverage"] = coverage_json(coverage);
-    out << j.dump(2) << '\n';
+    if (!write_output_file(c.json_path, j.dump(2) + "\n", "--json", &error)) return usage_error(error);
   }
   return code;
 }
@@ -420,6 +472,54 @@ std::string exit_code_text() {
          "sweep exits with the code of its first failing seed.";
 }
 
+
+/// A subcommand's name that is not one of `subs`: an error naming it and the real ones
+/// (CLI11 would say "A subcommand is required", or print the main help for `nosuch --help`).
+std::optional<std::string> unknown_subcommand(int argc, char** argv, const std::vector<CLI::App*>& subs) {
+  if (argc < 2 || argv[1][0] == '-') return std::nullopt;
+  std::string names;
+  for (const auto* sub : subs) {
+    if (sub->get_name() == argv[1]) return std::nullopt;
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", sub->get_name());
+  }
+  return fmt::format("unknown subcommand '{}' (the subcommands are: {}; see vsr-sim --help)", argv[1], names);
+}
+
+/// `vsr-sim scenario` arguments: files as given, and each directory as every `*.txt` in
+/// it, sorted by name. A directory without one is an error.
+std::optional<std::vector<std::string>> scenario_paths(const std::vector<std::string>& args, std::string* error) {
+  std::vector<std::string> paths;
+  for (const auto& arg : args) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(arg, ec)) {
+      paths.push_back(arg);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(arg, ec)) {
+      if (entry.path().extension() == ".txt" && !entry.is_directory()) found.push_back(entry.path().string());
+    }
+    if (ec || found.empty()) {
+      *error = fmt::format("scenario: '{}' is a directory with no *.txt scenario files{}", arg,
+                           ec ? fmt::format(" ({})", ec.message()) : "");
+      return std::nullopt;
+    }
+    std::sort(found.begin(), found.end());
+    paths.insert(paths.end(), found.begin(), found.end());
+  }
+  return paths;
+}
+
+/// `--seed` of run, replay and shrink: a seed 0..2^64-1; "-1" is an error, not 2^64-1.
+std::optional<std::uint64_t> seed_flag(const std::string& text, std::string* error) {
+  auto seed = parse_seed(text, "--seed");
+  if (!seed) {
+    *error = seed.error().message;
+    return std::nullopt;
+  }
+  return seed.value();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -427,101 +527,108 @@ int main(int argc, char** argv) {
   app.footer(fmt::format("{}\n\n{}", exit_code_text(), fault_model_text()));
   app.require_subcommand(1);
 
-  std::uint64_t seed = 1;
+  std::string seed_text = "1";
   Shape shape;
-  std::string trace_path;
-  std::string history_path;
+  RunOutputs outputs;
   auto* run = app.add_subcommand("run", "Run one seed and print its verdict and trace hash");
   TapeInput tape;
-  run->add_option("--seed", seed, "The seed (with --input: of the streams used once the input runs out; default 1)");
+  run->add_option("--seed", seed_text, "The seed, 0..2^64-1 (with --input: of the streams used once the input runs out; default 1)");
   run->add_option("--input", tape.path, "Tape mode: FILE's bytes make every random choice (a fuzz_sim input)");
   add_shape_flags(run, shape);
-  run->add_option("--trace", trace_path, "Write the trace as JSON lines to FILE");
-  run->add_option("--history", history_path, "Write the client history as JSON lines to FILE");
-  std::string run_json;
-  run->add_option("--json", run_json, "Write the verdict and the metrics as JSON to FILE");
+  run->add_option("--trace", outputs.trace, "Write the trace as JSON lines to FILE");
+  run->add_option("--history", outputs.history, "Write the client history as JSON lines to FILE");
+  run->add_option("--json", outputs.json, "Write the verdict and the metrics as JSON to FILE");
 
   auto* replay = app.add_subcommand(
       "replay", "Rerun a seed, write its trace, and show the first violated check in context");
-  replay->add_option("--seed", seed, "The seed (with --input: of the streams used once the input runs out; default 1)");
+  replay->add_option("--seed", seed_text, "The seed, 0..2^64-1 (with --input: of the streams used once the input runs out; default 1)");
   replay->add_option("--input", tape.path, "Tape mode: FILE's bytes make every random choice (a fuzz_sim input)");
   add_shape_flags(replay, shape);
-  replay->add_option("--trace", trace_path, "Write the trace as JSON lines to FILE");
-  replay->add_option("--history", history_path, "Write the client history as JSON lines to FILE");
-  std::string html_path;
-  replay->add_option("--html", html_path,
+  replay->add_option("--trace", outputs.trace, "Write the trace as JSON lines to FILE");
+  replay->add_option("--history", outputs.history, "Write the client history as JSON lines to FILE");
+  replay->add_option("--html", outputs.html,
                      "Write the run's timeline to FILE: one self-contained HTML page (README, \"Seeing a run\")");
 
-  std::string range = "1..2000";
-  std::string shard = "1/1";
-  unsigned jobs = 0;
-  std::string json_path;
-  bool print_hashes = false;
+  SweepCommand sweep_cmd;
   auto* sweep = app.add_subcommand("sweep", "Run many seeds in parallel");
-  sweep->add_option("--seeds", range, "Seed range A..B (inclusive)")->capture_default_str();
-  sweep->add_option("--jobs", jobs, "Parallel runs (default: all cores)");
-  sweep->add_option("--shard", shard, "Run shard K of N (1-based): seeds whose index mod N is K-1")
+  sweep->add_option("--seeds", sweep_cmd.range,
+                    fmt::format("Seed range A..B (inclusive), at most {} seeds", max_sweep_seeds))
       ->capture_default_str();
-  sweep->add_option("--json", json_path, "Write a machine-readable summary to FILE");
-  sweep->add_flag("--hashes", print_hashes, "Print every seed's verdict and trace hash");
-  bool stop_on_failure = false;
-  sweep->add_flag("--stop-on-failure", stop_on_failure,
+  sweep->add_option("--jobs", sweep_cmd.jobs,
+                    fmt::format("Parallel runs, 0..{} (0, the default: all cores; never more than the seeds)", max_jobs));
+  sweep->add_option("--shard", sweep_cmd.shard, "Run shard K of N (1-based): seeds whose index mod N is K-1")
+      ->capture_default_str();
+  sweep->add_option("--json", sweep_cmd.json_path, "Write a machine-readable summary to FILE");
+  sweep->add_flag("--hashes", sweep_cmd.print_hashes, "Print every seed's verdict and trace hash");
+  sweep->add_flag("--stop-on-failure", sweep_cmd.stop_on_failure,
                   "Stop at the first failing seed (every earlier seed still runs)");
   add_shape_flags(sweep, shape);
 
   std::vector<std::string> compare_files;
+  CompareOptions compare_options;
   auto* compare = app.add_subcommand(
       "compare", "Compare two sweeps' JSON (base, then head): new failures and metric deltas beyond noise");
   compare->add_option("files", compare_files, "BASE.json HEAD.json (from vsr-sim sweep --json)")
       ->required()
       ->expected(2);
+  compare->add_flag("--allow-mismatch", compare_options.allow_mismatch,
+                    "Compare sweeps run with different settings (faults, replicas, clients, duration, liveness), "
+                    "with a warning");
 
   std::string shrink_out;
-  std::uint32_t shrink_runs = 5000;
+  std::string shrink_runs = "5000";
   auto* shrink_cmd = app.add_subcommand(
       "shrink", "Shrink a failing seed to a minimal schedule and write it as a scenario file");
-  shrink_cmd->add_option("--seed", seed, "The failing seed")->required();
+  shrink_cmd->add_option("--seed", seed_text, "The failing seed")->required();
   add_shape_flags(shrink_cmd, shape);
   shrink_cmd->add_option("-o,--output", shrink_out, "The scenario file to write (default: shrunk-seed-N.txt)");
-  shrink_cmd->add_option("--max-runs", shrink_runs, "Budget of candidate replays")->capture_default_str();
+  shrink_cmd->add_option("--max-runs", shrink_runs, fmt::format("Budget of candidate replays, 1..{}", max_shrink_runs))
+      ->capture_default_str();
 
   std::vector<std::string> scenario_files;
   bool scenario_rewrite = false;
   auto* scenario = app.add_subcommand(
       "scenario", "Run scenario scripts and diff their output (exit 0 match, 1 mismatch, 2 malformed)");
-  scenario->add_option("files", scenario_files, "Scenario files (scenarios/*.txt)")->required();
+  scenario->add_option("files", scenario_files, "Scenario files (scenarios/*.txt); a directory: every *.txt in it")
+      ->required();
   scenario->add_flag("--rewrite", scenario_rewrite, "Replace every expected output with the actual output");
 
+  if (auto unknown = unknown_subcommand(argc, argv, {run, replay, sweep, compare, shrink_cmd, scenario})) {
+    return usage_error(*unknown);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : exit_usage;
   }
+  std::string error;
   if (scenario->parsed()) {
-    return run_scenario_files(scenario_files, scenario_rewrite, std::cout, std::cerr);
+    auto paths = scenario_paths(scenario_files, &error);
+    if (!paths) return usage_error(error);
+    return run_scenario_files(*paths, scenario_rewrite, std::cout, std::cerr);
   }
-  if (compare->parsed()) return compare_sweeps(compare_files[0], compare_files[1], std::cout, std::cerr);
+  if (compare->parsed()) {
+    return compare_sweeps(compare_files[0], compare_files[1], std::cout, std::cerr, compare_options);
+  }
+  if (sweep->parsed()) return cmd_sweep(sweep_cmd, shape);
+  auto seed = seed_flag(seed_text, &error);
+  if (!seed) return usage_error(error);
   if (shrink_cmd->parsed()) {
-    std::string error;
-    auto options = make_options(shape, seed, &error);
-    if (!options) {
-      fmt::print(stderr, "error: {}\n", error);
-      return exit_usage;
-    }
-    ShrinkCommand c{*options, shrink_out.empty() ? fmt::format("shrunk-seed-{}.txt", seed) : shrink_out,
-                    shrink_runs, fmt::format("seed {}{}", seed, shape_flags(shape))};
+    auto options = make_options(shape, *seed, &error);
+    if (!options) return usage_error(error);
+    auto runs = parse_bounded_uint(shrink_runs, "--max-runs", 1, max_shrink_runs);
+    if (!runs) return usage_error(runs.error().message);
+    ShrinkCommand c{*options, shrink_out.empty() ? fmt::format("shrunk-seed-{}.txt", *seed) : shrink_out,
+                    static_cast<std::uint32_t>(runs.value()), fmt::format("seed {}{}", *seed, shape_flags(shape))};
+    if (!check_writable(c.output_path, "-o", &error)) return usage_error(error);
     return run_shrink_command(c);
   }
-  for (auto* sub : {run, replay}) {
-    if (!sub->parsed()) continue;
-    if (sub->count("--seed") == 0 && tape.path.empty()) {
-      fmt::print(stderr, "error: {} needs --seed N or --input FILE\n", sub->get_name());
-      return exit_usage;
-    }
-    tape.faults_given = sub->count("--faults") > 0;
-    tape.duration_given = sub->count("--duration") > 0;
-    return cmd_run(seed, shape, trace_path, history_path, sub == replay, tape, html_path, run_json);
+  auto* sub = run->parsed() ? run : replay;
+  if (sub->count("--seed") == 0 && tape.path.empty()) {
+    return usage_error(fmt::format("{} needs --seed N or --input FILE", sub->get_name()));
   }
-  return cmd_sweep(range, shard, jobs, shape, json_path, print_hashes, stop_on_failure);
+  tape.faults_given = sub->count("--faults") > 0;
+  tape.duration_given = sub->count("--duration") > 0;
+  return cmd_run(*seed, shape, outputs, sub == replay, tape);
 }
