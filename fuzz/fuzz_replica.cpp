@@ -32,6 +32,16 @@
 //     any commit number): the protocol must ignore it.
 //   - PrepareOk(v, k) from replica s when s's disk says it is normal in view v and
 //     durably holds at least k ops: exactly what s acknowledged (or will).
+// And messages that lie in a way the receiver can check (vsr::RejectReason), which it
+// must reject (a vsr.protocol.message.rejected event) or ignore, never act on:
+//   - any of five message types naming a view above vsr::max_view (near 2^64 half the time);
+//   - a StartView from the primary of a view at or above the receiver's, or a
+//     DoViewChange to the receiver as the primary of its view (with the highest last
+//     normal view, so it would win the choice), whose log is a prefix of the
+//     receiver's that lacks one of the ops it executed, or changes one;
+//   - a Prepare whose entry claims a later view than the Prepare, a StartView whose
+//     length is not its op number, a StartViewChange from a replica outside the cluster.
+// The first and the last group must be rejected in any state: the target checks it.
 //
 // Checks after every input to a replica: Replica::check_invariants(), and
 // sim/invariants.hpp's InvariantChecker (after_step, on_committed for every executed
@@ -58,6 +68,7 @@
 #include "vsr/kv.hpp"
 #include "vsr/output.hpp"
 #include "vsr/replica.hpp"
+#include "vsr/telemetry.hpp"
 
 namespace {
 
@@ -219,6 +230,7 @@ class Cluster {
     for (const Committed& c : out.committed) {
       if (auto f = checker_.on_committed(rep(r), c)) fail(*f, what);
     }
+    for (const TelemetryEvent& e : out.events) rejected_ += e.kind == EventKind::message_rejected;
     for (const Outgoing& o : out.send_now) send(rep(r), o);
     if (!out.persist.empty() || !out.send_after_persist.empty()) {
       node.writes.push_back({std::move(out.persist), std::move(out.send_after_persist)});
@@ -341,6 +353,7 @@ class Cluster {
     std::uint64_t top = max_view().value;
     std::uint64_t v = top + in.u8() % 6;
     v = v >= 2 ? v - 2 : 0;
+    if (kind % 9 >= 5) return forge_lie(kind % 9, in, to, s);
     Message m;
     switch (kind % 5) {
       case 0: m = StartViewChange{ViewNumber(v), s}; break;
@@ -370,6 +383,76 @@ class Cluster {
     input(to, m, fmt::format("forged r{}->r{} {}", from, to, m));
   }
 
+  /// A message that lies in a way `to` can check (see the header): `to` must reject or
+  /// ignore it; `must_reject` ones in any state.
+  void forge_lie(std::uint32_t kind, Input& in, std::uint32_t to, ReplicaIndex s) {
+    const Replica& target = *nodes_[to].replica;
+    const Config cfg = config(to);
+    Message m;
+    bool must_reject = true;
+    switch (kind) {
+      case 5: {  // a view past max_view
+        const std::uint8_t how = in.u8();
+        const std::uint64_t v = how % 2 == 0 ? ~std::uint64_t{0} - how / 2
+                                             : vsr::max_view.value + 1 + in.u64() % vsr::max_view.value;
+        const ViewNumber view(v);
+        switch (in.u8() % 5) {
+          case 0: m = StartViewChange{view, s}; break;
+          case 1: m = Commit{view, CommitNumber(in.u8()), cfg.primary_of(view)}; break;
+          case 2: m = StartView{view, OpNumber(0), CommitNumber(0), {}, cfg.primary_of(view)}; break;
+          case 3: m = DoViewChange{view, ViewNumber(0), OpNumber(0), CommitNumber(0), {}, s}; break;
+          default: m = GetState{view, OpNumber(0), s}; break;
+        }
+        break;
+      }
+      case 6: {  // a new view's log that drops or changes an executed op
+        const std::uint64_t executed = target.commit().value;
+        if (executed == 0) return;
+        must_reject = false;  // ignored when stale, or when the target is recovering
+        const std::uint64_t keep = in.u8() % (executed + 1);
+        std::vector<LogEntry> log(target.log().begin(),
+                                  target.log().begin() + static_cast<std::ptrdiff_t>(keep));
+        if (keep == executed) log.back().operation.push_back(0xff);  // changed, not dropped
+        const OpNumber op(log.size());
+        const CommitNumber commit(in.u8() % (op.value + 1));
+        ViewNumber view(target.view().value + in.u8() % 3);
+        if (in.u8() % 2 == 0) {
+          if (cfg.primary_of(view) == rep(to)) view = view.next();
+          m = StartView{view, op, commit, std::move(log), cfg.primary_of(view)};
+        } else {
+          if (cfg.primary_of(view) != rep(to)) return;
+          m = DoViewChange{view, view, op, commit, std::move(log), s};
+        }
+        break;
+      }
+      case 7: {  // an entry from a later view than its Prepare
+        const ViewNumber view = target.view();
+        const OpNumber op = target.op().next();
+        LogEntry e{ViewNumber(view.value + 1 + in.u8()), ClientId(1), RequestNumber(1), {}};
+        m = Prepare{view, op, CommitNumber(std::min(target.commit().value, op.value - 1)),
+                    std::move(e), cfg.primary_of(view)};
+        break;
+      }
+      default: {  // a sender outside the cluster, or a StartView of the wrong length
+        if (in.u8() % 2 == 0) {
+          m = StartViewChange{target.view(), rep(n_ + in.u8() % (max_replica_count - n_))};
+        } else {
+          const ViewNumber view(target.view().value + 1);
+          m = StartView{view, OpNumber(target.log().size() + 1), CommitNumber(0), target.log(),
+                        cfg.primary_of(view)};
+        }
+        break;
+      }
+    }
+    const std::uint64_t before = rejected_;
+    const ViewNumber view_before = target.view();
+    input(to, m, fmt::format("forged lie r{}->r{} {}", s, to, m));
+    if (must_reject) {
+      FUZZ_CHECK(rejected_ > before, fmt::format("r{} did not reject {}", to, m));
+      FUZZ_CHECK(nodes_[to].replica->view() == view_before, fmt::format("r{} moved on {}", to, m));
+    }
+  }
+
   std::uint32_t n_;
   std::vector<Node> nodes_;
   sim::InvariantChecker checker_;
@@ -377,6 +460,7 @@ class Cluster {
   std::deque<Envelope> remembered_;
   std::map<std::uint64_t, std::uint64_t> next_request_;  // client -> highest number sent
   std::uint64_t next_nonce_ = 0;
+  std::uint64_t rejected_ = 0;  // vsr.protocol.message.rejected events, all replicas
   bool trace_ = std::getenv("FUZZ_REPLICA_TRACE") != nullptr;
 };
 

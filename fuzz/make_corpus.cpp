@@ -182,6 +182,29 @@ void replica_corpus(const fs::path& dir) {
     for (auto& b : s) b = static_cast<std::uint8_t>(rng.next());
     scripts.push_back(s);
   }
+  // Lies a replica can check (fuzz_replica's forge_lie: kinds 5..8 of its forge step),
+  // after committed writes and heartbeats: views past max_view (each of its five
+  // message types), a StartView and a DoViewChange dropping executed ops, an entry from
+  // a later view, an unknown sender, a StartView of the wrong length. Each forge is
+  // {forge, kind, to, from, view byte, kind's bytes}. Appended last, so the numbering of
+  // the scripts above stays.
+  for (std::uint8_t size_byte : {0, 2}) {  // 3 and 5 replicas
+    std::vector<std::uint8_t> s{size_byte};
+    for (std::uint8_t k = 0; k < 4; ++k) s.insert(s.end(), {request, k, 0, 3, 3, 0, 0});
+    s.insert(s.end(), {flush, deliver_many, 200, flush, deliver_many, 200});
+    for (int k = 0; k < 4; ++k) s.insert(s.end(), {tick, 0, 15, flush, deliver_many, 100});
+    for (std::uint8_t type = 0; type < 5; ++type) {
+      s.insert(s.end(), {forge, 5, 1, 2, 2, 0, type});
+      if (type == 1) s.push_back(7);  // the Commit's commit number
+    }
+    s.insert(s.end(), {forge, 6, 0, 1, 2, 0, 0, 1, 0});  // StartView of view 1 to r0
+    s.insert(s.end(), {forge, 6, 1, 2, 2, 0, 0, 1, 1});  // DoViewChange of view 1 to r1
+    s.insert(s.end(), {forge, 7, 1, 0, 2, 3});
+    s.insert(s.end(), {forge, 8, 2, 0, 2, 0, 7});
+    s.insert(s.end(), {forge, 8, 2, 0, 2, 1});
+    s.insert(s.end(), {flush, deliver_many, 255, tick_all, flush, deliver_many, 255});
+    scripts.push_back(s);
+  }
   for (std::size_t i = 0; i < scripts.size(); ++i) write_file(dir / fmt::format("script-{:02}", i), scripts[i]);
   fmt::print("fuzz_replica: {} files\n", scripts.size());
 }
