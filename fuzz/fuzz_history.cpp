@@ -2,8 +2,9 @@
 // and whatever parses goes to the linearizability checker, with small bounds.
 //
 // Properties (a violation aborts, so libFuzzer keeps the input):
-// - the parsers never crash and never throw; a rejected input gets an error message
-//   that says where ("file:line: what");
+// - the parsers never crash and never throw, however deep the input nests; a rejected
+//   input gets an error message that says where ("file:line: what") and is short
+//   (values from the input are quoted cut to 60 bytes, so never a 60 KB message);
 // - a parsed history obeys the recorder's rules (invoke_seq increasing, each
 //   completion after its invocation, unique event numbers);
 // - JSON lines round-trip: parse -> to_json_lines -> parse gives the same history;
@@ -30,6 +31,9 @@ using namespace vsr::sim;
 
 constexpr std::size_t max_input_bytes = 64 << 10;
 constexpr std::size_t max_checked_ops = 200;
+/// An error message's bound: "file:line: " plus a sentence quoting at most two input
+/// strings of 60 bytes, each escaped (at most 10 characters a byte).
+constexpr std::size_t max_error_bytes = 1500;
 
 void check_shape(const History& h) {
   std::set<std::uint64_t> seqs;
@@ -117,7 +121,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string& m = parsed.error().message;
     FUZZ_CHECK(!m.empty(), "parse error without a message");
     FUZZ_CHECK(m.starts_with(edn ? "fuzz.edn:" : "fuzz.jsonl:"),
-               fmt::format("parse error does not say where: {:?}", m));
+               fmt::format("parse error does not say where: {:?}", m.substr(0, 200)));
+    FUZZ_CHECK(m.size() <= max_error_bytes,
+               fmt::format("parse error of {} bytes: {:?}...", m.size(), m.substr(0, 200)));
     return 0;
   }
   const History& h = parsed.value();
