@@ -394,7 +394,7 @@ class Cluster {
       case 5: {  // a view past max_view
         const std::uint8_t how = in.u8();
         const std::uint64_t v = how % 2 == 0 ? ~std::uint64_t{0} - how / 2
-                                             : vsr::max_view.value + 1 + in.u64() % vsr::max_view.value;
+                                             : vsr::max_view.value + 1 + in.u64() % (vsr::max_view.value - 1);
         const ViewNumber view(v);
         switch (in.u8() % 5) {
           case 0: m = StartViewChange{view, s}; break;
