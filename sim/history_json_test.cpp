@@ -126,9 +126,10 @@ TEST_CASE("json: nesting is bounded while parsing, whichever field holds it") {
       {"process", R"("type":"invoke","f":"write","key":"y","value":2)"},
       {"time", R"("process":1,"type":"invoke","f":"write","key":"y","value":2)"},
   };
-  for (const auto& [field, others] : fields) {
+  for (const auto& f : fields) {
+    const std::string& field = f.first;
     CAPTURE(field);
-    const std::string line = "{" + others + ",\"" + field + "\":" + deep + "}";
+    const std::string line = "{" + f.second + ",\"" + field + "\":" + deep + "}";
     CHECK(error_of(ok_line + "\n\n" + line) == "h.jsonl:3: nesting deeper than 64 levels");
   }
   // Deep objects too, and the limit is exact: 64 levels pass the parse (and are then

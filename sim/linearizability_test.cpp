@@ -725,7 +725,7 @@ History truncated(const History& h, std::uint64_t cutoff) {
 
 TEST_CASE("property: with many pending ops, verdicts and explanations agree with brute force") {
   std::size_t lin = 0, nonlin = 0;
-  for (std::uint64_t seed = 1; seed <= 10000; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 3000; ++seed) {  // ~0.2 s; ~7 s under ASan
     CAPTURE(seed);
     TestRng rng{seed};
     const std::size_t ops = 4 + rng.below(13);  // 4..16
@@ -766,8 +766,8 @@ TEST_CASE("property: with many pending ops, verdicts and explanations agree with
     if (v->needs_unwritten_value) CHECK(bp.states_before(target).size() > 0);
   }
   MESSAGE(lin << " linearizable, " << nonlin << " not");
-  CHECK(lin >= 4000);
-  CHECK(nonlin >= 2000);
+  CHECK(lin >= 1200);
+  CHECK(nonlin >= 500);
 }
 
 }  // namespace
