@@ -179,19 +179,89 @@ InputError at(std::string_view file, std::uint32_t line, const std::string& what
   return InputError{fmt::format("{}:{}: {}", file, line, what)};
 }
 
-/// Parses one line, refusing (during the parse, so that nothing deeper is ever built)
-/// arrays and objects nested deeper than max_nesting. Never throws.
+/// A SAX handler building the line's JSON value (nlohmann's own DOM builder, minus
+/// what a history does not need), refusing nesting deeper than max_nesting while it
+/// parses: a deeper array or object is skipped (scanned for syntax, never stored), so
+/// nothing deep is ever built, and the line is then rejected.
+class BoundedDom {
+ public:
+  explicit BoundedDom(json& root) : root_(root) {}
+
+  [[nodiscard]] bool too_deep() const { return too_deep_; }
+
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool v) { return put(json(v)); }
+  bool number_integer(json::number_integer_t v) { return put(json(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return put(json(v)); }
+  bool number_float(json::number_float_t v, const json::string_t& /*text*/) { return put(json(v)); }
+  bool string(json::string_t& v) { return put(json(std::move(v))); }
+  bool binary(json::binary_t& v) { return put(json(std::move(v))); }
+  bool start_object(std::size_t /*elements*/) { return open(json::value_t::object); }
+  bool start_array(std::size_t /*elements*/) { return open(json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (skipped_ == 0) key_ = std::move(k);
+    return true;
+  }
+  template <typename Exception>
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/, const Exception& /*e*/) {
+    return false;
+  }
+
+ private:
+  /// Stores `v` where the next value goes; returns where it landed (null if skipped).
+  json* place(json&& v) {
+    if (skipped_ > 0) return nullptr;
+    if (open_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    json& parent = *open_.back();
+    if (parent.is_array()) {
+      auto& items = parent.get_ref<json::array_t&>();
+      items.push_back(std::move(v));
+      return &items.back();
+    }
+    // A repeated key keeps the last value, as json::parse does.
+    auto& fields = parent.get_ref<json::object_t&>();
+    return &fields.insert_or_assign(std::move(key_), std::move(v)).first->second;
+  }
+  bool put(json&& v) {
+    (void)place(std::move(v));
+    return true;
+  }
+  bool open(json::value_t kind) {
+    if (skipped_ > 0 || open_.size() >= static_cast<std::size_t>(max_nesting)) {
+      too_deep_ = true;
+      ++skipped_;
+      return true;
+    }
+    // Pointers into the open containers stay valid: a container only grows after its
+    // open child has closed.
+    open_.push_back(place(json(kind)));
+    return true;
+  }
+  bool close() {
+    if (skipped_ > 0) --skipped_;
+    else open_.pop_back();
+    return true;
+  }
+
+  json& root_;
+  std::vector<json*> open_;  // the containers being filled, outermost first
+  json::string_t key_;
+  std::size_t skipped_ = 0;  // depth inside a skipped (too deep) container
+  bool too_deep_ = false;
+};
+
+/// Parses one line, refusing arrays and objects nested deeper than max_nesting during
+/// the parse (BoundedDom). Never throws.
 InputResult<json> parse_line(std::string_view line) {
-  bool too_deep = false;
-  const json::parser_callback_t limit = [&too_deep](int depth, json::parse_event_t event, json&) {
-    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
-    if (!opens || depth < max_nesting) return true;
-    too_deep = true;
-    return false;  // the value is skipped: its contents are scanned but never stored
-  };
-  json obj = json::parse(line, limit, false);
-  if (obj.is_discarded()) return InputError{"not valid JSON"};
-  if (too_deep) return InputError{fmt::format("nesting deeper than {} levels", max_nesting)};
+  json obj;
+  BoundedDom dom{obj};
+  if (!json::sax_parse(line, &dom)) return InputError{"not valid JSON"};
+  if (dom.too_deep()) return InputError{fmt::format("nesting deeper than {} levels", max_nesting)};
   return obj;
 }
 
