@@ -325,6 +325,8 @@ class Cluster {
     for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}});
     for (std::uint32_t r = 0; r < replicas; ++r) absorb(r);
   }
+  Cluster(const Cluster&) = delete;  // the hosts point at checker_
+  Cluster& operator=(const Cluster&) = delete;
 
   // ------------------------------------------------------------ output
 

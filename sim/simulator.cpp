@@ -126,6 +126,8 @@ std::uint64_t endpoint_word(const Endpoint& e) {
 class Simulation {
  public:
   explicit Simulation(const RunOptions& o);
+  Simulation(const Simulation&) = delete;  // the hosts point at checker_
+  Simulation& operator=(const Simulation&) = delete;
   RunResult run();
 
  private:
