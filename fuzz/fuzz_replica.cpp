@@ -43,10 +43,13 @@
 //     length is not its op number, a StartViewChange from a replica outside the cluster.
 // The first and the last group must be rejected in any state: the target checks it.
 //
+// The replicas are hosted by sim/sim_host.hpp (the simulator's host): persists queue
+// as writes in flight; crashes lose them with the messages waiting on them; a wiped
+// replica restarts in recovery from an empty disk until its recovered state is durable.
 // Checks after every input to a replica: Replica::check_invariants(), and
 // sim/invariants.hpp's InvariantChecker (after_step, on_committed for every executed
-// op, on_promise for every released promise, on_restart at every restart,
-// on_client_ack for every Reply the acting primary sends). A failed check or an
+// op, on_message_sent for every message that leaves a host, on_restart at every
+// restart, on_client_ack for every Reply the acting primary sends). A failed check or an
 // AssertionError from the replica aborts with a message, so libFuzzer saves the input.
 // FUZZ_REPLICA_TRACE=1 in the environment prints every step (for reproducers).
 #include <cstddef>
@@ -55,6 +58,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -63,6 +67,7 @@
 
 #include "fuzz/fuzz_check.hpp"
 #include "sim/invariants.hpp"
+#include "sim/sim_host.hpp"
 #include "vsr/assert.hpp"
 #include "vsr/config.hpp"
 #include "vsr/kv.hpp"
@@ -103,28 +108,20 @@ struct Envelope {
   Message message;
 };
 
-struct PendingWrite {
-  PersistDelta delta;
-  std::vector<Outgoing> after;
-};
-
-struct Node {
-  std::optional<Replica> replica;
-  PersistedState disk;
-  std::deque<PendingWrite> writes;
-  bool needs_recovery = false;  // wiped; its disk holds nothing trustworthy yet
-};
-
 ReplicaIndex rep(std::uint32_t i) { return ReplicaIndex(static_cast<std::uint8_t>(i)); }
 
 class Cluster {
  public:
-  explicit Cluster(std::uint32_t n) : n_(n), nodes_(n), checker_(n) {
+  explicit Cluster(std::uint32_t n) : n_(n), checker_(n) {
+    nodes_.reserve(n);
+    for (std::uint32_t r = 0; r < n; ++r) nodes_.emplace_back(config(r), checker_);
     for (std::uint32_t r = 0; r < n; ++r) {
-      nodes_[r].replica.emplace(Replica::fresh(config(r), std::make_unique<KvMachine>()));
+      nodes_[r].boot();
       after_input(r, "boot");
     }
   }
+  Cluster(const Cluster&) = delete;  // the hosts point at checker_
+  Cluster& operator=(const Cluster&) = delete;
 
   void step(Input& in) {
     const std::uint8_t op = in.u8();
@@ -141,7 +138,7 @@ class Cluster {
       case 7: for (std::uint32_t r = 0; r < n_; ++r) tick(r); break;
       case 8: request(in); break;
       case 9: persist_one(replica(in)); break;
-      case 10: for (std::uint32_t r = 0; r < n_; ++r) while (!nodes_[r].writes.empty()) persist_one(r); break;
+      case 10: for (std::uint32_t r = 0; r < n_; ++r) while (nodes_[r].has_writes()) persist_one(r); break;
       case 11: crash_restart(replica(in), /*wipe=*/false); break;
       case 12: crash_restart(replica(in), /*wipe=*/true); break;
       case 13: replay(in); break;
@@ -205,12 +202,17 @@ class Cluster {
 
   // ---- replicas
 
+  /// Where replica r's messages go (send, below).
+  auto sender(std::uint32_t r) {
+    return [this, r](Outgoing&& o) { send(rep(r), o); };
+  }
+
   void input(std::uint32_t r, const Message& m, const std::string& what) {
     trace("{}", what);
-    guarded(r, what, [&] { nodes_[r].replica->step(m); });
+    guarded(r, what, [&] { nodes_[r].replica().step(m); });
   }
   void tick(std::uint32_t r) {
-    guarded(r, fmt::format("tick r{}", r), [&] { nodes_[r].replica->tick(); });
+    guarded(r, fmt::format("tick r{}", r), [&] { nodes_[r].replica().tick(); });
   }
   template <class F>
   void guarded(std::uint32_t r, const std::string& what, F&& f) {
@@ -224,22 +226,18 @@ class Cluster {
 
   /// Carries out r's output like a driver, then runs every check.
   void after_input(std::uint32_t r, const std::string& what) {
-    Node& node = nodes_[r];
+    sim::SimHost& node = nodes_[r];
     Output out;
-    node.replica->take_output(out);
-    for (const Committed& c : out.committed) {
-      if (auto f = checker_.on_committed(rep(r), c)) fail(*f, what);
-    }
+    node.replica().take_output(out);
+    if (auto f = node.check_committed(out)) fail(*f, what);
     for (const TelemetryEvent& e : out.events) rejected_ += e.kind == EventKind::message_rejected;
-    for (const Outgoing& o : out.send_now) send(rep(r), o);
-    if (!out.persist.empty() || !out.send_after_persist.empty()) {
-      node.writes.push_back({std::move(out.persist), std::move(out.send_after_persist)});
+    if (node.carry_out(out, sender(r))) {
       // A batch with nothing to write waits only for the writes before it.
-      while (!node.writes.empty() && node.writes.front().delta.empty()) persist_front(r);
+      complete_empty_writes(r);
     }
-    if (auto f = checker_.after_step(*node.replica)) fail(*f, what);
+    if (auto f = node.check_after_input()) fail(*f, what);
     try {
-      node.replica->check_invariants();
+      node.replica().check_invariants();
     } catch (const AssertionError& e) {
       vsr::fuzz::finding(fmt::format("replica {} invariant after {}: {}", r, what, e.what()));
     }
@@ -250,52 +248,41 @@ class Cluster {
   }
 
   void persist_one(std::uint32_t r) {
-    if (nodes_[r].writes.empty()) return;
+    if (!nodes_[r].has_writes()) return;
     trace("persist r{}", r);
-    persist_front(r);
-    while (!nodes_[r].writes.empty() && nodes_[r].writes.front().delta.empty()) persist_front(r);
+    complete_oldest_write(r);
+    complete_empty_writes(r);
   }
-  void persist_front(std::uint32_t r) {
-    Node& node = nodes_[r];
-    PendingWrite w = std::move(node.writes.front());
-    node.writes.pop_front();
-    apply_delta(node.disk, w.delta);
-    if (node.needs_recovery && w.delta.state && node.replica->status() == StatusKind::normal) {
-      node.needs_recovery = false;  // the recovered state is on disk now
-    }
-    for (const Outgoing& o : w.after) {
-      checker_.on_message_sent(rep(r), o.message);
-      send(rep(r), o);
+  void complete_empty_writes(std::uint32_t r) {
+    sim::SimHost& node = nodes_[r];
+    while (node.has_writes() && node.host().writes().front().delta.empty()) complete_oldest_write(r);
+  }
+  void complete_oldest_write(std::uint32_t r) {
+    try {
+      nodes_[r].complete_oldest_write(sender(r));
+    } catch (const AssertionError& e) {
+      vsr::fuzz::finding(fmt::format("replica {} assertion completing a write: {}", r, e.what()));
     }
   }
 
   [[nodiscard]] std::uint32_t untrusted() const {
     std::uint32_t k = 0;
-    for (const Node& n : nodes_) k += n.needs_recovery ? 1 : 0;
+    for (const sim::SimHost& n : nodes_) k += n.needs_recovery() ? 1 : 0;
     return k;
   }
 
   void crash_restart(std::uint32_t r, bool wipe) {
-    Node& node = nodes_[r];
-    if (wipe && !node.needs_recovery && untrusted() + 1 > config(r).max_faulty()) wipe = false;
-    trace("crash r{} (losing {} writes){}", r, node.writes.size(), wipe ? ", wipe" : "");
-    node.writes.clear();
-    node.replica.reset();
-    if (wipe) {
-      node.disk = PersistedState{};
-      node.needs_recovery = true;
-    }
+    sim::SimHost& node = nodes_[r];
+    wipe = wipe && sim::wipe_allowed(node.needs_recovery(), untrusted(), config(r).max_faulty());
+    trace("crash r{} (losing {} writes){}", r, node.host().writes().size(), wipe ? ", wipe" : "");
+    node.crash(wipe);
+    std::optional<sim::CheckFailure> broken;
     try {
-      if (node.needs_recovery) {
-        node.replica.emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(),
-                                                 Nonce(real_nonce_base + next_nonce_++)));
-      } else {
-        node.replica.emplace(Replica::restart(config(r), std::make_unique<KvMachine>(), node.disk));
-      }
+      broken = node.restart([&] { return real_nonce_base + next_nonce_++; });
     } catch (const AssertionError& e) {
       vsr::fuzz::finding(fmt::format("replica {} assertion at restart: {}", r, e.what()));
     }
-    if (auto f = checker_.on_restart(*node.replica, node.needs_recovery)) fail(*f, "restart");
+    if (broken) fail(*broken, "restart");
     after_input(r, fmt::format("restart r{}", r));
   }
 
@@ -338,7 +325,7 @@ class Cluster {
 
   [[nodiscard]] ViewNumber max_view() const {
     ViewNumber v{};
-    for (const Node& n : nodes_) v = std::max(v, n.replica->view());
+    for (const sim::SimHost& n : nodes_) v = std::max(v, n.replica().view());
     return v;
   }
 
@@ -360,7 +347,7 @@ class Cluster {
       case 1: {
         const std::uint8_t how = in.u8();
         std::uint64_t op = how % 16 == 0 ? ~std::uint64_t{0} - how / 16  // the largest numbers
-                                         : how % (nodes_[from].replica->op().value + 9);
+                                         : how % (nodes_[from].replica().op().value + 9);
         m = GetState{ViewNumber(v), OpNumber(op), s};
         break;
       }
@@ -373,8 +360,8 @@ class Cluster {
         break;
       }
       default: {
-        const PersistedState& d = nodes_[from].disk;
-        if (d.state.view != d.state.last_normal_view || nodes_[from].needs_recovery) return;
+        const PersistedState& d = nodes_[from].disk();
+        if (d.state.view != d.state.last_normal_view || nodes_[from].needs_recovery()) return;
         std::uint64_t op = in.u8() % (d.log.size() + 1);
         m = PrepareOk{d.state.view, OpNumber(op), s};
         break;
@@ -386,7 +373,7 @@ class Cluster {
   /// A message that lies in a way `to` can check (see the header): `to` must reject or
   /// ignore it; `must_reject` ones in any state.
   void forge_lie(std::uint32_t kind, Input& in, std::uint32_t to, ReplicaIndex s) {
-    const Replica& target = *nodes_[to].replica;
+    const Replica& target = nodes_[to].replica();
     const Config cfg = config(to);
     Message m;
     bool must_reject = true;
@@ -449,13 +436,13 @@ class Cluster {
     input(to, m, fmt::format("forged lie r{}->r{} {}", s, to, m));
     if (must_reject) {
       FUZZ_CHECK(rejected_ > before, fmt::format("r{} did not reject {}", to, m));
-      FUZZ_CHECK(nodes_[to].replica->view() == view_before, fmt::format("r{} moved on {}", to, m));
+      FUZZ_CHECK(nodes_[to].replica().view() == view_before, fmt::format("r{} moved on {}", to, m));
     }
   }
 
   std::uint32_t n_;
-  std::vector<Node> nodes_;
-  sim::InvariantChecker checker_;
+  sim::InvariantChecker checker_;  // before nodes_: the hosts point at it
+  std::vector<sim::SimHost> nodes_;
   std::vector<Envelope> in_flight_;
   std::deque<Envelope> remembered_;
   std::map<std::uint64_t, std::uint64_t> next_request_;  // client -> highest number sent

@@ -30,6 +30,7 @@
 #include "sim/prng.hpp"
 #include "sim/simulator.hpp"
 #include "vsr/codec.hpp"
+#include "vsr/host.hpp"
 #include "vsr/kv.hpp"
 #include "vsr/replica.hpp"
 
@@ -37,6 +38,23 @@ namespace fs = std::filesystem;
 using namespace vsr;
 
 namespace {
+
+/// A saved finding is named by its content's SHA-1 (40 hex digits, libFuzzer's names).
+bool is_saved_finding(const fs::path& p) {
+  std::string name = p.filename().string();
+  return name.size() == 40 && name.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+/// Empties `dir` of what an earlier run wrote, keeping saved findings (regression inputs
+/// that the corpus replay test runs).
+void remove_generated(const fs::path& dir) {
+  if (!fs::is_directory(dir)) return;
+  std::vector<fs::path> doomed;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!is_saved_finding(e.path())) doomed.push_back(e.path());
+  }
+  for (const fs::path& p : doomed) fs::remove_all(p);
+}
 
 void write_file(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary);
@@ -48,13 +66,14 @@ void write_file(const fs::path& p, const std::string& text) {
 
 // ---------------------------------------------------------------- codec
 
-/// A 3-replica cluster with FIFO delivery and instant disks, recording every message.
+/// A 3-replica cluster with FIFO delivery and instant disks (every write completes at
+/// once), recording every message.
 class MiniCluster {
  public:
   MiniCluster() {
     for (std::uint32_t r = 0; r < 3; ++r) {
-      disks_.emplace_back();
-      replicas_.emplace_back(Replica::fresh(config(r), std::make_unique<KvMachine>()));
+      hosts_.emplace_back(config(r));
+      hosts_[r].boot(std::make_unique<KvMachine>());
       absorb(r);
     }
   }
@@ -65,7 +84,7 @@ class MiniCluster {
     Request m{ClientId(client), RequestNumber(number),
               encode_kv_op(KvOp{KvOpKind::write, key, std::to_string(number), ""})};
     record(m);
-    replicas_[to]->step(m);
+    hosts_[to].replica().step(m);
     absorb(to);
   }
   void run(std::set<std::uint32_t> deaf = {}) {
@@ -73,19 +92,20 @@ class MiniCluster {
       auto [to, m] = std::move(queue_.front());
       queue_.pop_front();
       if (deaf.contains(to)) continue;
-      replicas_[to]->step(m);
+      hosts_[to].replica().step(m);
       absorb(to);
     }
   }
   void tick(std::uint32_t r, int n) {
     for (int k = 0; k < n; ++k) {
-      replicas_[r]->tick();
+      hosts_[r].replica().tick();
       absorb(r);
     }
   }
   void wipe(std::uint32_t r, std::uint64_t nonce) {
-    disks_[r] = PersistedState{};
-    replicas_[r].emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(), Nonce(nonce)));
+    hosts_[r].crash();
+    hosts_[r].wipe();
+    hosts_[r].start_recovery(std::make_unique<KvMachine>(), Nonce(nonce));
     absorb(r);
   }
   void drop_all() { queue_.clear(); }
@@ -98,17 +118,15 @@ class MiniCluster {
     if (list.size() < 4 && std::find(list.begin(), list.end(), b) == list.end()) list.push_back(b);
   }
   void absorb(std::uint32_t r) {
-    Output o = replicas_[r]->take_output();
-    apply_delta(disks_[r], o.persist);
-    for (auto* list : {&o.send_now, &o.send_after_persist}) {
-      for (const Outgoing& out : *list) {
-        record(out.message);
-        if (const auto* to = std::get_if<ReplicaIndex>(&out.to)) queue_.emplace_back(to->value, out.message);
-      }
-    }
+    Output o = hosts_[r].replica().take_output();
+    auto send = [this](Outgoing&& out) {
+      record(out.message);
+      if (const auto* to = std::get_if<ReplicaIndex>(&out.to)) queue_.emplace_back(to->value, std::move(out.message));
+    };
+    hosts_[r].carry_out(o, send);
+    while (!hosts_[r].writes().empty()) hosts_[r].complete_oldest_write(send);
   }
-  std::vector<std::optional<Replica>> replicas_;
-  std::vector<PersistedState> disks_;
+  std::vector<ReplicaHost> hosts_;
   std::deque<std::pair<std::uint32_t, Message>> queue_;
   std::map<std::size_t, std::vector<Bytes>> frames_;
 };
@@ -295,7 +313,7 @@ int main(int argc, char** argv) {
   }
   fs::path out(argv[1]);
   for (const char* t : {"fuzz_codec", "fuzz_replica", "fuzz_sim", "fuzz_history"}) {
-    fs::remove_all(out / t);
+    remove_generated(out / t);
     fs::create_directories(out / t);
   }
   codec_corpus(out / "fuzz_codec");

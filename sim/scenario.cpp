@@ -20,6 +20,7 @@
 #include "sim/linearizability.hpp"
 #include "sim/prng.hpp"
 #include "sim/schedule.hpp"
+#include "sim/sim_host.hpp"
 #include "sim/simulator.hpp"
 #include "vsr/assert.hpp"
 #include "vsr/client.hpp"
@@ -301,13 +302,15 @@ class Cluster {
         nonce_rng_(Prng::stream(seed, Stream::nonces)),
         blocked_(replicas, std::vector<bool>(replicas, false)) {
     for (std::uint32_t r = 0; r < replicas; ++r) {
-      nodes_.emplace_back();
-      nodes_.back().replica.emplace(Replica::fresh(config(r), std::make_unique<KvMachine>()));
+      nodes_.emplace_back(SimHost(config(r), checker_));
+      nodes_.back().host.boot();
     }
     ClientConfig cc = ClientConfig::make(replicas, client_timeout_ticks).value();
     for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}});
     for (std::uint32_t r = 0; r < replicas; ++r) absorb(r);
   }
+  Cluster(const Cluster&) = delete;  // the hosts point at checker_
+  Cluster& operator=(const Cluster&) = delete;
 
   // ------------------------------------------------------------ output
 
@@ -370,7 +373,7 @@ class Cluster {
     Node& node = up_node(r);
     (void)node;
     for (std::uint64_t k = 0; k < n; ++k) {
-      nodes_[r].replica->tick();
+      nodes_[r].host.replica().tick();
       absorb(r);
     }
   }
@@ -432,24 +435,22 @@ class Cluster {
 
   void crash(std::uint32_t r, bool wipe) {
     Node& node = up_node(r);
-    std::size_t lost = node.pending.size();
-    std::size_t lost_messages = node.held.size();
-    node.replica.reset();
-    node.pending.clear();
-    node.held.clear();
+    std::size_t lost = node.host.host().unpersisted_writes();
+    std::size_t lost_messages = node.host.host().waiting_messages();
+    // A script may wipe more than f replicas (no wipe budget): it shows what happens.
+    node.host.crash(wipe);
     node.hold = false;
     std::string what = fmt::format("r{} crashed", r);
     if (lost > 0 || lost_messages > 0) {
       what += fmt::format(", losing {} unpersisted write(s) and {} message(s) waiting on them", lost,
                           lost_messages);
     }
+    const PersistedState& disk = node.host.disk();
     if (wipe) {
-      node.disk = PersistedState{};
-      node.wiped = true;
       what += "; its disk is wiped";
     } else {
-      what += fmt::format("; disk keeps view={} last_normal={} op={} commit={}", node.disk.state.view,
-                          node.disk.state.last_normal_view, node.disk.log.size(), node.disk.state.commit);
+      what += fmt::format("; disk keeps view={} last_normal={} op={} commit={}", disk.state.view,
+                          disk.state.last_normal_view, disk.log.size(), disk.state.commit);
     }
     print("{}", what);
   }
@@ -457,19 +458,18 @@ class Cluster {
   void restart(std::uint32_t r) {
     check_replica(r);
     Node& node = nodes_[r];
-    if (node.replica) throw ScriptError{fmt::format("restart: replica {} is up (crash it first)", r)};
-    bool recover = node.wiped;
+    if (node.host.up()) throw ScriptError{fmt::format("restart: replica {} is up (crash it first)", r)};
+    bool recover = node.host.needs_recovery();
+    std::optional<CheckFailure> broken = node.host.restart([&] { return nonce_rng_.next(); });
+    const Replica& x = node.host.replica();
     if (recover) {
-      node.replica.emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(), Nonce(nonce_rng_.next())));
       print("r{} restarts with an empty disk and runs recovery", r);
     } else {
-      node.replica.emplace(Replica::restart(config(r), std::make_unique<KvMachine>(), node.disk));
-      print("r{} restarts from its disk: view={} status={} op={} commit={}", r, node.replica->view(),
-            status_name(node.replica->status()), node.replica->op(), node.replica->commit());
+      print("r{} restarts from its disk: view={} status={} op={} commit={}", r, x.view(),
+            status_name(x.status()), x.op(), x.commit());
     }
-    if (auto f = checker_.on_restart(*node.replica, recover)) fatal(*f);
+    if (broken) fatal(*broken);
     absorb(r);
-    if (recover && node.replica->status() == StatusKind::normal) node.wiped = false;
   }
 
   void hold_persist(std::uint32_t r) {
@@ -479,8 +479,8 @@ class Cluster {
 
   void flush_persist(std::uint32_t r) {
     Node& node = up_node(r);
-    std::size_t n = node.pending.size();
-    std::size_t m = node.held.size();
+    std::size_t n = node.host.host().unpersisted_writes();
+    std::size_t m = node.host.host().waiting_messages();
     node.hold = false;
     release(r);
     print("r{} completes {} write(s) and releases {} message(s)", r, n, m);
@@ -537,23 +537,25 @@ class Cluster {
   void status() const {
     for (std::uint32_t r = 0; r < size(); ++r) {
       const Node& n = nodes_[r];
-      if (!n.replica) {
-        if (n.wiped) {
+      if (!n.host.up()) {
+        const PersistedState& disk = n.host.disk();
+        if (n.host.needs_recovery()) {
           print("r{}: down, disk wiped", r);
         } else {
-          print("r{}: down (disk: view={} op={} commit={})", r, n.disk.state.view, n.disk.log.size(),
-                n.disk.state.commit);
+          print("r{}: down (disk: view={} op={} commit={})", r, disk.state.view, disk.log.size(),
+                disk.state.commit);
         }
         continue;
       }
-      const Replica& x = *n.replica;
+      const Replica& x = n.host.replica();
       std::string role;
       if (x.status() == StatusKind::normal) {
         role = x.is_primary() ? " primary" : " backup";
       } else {
         role = fmt::format(" last_normal={}", x.last_normal_view());
       }
-      std::string held = n.pending.empty() ? "" : fmt::format(" unpersisted={}", n.pending.size());
+      std::size_t unpersisted = n.host.host().unpersisted_writes();
+      std::string held = unpersisted == 0 ? "" : fmt::format(" unpersisted={}", unpersisted);
       print("r{}: view={} {}{} op={} commit={}{}", r, x.view(), status_name(x.status()), role, x.op(),
             x.commit(), held);
     }
@@ -578,9 +580,10 @@ class Cluster {
   void log(std::uint32_t r) const {
     check_replica(r);
     const Node& n = nodes_[r];
-    const std::vector<LogEntry>& entries = n.replica ? n.replica->log() : n.disk.log;
-    std::uint64_t commit = n.replica ? n.replica->commit().value : n.disk.state.commit.value;
-    if (!n.replica) print("r{} is down; its disk holds:", r);
+    bool up = n.host.up();
+    const std::vector<LogEntry>& entries = up ? n.host.replica().log() : n.host.disk().log;
+    std::uint64_t commit = up ? n.host.replica().commit().value : n.host.disk().state.commit.value;
+    if (!up) print("r{} is down; its disk holds:", r);
     if (entries.empty()) print("(empty log)");
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const LogEntry& e = entries[i];
@@ -628,12 +631,9 @@ class Cluster {
 
  private:
   struct Node {
-    std::optional<Replica> replica;  // empty while down
-    PersistedState disk;
-    bool wiped = false;                 // the disk was lost: restart runs recovery
-    bool hold = false;                  // hold-persist
-    std::vector<PersistDelta> pending;  // writes in flight, oldest first
-    std::vector<Envelope> held;         // send_after_persist waiting on `pending`
+    explicit Node(SimHost h) : host(std::move(h)) {}
+    SimHost host;       // replica, disk, writes in flight and the messages waiting on them
+    bool hold = false;  // hold-persist: writes stay in flight until flush-persist
   };
   struct ClientNode {
     Client client;
@@ -648,7 +648,7 @@ class Cluster {
 
   Node& up_node(std::uint32_t r) {
     check_replica(r);
-    if (!nodes_[r].replica) throw ScriptError{fmt::format("replica {} is down", r)};
+    if (!nodes_[r].host.up()) throw ScriptError{fmt::format("replica {} is down", r)};
     return nodes_[r];
   }
 
@@ -703,8 +703,8 @@ class Cluster {
   void tick_round() {
     ++now_;
     for (std::uint32_t r = 0; r < size(); ++r) {
-      if (!nodes_[r].replica) continue;
-      nodes_[r].replica->tick();
+      if (!nodes_[r].host.up()) continue;
+      nodes_[r].host.replica().tick();
       absorb(r);
     }
     for (std::uint32_t c = 1; c <= clients_.size(); ++c) {
@@ -722,9 +722,9 @@ class Cluster {
     }
     std::optional<ViewNumber> view;
     for (const auto& n : nodes_) {
-      if (!n.replica) continue;
-      const Replica& x = *n.replica;
-      if (!n.pending.empty() || x.status() != StatusKind::normal || x.commit() != to_commit(x.op())) return false;
+      if (!n.host.up()) continue;
+      const Replica& x = n.host.replica();
+      if (n.host.host().unpersisted_writes() > 0 || x.status() != StatusKind::normal || x.commit() != to_commit(x.op())) return false;
       if (view && *view != x.view()) return false;
       view = x.view();
     }
@@ -786,7 +786,7 @@ class Cluster {
       return;
     }
     std::uint32_t r = std::get<ReplicaIndex>(e.to).value;
-    if (!nodes_[r].replica) {
+    if (!nodes_[r].host.up()) {
       say(fmt::format(" [lost: r{} is down]", r));
       ++dropped_;
       return;
@@ -799,7 +799,7 @@ class Cluster {
     say("");
     ++delivered_;
     std::string saved = std::exchange(indent_, indent);
-    nodes_[r].replica->step(e.message);
+    nodes_[r].host.replica().step(e.message);
     absorb(r);
     indent_ = saved;
   }
@@ -847,17 +847,22 @@ class Cluster {
     node.op.reset();
   }
 
+  /// Where replica r's messages go: the queue, in the order they leave.
+  auto queue_from(std::uint32_t r) {
+    return [this, r](Outgoing&& o) {
+      queue_.push_back({ReplicaIndex(static_cast<std::uint8_t>(r)), o.to, std::move(o.message)});
+    };
+  }
+
   /// Carries out replica r's output like a driver, prints what is notable, and runs
   /// every check.
   void absorb(std::uint32_t r) {
     Node& node = nodes_[r];
-    Replica& x = *node.replica;
+    Replica& x = node.host.replica();
     x.take_output(scratch_);
     Output& o = scratch_;
     std::size_t next_committed = 0;
-    for (const Committed& c : o.committed) {
-      if (auto f = checker_.on_committed(ReplicaIndex(static_cast<std::uint8_t>(r)), c)) fatal(*f);
-    }
+    if (auto f = node.host.check_committed(o)) fatal(*f);
     for (const TelemetryEvent& ev : o.events) {
       if (ev.kind == EventKind::view_change_complete) ++view_changes_;
       if (ev.kind == EventKind::apply_start && next_committed < o.committed.size()) {
@@ -872,25 +877,13 @@ class Cluster {
       const Committed& c = o.committed[next_committed];
       print("r{} executes op {}: c{}#{} -> {}", r, c.op, c.client, c.request, result_text(c.result));
     }
-    Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
-    for (auto& s : o.send_now) queue_.push_back({self, s.to, std::move(s.message)});
-    if (!o.persist.empty()) node.pending.push_back(std::move(o.persist));
-    for (auto& s : o.send_after_persist) node.held.push_back({self, s.to, std::move(s.message)});
+    node.host.carry_out(o, queue_from(r));
     if (!node.hold) release(r);
-    if (auto f = checker_.after_step(x)) fatal(*f);
+    if (auto f = node.host.check_after_input()) fatal(*f);
   }
 
-  /// The pending writes of r become durable, in order; the messages waiting on them leave.
-  void release(std::uint32_t r) {
-    Node& node = nodes_[r];
-    for (const auto& d : node.pending) apply_delta(node.disk, d);
-    node.pending.clear();
-    for (auto& e : node.held) {
-      checker_.on_message_sent(ReplicaIndex(static_cast<std::uint8_t>(r)), e.message);
-      queue_.push_back(std::move(e));
-    }
-    node.held.clear();
-  }
+  /// The writes in flight of r become durable, in order; the messages waiting on them leave.
+  void release(std::uint32_t r) { nodes_[r].host.complete_all_writes(queue_from(r)); }
 
   void print_event(std::uint32_t r, const TelemetryEvent& ev) {
     switch (ev.kind) {

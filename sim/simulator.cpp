@@ -1,7 +1,6 @@
 #include "sim/simulator.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <memory>
 #include <queue>
@@ -13,6 +12,7 @@
 #include "sim/kv_call.hpp"
 #include "sim/linearizability.hpp"
 #include "sim/prng.hpp"
+#include "sim/sim_host.hpp"
 #include "sim/trace.hpp"
 #include "vsr/assert.hpp"
 #include "vsr/client.hpp"
@@ -81,23 +81,12 @@ struct Parcel {
   Message message;
 };
 
-/// A batch's persist and the messages waiting on it.
-struct PendingWrite {
-  std::uint64_t done_us;
-  PersistDelta delta;
-  std::vector<Outgoing> after;
-};
-
+/// A replica's host (sim_host.hpp: replica, disk, writes in flight, crash, restart)
+/// and what the event loop adds: its clock and pauses.
 struct ReplicaNode {
-  std::optional<Replica> replica;
-  bool up = true;
-  bool needs_recovery = false;  // wiped; its disk holds nothing trustworthy yet
-  std::uint64_t incarnation = 0;
-  PersistedState disk;
-  std::deque<PendingWrite> writes;
-  std::uint64_t last_write_done_us = 0;
+  explicit ReplicaNode(SimHost h) : host(std::move(h)) {}
+  SimHost host;
   std::uint64_t tick_period_us = 10'000;
-  std::uint64_t paused_until_us = 0;
   bool paused = false;
   std::vector<std::uint32_t> inbox;  // parcels that arrived while paused
 };
@@ -137,6 +126,8 @@ std::uint64_t endpoint_word(const Endpoint& e) {
 class Simulation {
  public:
   explicit Simulation(const RunOptions& o);
+  Simulation(const Simulation&) = delete;  // the hosts point at checker_
+  Simulation& operator=(const Simulation&) = delete;
   RunResult run();
 
  private:
@@ -155,7 +146,6 @@ class Simulation {
   void check_committed_durable();
   void handle_output(std::uint32_t r, Output& out);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
-  void release(std::uint32_t r, std::vector<Outgoing>& messages);
   [[nodiscard]] Config replica_config(std::uint32_t r) const;
 
   // --- network ---
@@ -319,7 +309,7 @@ RunResult Simulation::run() {
   result_.stats.input_bytes_used = tape_.used();
   result_.stats.final_view = checker_.max_view();
   for (const auto& n : replicas_) {
-    if (n.replica) result_.stats.final_commit = std::max(result_.stats.final_commit, n.replica->commit().value);
+    if (n.host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, n.host.replica().commit().value);
   }
   result_.history = std::move(history_).finish();
   if (!failed() && options_.check_linearizability) {
@@ -359,7 +349,7 @@ void Simulation::dispatch(const Event& e) {
     case EventKind::disk_done: disk_done(e.node, e.arg); break;
     case EventKind::crash: crash_random(); break;
     case EventKind::crash_replica:
-      if (!liveness_ && replicas_[e.node].up && replicas_[e.node].incarnation == e.arg) {
+      if (!liveness_ && replicas_[e.node].host.up() && replicas_[e.node].host.incarnation() == e.arg) {
         crash_replica(e.node, buggify_rng_);
       }
       break;
@@ -368,7 +358,7 @@ void Simulation::dispatch(const Event& e) {
     case EventKind::heal: heal(); break;
     case EventKind::pause: pause_replica(); break;
     case EventKind::resume:
-      if (e.arg == replicas_[e.node].incarnation) resume(e.node);
+      if (e.arg == replicas_[e.node].host.incarnation()) resume(e.node);
       break;
     case EventKind::clog: clog(); break;
     case EventKind::planned_fault: apply_planned_fault(e.arg); break;
@@ -391,14 +381,15 @@ Config Simulation::replica_config(std::uint32_t r) const {
 
 void Simulation::boot() {
   std::uint32_t n = params_.replica_count;
-  replicas_.resize(n);
+  replicas_.reserve(n);
+  for (std::uint32_t r = 0; r < n; ++r) replicas_.emplace_back(SimHost(replica_config(r), checker_));
   blocked_.assign(n, std::vector<bool>(n, false));
   clogged_until_us_.assign(static_cast<std::size_t>(n + params_.client_count) * (n + params_.client_count), 0);
   for (std::uint32_t r = 0; r < n; ++r) {
     ReplicaNode& node = replicas_[r];
     double drift = (clock_rng_.real() * 2 - 1) * params_.drift_ppm / 1e6;
     node.tick_period_us = static_cast<std::uint64_t>(static_cast<double>(params_.tick_us) * (1 + drift));
-    node.replica.emplace(Replica::fresh(replica_config(r), std::make_unique<KvMachine>()));
+    node.host.boot();
     after_input(r);
     schedule(clock_rng_.below(node.tick_period_us) + 1, EventKind::replica_tick, r, 0);
   }
@@ -416,28 +407,28 @@ void Simulation::boot() {
 
 void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
   ReplicaNode& node = replicas_[r];
-  if (!node.up || incarnation != node.incarnation) return;
+  if (!node.host.up() || incarnation != node.host.incarnation()) return;
   schedule(now_us_ + node.tick_period_us, EventKind::replica_tick, r, incarnation);
   if (node.paused) return;
   trace_.mix(0x71c);
   trace_.mix(r);
   if (trace_.detailed()) trace_event("tick", r);
-  node.replica->tick();
+  node.host.replica().tick();
   after_input(r);
 }
 
 void Simulation::step_replica(std::uint32_t r, const Message& m) {
-  replicas_[r].replica->step(m);
+  replicas_[r].host.replica().step(m);
   after_input(r);
 }
 
 /// After every input: carry out the output, then run every check.
 void Simulation::after_input(std::uint32_t r) {
   ReplicaNode& node = replicas_[r];
-  node.replica->take_output(scratch_);
+  node.host.replica().take_output(scratch_);
   handle_output(r, scratch_);
   if (failed()) return;
-  if (auto f = checker_.after_step(*node.replica)) fail(RunVerdict::safety, f->check, f->detail);
+  if (auto f = node.host.check_after_input()) fail(RunVerdict::safety, f->check, f->detail);
   check_committed_durable();
 }
 
@@ -451,9 +442,9 @@ void Simulation::check_committed_durable() {
     OpNumber op(durable_checked_ + 1);
     std::uint32_t holders = 0;
     for (const ReplicaNode& n : replicas_) {
-      const auto& log = n.disk.log;
+      const auto& log = n.host.disk().log;
       bool holds = log.size() >= op.value && entry_hash(log[op.value - 1]) == checker_.committed_hash(op);
-      if (holds || n.needs_recovery) ++holders;
+      if (holds || n.host.needs_recovery()) ++holders;
     }
     if (holders < quorum) {
       fail(RunVerdict::safety, "committed-op-durable",
@@ -465,11 +456,7 @@ void Simulation::check_committed_durable() {
 
 void Simulation::handle_output(std::uint32_t r, Output& out) {
   ReplicaNode& node = replicas_[r];
-  for (const Committed& c : out.committed) {
-    if (auto f = checker_.on_committed(ReplicaIndex(static_cast<std::uint8_t>(r)), c)) {
-      fail(RunVerdict::safety, f->check, f->detail);
-    }
-  }
+  if (auto f = node.host.check_committed(out)) fail(RunVerdict::safety, f->check, f->detail);
   RunStats& st = result_.stats;
   for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
   for (const TelemetryEvent& e : out.events) {
@@ -488,45 +475,23 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
     if (trace_.detailed()) trace_.line(vsr::telemetry_json(e, now_us_));
   }
   Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
-  for (Outgoing& o : out.send_now) send(self, std::move(o));
-  if (out.persist.empty() && out.send_after_persist.empty()) return;
-  std::uint64_t latency =
-      params_.disk_latency_mean_us == 0
-          ? 0
-          : static_cast<std::uint64_t>(disk_rng_.exponential(static_cast<double>(params_.disk_latency_mean_us)));
-  if (disk_rng_.chance(params_.disk_slow_probability)) {
-    latency += static_cast<std::uint64_t>(disk_rng_.exponential(static_cast<double>(params_.disk_slow_mean_us)));
-  }
-  std::uint64_t done = std::max(node.last_write_done_us, now_us_ + latency);
-  node.last_write_done_us = done;
-  node.writes.push_back({done, std::move(out.persist), std::move(out.send_after_persist)});
-  out.persist = PersistDelta{};
-  out.send_after_persist.clear();
-  schedule(done, EventKind::disk_done, r, node.incarnation);
+  if (!node.host.carry_out(out, [&](Outgoing&& o) { send(self, std::move(o)); })) return;
+  std::uint64_t done = node.host.write_done_us(now_us_, draw_disk_latency_us(params_, disk_rng_));
+  schedule(done, EventKind::disk_done, r, node.host.incarnation());
 }
 
 /// The oldest pending write of `r` completes: it becomes durable, then the messages
 /// that waited on it leave.
 void Simulation::disk_done(std::uint32_t r, std::uint64_t incarnation) {
-  ReplicaNode& node = replicas_[r];
-  if (!node.up || incarnation != node.incarnation || node.writes.empty()) return;
-  PendingWrite w = std::move(node.writes.front());
-  node.writes.pop_front();
-  apply_delta(node.disk, w.delta);
-  if (node.needs_recovery && w.delta.state && node.replica->status() == StatusKind::normal) {
-    node.needs_recovery = false;  // the recovered state is on disk now
-  }
-  release(r, w.after);
-}
-
-void Simulation::release(std::uint32_t r, std::vector<Outgoing>& messages) {
+  SimHost& host = replicas_[r].host;
+  if (!host.up() || incarnation != host.incarnation() || !host.has_writes()) return;
   Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
-  for (Outgoing& o : messages) send(self, std::move(o));
+  host.complete_oldest_write([&](Outgoing&& o) { send(self, std::move(o)); });
 }
 
 void Simulation::deliver_to_replica(std::uint32_t r, std::uint32_t parcel) {
   ReplicaNode& node = replicas_[r];
-  if (!node.up) {
+  if (!node.host.up()) {
     trace_message("drop", parcels_[parcel], "down");
     ++result_.stats.messages_dropped;
     free_parcels_.push_back(parcel);
@@ -591,9 +556,6 @@ void Simulation::send(Endpoint from, Outgoing o) {
   ++result_.stats.messages_sent;
   ++result_.stats.messages_by_type[o.message.index()];
   result_.stats.bytes_sent += encoded_size(o.message);
-  if (std::holds_alternative<ReplicaIndex>(from)) {
-    checker_.on_message_sent(std::get<ReplicaIndex>(from), o.message);
-  }
   Route rt;
   if (from == o.to) {
     rt.copies = 1;
@@ -813,7 +775,7 @@ void Simulation::schedule_faults() {
 
 std::uint32_t Simulation::wiped_count() const {
   return static_cast<std::uint32_t>(
-      std::count_if(replicas_.begin(), replicas_.end(), [](const ReplicaNode& n) { return n.needs_recovery; }));
+      std::count_if(replicas_.begin(), replicas_.end(), [](const ReplicaNode& n) { return n.host.needs_recovery(); }));
 }
 
 /// Replay: carries out planned fault `index`. Steps naming replicas or nodes the
@@ -825,7 +787,7 @@ void Simulation::apply_planned_fault(std::size_t index) {
   bool replica_ok = f.replica < n;
   switch (f.kind) {
     case FaultStep::Kind::crash:
-      if (replica_ok && replicas_[f.replica].up) crash_now(f.replica, f.wipe);
+      if (replica_ok && replicas_[f.replica].host.up()) crash_now(f.replica, f.wipe);
       break;
     case FaultStep::Kind::restart:
       if (replica_ok) restart(f.replica, false);
@@ -839,7 +801,7 @@ void Simulation::apply_planned_fault(std::size_t index) {
       break;
     case FaultStep::Kind::heal: heal(); break;
     case FaultStep::Kind::pause:
-      if (replica_ok && replicas_[f.replica].up && !replicas_[f.replica].paused) pause_now(f.replica);
+      if (replica_ok && replicas_[f.replica].host.up() && !replicas_[f.replica].paused) pause_now(f.replica);
       break;
     case FaultStep::Kind::resume:
       if (replica_ok) resume(f.replica);
@@ -857,7 +819,7 @@ void Simulation::crash_random() {
   schedule(now_us_ + exp_interval_us(params_.crash_rate_per_s), EventKind::crash, 0);
   std::vector<std::uint32_t> up;
   for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
-    if (replicas_[r].up) up.push_back(r);
+    if (replicas_[r].host.up()) up.push_back(r);
   }
   if (up.empty()) return;
   crash_replica(up[fault_rng_.below(up.size())], fault_rng_);
@@ -878,7 +840,7 @@ void Simulation::maybe_aim_crash(std::uint32_t r, vsr::EventKind kind) {
   }
   if (!buggify_rng_.chance(params_.crash_after_event_probability)) return;
   std::uint64_t within = 1 + buggify_rng_.below(2 * params_.disk_latency_mean_us + 1);
-  schedule(now_us_ + within, EventKind::crash_replica, r, replicas_[r].incarnation);
+  schedule(now_us_ + within, EventKind::crash_replica, r, replicas_[r].host.incarnation());
 }
 
 /// Crashes `r`: its writes in flight are lost; with the seed's wipe probability (and
@@ -887,28 +849,20 @@ void Simulation::crash_replica(std::uint32_t r, Prng& rng) {
   bool wipe = rng.chance(params_.wipe_probability);
   crash_now(r, wipe);
   std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(rng.exponential(static_cast<double>(params_.restart_mean_us)));
-  schedule(back, EventKind::restart, r, replicas_[r].needs_recovery ? 1 : 0);
+  schedule(back, EventKind::restart, r, replicas_[r].host.needs_recovery() ? 1 : 0);
 }
 
 /// Crashes `r` now; with `wipe`, and within the wipe budget (never more than f replicas
 /// without a trustworthy disk), its disk is lost too.
 void Simulation::crash_now(std::uint32_t r, bool wipe) {
   ReplicaNode& node = replicas_[r];
-  bool may_wipe = node.needs_recovery || wiped_count() + 1 <= replica_config(r).max_faulty();
-  wipe = wipe && may_wipe;
+  wipe = wipe && wipe_allowed(node.host.needs_recovery(), wiped_count(), replica_config(r).max_faulty());
   record(FaultStep::of(FaultStep::Kind::crash, r, wipe));
-  node.up = false;
-  ++node.incarnation;
-  node.writes.clear();  // writes in flight are lost, with the messages waiting on them
+  node.host.crash(wipe);  // writes in flight are lost, with the messages waiting on them
   node.paused = false;
   for (std::uint32_t p : node.inbox) free_parcels_.push_back(p);
   node.inbox.clear();
-  node.replica.reset();
-  if (wipe) {
-    node.disk = PersistedState{};
-    node.needs_recovery = true;
-    ++result_.stats.wipes;
-  }
+  if (wipe) ++result_.stats.wipes;
   ++result_.stats.crashes;
   trace_.mix(0xc7a5);
   trace_.mix(r);
@@ -919,39 +873,31 @@ void Simulation::crash_now(std::uint32_t r, bool wipe) {
 
 void Simulation::restart(std::uint32_t r, bool) {
   ReplicaNode& node = replicas_[r];
-  if (node.up) return;
+  if (node.host.up()) return;
   record(FaultStep::of(FaultStep::Kind::restart, r));
-  node.up = true;
-  node.last_write_done_us = now_us_;
-  bool recover = node.needs_recovery;
-  auto machine = std::make_unique<KvMachine>();
-  if (recover) {
-    // Recovery (§4.3) starts from nothing. A replica that crashed again before its
-    // recovered state was durable may have part of it on disk; that part is discarded.
-    node.disk = PersistedState{};
-    node.replica.emplace(Replica::recovering(replica_config(r), std::move(machine), Nonce(nonce_rng_.next())));
-  } else {
-    node.replica.emplace(Replica::restart(replica_config(r), std::move(machine), node.disk));
-  }
+  node.host.reset_disk_clock(now_us_);
+  bool recover = node.host.needs_recovery();
+  // Recovery (§4.3) starts from an empty disk (ReplicaHost::start_recovery says why).
+  std::optional<CheckFailure> broken = node.host.restart([&] { return nonce_rng_.next(); });
   trace_.mix(0x4e57);
   trace_.mix(r);
   if (trace_.detailed()) {
     trace_.line(trace_line(now_us_, "restart").num("replica", r).boolean("recovering", recover).take());
   }
-  if (auto f = checker_.on_restart(*node.replica, recover)) {
-    fail(RunVerdict::safety, f->check, f->detail);
+  if (broken) {
+    fail(RunVerdict::safety, broken->check, broken->detail);
     return;
   }
   after_input(r);
-  schedule(now_us_ + 1 + clock_rng_.below(node.tick_period_us), EventKind::replica_tick, r, node.incarnation);
+  schedule(now_us_ + 1 + clock_rng_.below(node.tick_period_us), EventKind::replica_tick, r, node.host.incarnation());
 }
 
 std::optional<std::uint32_t> Simulation::acting_primary() const {
   std::optional<std::uint32_t> best;
   for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
     const auto& n = replicas_[r];
-    if (!n.up || !n.replica->is_acting_primary()) continue;
-    if (!best || n.replica->view() > replicas_[*best].replica->view()) best = r;
+    if (!n.host.up() || !n.host.replica().is_acting_primary()) continue;
+    if (!best || n.host.replica().view() > replicas_[*best].host.replica().view()) best = r;
   }
   return best;
 }
@@ -1029,10 +975,10 @@ void Simulation::pause_replica() {
   schedule(now_us_ + exp_interval_us(params_.pause_rate_per_s), EventKind::pause, 0);
   std::uint32_t r = static_cast<std::uint32_t>(fault_rng_.below(replicas_.size()));
   ReplicaNode& node = replicas_[r];
-  if (!node.up || node.paused) return;
+  if (!node.host.up() || node.paused) return;
   pause_now(r);
   std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.pause_mean_us)));
-  schedule(until, EventKind::resume, r, node.incarnation);
+  schedule(until, EventKind::resume, r, node.host.incarnation());
 }
 
 /// Pauses `r` (up, not paused): it stops ticking and its arrivals wait in its inbox.
@@ -1047,7 +993,7 @@ void Simulation::pause_now(std::uint32_t r) {
 
 void Simulation::resume(std::uint32_t r) {
   ReplicaNode& node = replicas_[r];
-  if (!node.up || !node.paused) return;
+  if (!node.host.up() || !node.paused) return;
   record(FaultStep::of(FaultStep::Kind::resume, r));
   node.paused = false;
   trace_.mix(0x4e5);
@@ -1056,7 +1002,7 @@ void Simulation::resume(std::uint32_t r) {
   std::vector<std::uint32_t> burst = std::move(node.inbox);
   node.inbox.clear();
   for (std::uint32_t p : burst) {
-    if (failed() || !node.up || node.paused) {
+    if (failed() || !node.host.up() || node.paused) {
       free_parcels_.push_back(p);
       continue;
     }
@@ -1098,7 +1044,7 @@ void Simulation::track_primary(bool closing) {
   bool present = closing;
   for (std::size_t r = 0; r < replicas_.size() && !present; ++r) {
     const ReplicaNode& n = replicas_[r];
-    present = n.up && !n.paused && n.replica && n.replica->is_acting_primary();
+    present = n.host.up() && !n.paused && n.host.replica().is_acting_primary();
   }
   if (present == primary_present_) return;
   primary_present_ = present;
@@ -1121,7 +1067,7 @@ void Simulation::enter_liveness_phase() {
   trace_.mix(0x11fe);
   if (trace_.detailed()) trace_.line(trace_line(now_us_, "liveness_phase").take());
   for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
-    if (!replicas_[r].up) restart(r, replicas_[r].needs_recovery);
+    if (!replicas_[r].host.up()) restart(r, replicas_[r].host.needs_recovery());
     if (failed()) return;
     if (replicas_[r].paused) resume(r);
   }
@@ -1143,11 +1089,11 @@ bool Simulation::converged(std::string* why) const {
   }
   const Replica* first = nullptr;
   for (const auto& n : replicas_) {
-    if (!n.up) {
+    if (!n.host.up()) {
       if (why) *why = "a replica is down";
       return false;
     }
-    const Replica& r = *n.replica;
+    const Replica& r = n.host.replica();
     if (r.status() != StatusKind::normal || r.commit() != to_commit(r.op())) {
       if (why) *why = fmt::format("replica {} is {} in view {} with op {} commit {}", r.index(), status_name(r.status()), r.view(), r.op(), r.commit());
       return false;

@@ -436,8 +436,8 @@ TEST_CASE("§4.2 a primary restarted in the middle of its own view's start leads
   CHECK(c.replica(2).status() == StatusKind::normal);
   CHECK(c.replica(2).op() == OpNumber(2));
   c.crash(1);
-  CHECK(c.node(1).disk.state.view == ViewNumber(1));
-  CHECK(c.node(1).disk.state.last_normal_view == ViewNumber(0));
+  CHECK(c.node(1).disk().state.view == ViewNumber(1));
+  CHECK(c.node(1).disk().state.last_normal_view == ViewNumber(0));
   c.restart(1);
   CHECK(c.replica(1).view() > ViewNumber(1));
   c.heal();
@@ -554,8 +554,8 @@ TEST_CASE("§5.2 a replica in state transfer still reports its whole last-normal
   c.deliver_all(to_client(ClientId(2)));
   REQUIRE(c.replies(ClientId(2)).size() == 1);  // the client was told it is done
   c.crash(0);
-  REQUIRE(c.node(0).disk.log.size() == 2);
-  REQUIRE(c.node(0).disk.state.commit == CommitNumber(1));
+  REQUIRE(c.node(0).disk().log.size() == 2);
+  REQUIRE(c.node(0).disk().state.commit == CommitNumber(1));
 
   // View 1 forms at replica 1 from replicas 0 and 1; replica 2 hears nothing.
   c.partition({{0, 1}, {2}});
@@ -625,7 +625,7 @@ TEST_CASE("§4.3 recovery after total state loss; responses with a wrong nonce a
   heartbeat(c, 0);
   c.require_converged();
   CHECK(c.executed_ops(2) == ops_1_to(4));
-  CHECK(c.node(2).disk.log == c.replica(0).log());
+  CHECK(c.node(2).disk().log == c.replica(0).log());
 }
 
 TEST_CASE("§4.3 a recovering replica waits for the primary of the latest view (n=5)") {
@@ -786,7 +786,7 @@ TEST_CASE("§4.1 durability: a primary restarted after a crash keeps the ops it 
   REQUIRE(c.replica(0).commit() == CommitNumber(1));
   REQUIRE(c.replies(ClientId(1)).size() == 1);
   c.crash(0);
-  CHECK(c.node(0).disk.log.empty());
+  CHECK(c.node(0).disk().log.empty());
   c.restart(0);
   c.deliver_all();
   c.settle(c.timeouts().view_change_timeout_ticks);
@@ -862,7 +862,7 @@ void stress(std::uint64_t seed, std::uint32_t n, std::uint32_t steps) {
   auto down_count = [&] {
     std::uint32_t d = 0;
     for (std::uint32_t r = 0; r < n; ++r) {
-      if (wiped[r] && c.replica(r).status() == StatusKind::normal && c.node(r).pending.empty()) {
+      if (wiped[r] && c.replica(r).status() == StatusKind::normal && c.node(r).unpersisted() == 0) {
         wiped[r] = false;
       }
       d += c.up(r) && !wiped[r] ? 0 : 1;

@@ -1,11 +1,12 @@
 // A small in-test cluster harness ("message pump") for the replica and client unit tests.
 //
-// N real vsr::Replica objects, each running a KvMachine and owning a PersistedState
-// "disk". After every input the harness takes the replica's Output and carries it out
-// as a driver would: `persist` is applied to the disk with apply_delta (at once, or held
-// back to model a write still in flight), `send_now` is queued at once, and
-// `send_after_persist` is queued only once the persist (and every earlier one) is
-// durable. Messages to self go through the queue like any other.
+// N real vsr::Replica objects, each running a KvMachine, each hosted by a
+// vsr::ReplicaHost (vsr/host.hpp, the host every driver uses) that owns its disk.
+// After every input the harness takes the replica's Output and carries it out through
+// the host: `send_now` is queued at once, and `persist` with `send_after_persist`
+// becomes a write in flight, completed at once (or held back to model a write still in
+// flight); its messages are queued only once it (and every earlier write) is durable.
+// Messages to self go through the queue like any other.
 //
 // Nothing is delivered unless the test says so: deliver (all, or filtered), drop,
 // duplicate, inject, partition, tick, crash, restart, wipe-and-recover.
@@ -39,6 +40,7 @@
 
 #include "vsr/client.hpp"
 #include "vsr/config.hpp"
+#include "vsr/host.hpp"
 #include "vsr/kv.hpp"
 #include "vsr/message.hpp"
 #include "vsr/output.hpp"
@@ -134,27 +136,31 @@ std::vector<T> messages_of(const std::vector<Outgoing>& out) {
 // ---------------------------------------------------------------- the cluster
 
 struct Node {
-  std::optional<Replica> replica;  // empty while crashed
-  PersistedState disk;
+  explicit Node(const Config& config) : host(config) {}
+  ReplicaHost host;  // the replica (empty while crashed), its disk, its writes in flight
   bool hold_persist = false;
-  std::vector<PersistDelta> pending;  // persists not yet durable, oldest first
-  std::vector<Envelope> held;         // send_after_persist waiting for `pending`
   std::vector<Committed> committed;   // ops executed by this incarnation, in order
   std::set<std::pair<ClientId, RequestNumber>> executed;  // this incarnation
   Output last;                        // the last output, for inspection
   std::uint32_t incarnation = 0;
+
+  [[nodiscard]] const PersistedState& disk() const { return host.disk(); }
+  /// Persists not yet durable.
+  [[nodiscard]] std::size_t unpersisted() const { return host.unpersisted_writes(); }
 };
 
 class Cluster {
  public:
-  explicit Cluster(std::uint32_t n, Timeouts timeouts = {}) : timeouts_(timeouts), nodes_(n) {
+  explicit Cluster(std::uint32_t n, Timeouts timeouts = {}) : timeouts_(timeouts), size_(n) {
+    nodes_.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) nodes_.emplace_back(config(i));
     for (std::uint32_t i = 0; i < n; ++i) {
-      nodes_[i].replica.emplace(Replica::fresh(config(i), std::make_unique<KvMachine>()));
+      nodes_[i].host.boot(std::make_unique<KvMachine>());
       absorb(i);
     }
   }
 
-  [[nodiscard]] std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
+  [[nodiscard]] std::uint32_t size() const { return size_; }
   [[nodiscard]] Config config(std::uint32_t i) const {
     auto c = Config::make(size(), rep(i), timeouts_);
     REQUIRE(c.has_value());
@@ -163,10 +169,10 @@ class Cluster {
   [[nodiscard]] const Timeouts& timeouts() const { return timeouts_; }
 
   Replica& replica(std::uint32_t i) {
-    REQUIRE_MESSAGE(nodes_.at(i).replica.has_value(), "replica ", i, " is crashed");
-    return *nodes_[i].replica;
+    REQUIRE_MESSAGE(nodes_.at(i).host.up(), "replica ", i, " is crashed");
+    return nodes_[i].host.replica();
   }
-  [[nodiscard]] bool up(std::uint32_t i) const { return nodes_.at(i).replica.has_value(); }
+  [[nodiscard]] bool up(std::uint32_t i) const { return nodes_.at(i).host.up(); }
   Node& node(std::uint32_t i) { return nodes_.at(i); }
   [[nodiscard]] const std::deque<Envelope>& queue() const { return queue_; }
   [[nodiscard]] const std::vector<Envelope>& delivered() const { return delivered_; }
@@ -300,6 +306,11 @@ class Cluster {
     }
   }
 
+  /// Where replica r's messages go: the queue, in the order they leave.
+  auto queue_from(std::uint32_t r) {
+    return [this, r](Outgoing&& s) { queue_.push_back({rep(r), s.to, std::move(s.message)}); };
+  }
+
   /// While held, persists (and the messages that wait for them) stay in flight.
   void hold_persist(std::uint32_t r, bool hold = true) {
     trace("hold_persist r{} {}", r, hold);
@@ -308,40 +319,42 @@ class Cluster {
   }
   /// Completes every pending persist of r, in order, and releases what waited on them.
   void flush_persist(std::uint32_t r) {
-    Node& n = nodes_.at(r);
-    for (const auto& d : n.pending) apply_delta(n.disk, d);
-    n.pending.clear();
-    for (auto& e : n.held) queue_.push_back(std::move(e));
-    n.held.clear();
+    ReplicaHost& host = nodes_.at(r).host;
+    while (!host.writes().empty()) host.complete_oldest_write(queue_from(r));
   }
   /// Crash: the process dies; persists still in flight are lost, and so are the
   /// messages that waited on them. The disk keeps what became durable.
   void crash(std::uint32_t r) {
-    trace("crash r{} (losing {} pending persists)", r, nodes_.at(r).pending.size());
+    trace("crash r{} (losing {} pending persists)", r, nodes_.at(r).unpersisted());
     Node& n = nodes_.at(r);
-    n.replica.reset();
-    n.pending.clear();
-    n.held.clear();
+    n.host.crash();
     n.hold_persist = false;
   }
-  /// Restarts a crashed replica from its disk.
+  /// Restarts a crashed replica from its disk; one wiped whose recovered state is not
+  /// durable yet runs recovery again, from an empty disk (ReplicaHost::start_recovery).
   void restart(std::uint32_t r) {
     Node& n = nodes_.at(r);
-    REQUIRE_FALSE(n.replica.has_value());
-    trace("restart r{} from disk: view={} lnv={} commit={} ops={}", r, n.disk.state.view,
-          n.disk.state.last_normal_view, n.disk.state.commit, n.disk.log.size());
+    REQUIRE_FALSE(n.host.up());
     new_incarnation(n);
-    n.replica.emplace(Replica::restart(config(r), std::make_unique<KvMachine>(), n.disk));
+    if (n.host.needs_recovery()) {
+      trace("restart r{} into recovery again", r);
+      n.host.start_recovery(std::make_unique<KvMachine>(), Nonce((1ULL << 48) + n.incarnation));
+    } else {
+      const PersistedState& d = n.disk();
+      trace("restart r{} from disk: view={} lnv={} commit={} ops={}", r, d.state.view,
+            d.state.last_normal_view, d.state.commit, d.log.size());
+      n.host.restart_from_disk(std::make_unique<KvMachine>());
+    }
     absorb(r);
   }
   /// Total state loss: the disk is wiped and the replica runs recovery with `nonce`.
   void wipe_and_recover(std::uint32_t r, Nonce nonce) {
     crash(r);
     Node& n = nodes_.at(r);
-    n.disk = PersistedState{};
+    n.host.wipe();
     trace("wipe r{}, recover with nonce {}", r, nonce);
     new_incarnation(n);
-    n.replica.emplace(Replica::recovering(config(r), std::make_unique<KvMachine>(), nonce));
+    n.host.start_recovery(std::make_unique<KvMachine>(), nonce);
     absorb(r);
   }
 
@@ -351,8 +364,8 @@ class Cluster {
   [[nodiscard]] bool converged() const {
     const Replica* first = nullptr;
     for (const auto& n : nodes_) {
-      if (!n.replica) continue;
-      const Replica& x = *n.replica;
+      if (!n.host.up()) continue;
+      const Replica& x = n.host.replica();
       if (x.status() != StatusKind::normal || x.commit() != to_commit(x.op())) return false;
       if (first == nullptr) {
         first = &x;
@@ -402,7 +415,7 @@ class Cluster {
   void check() {
     for (std::uint32_t r = 0; r < size(); ++r) {
       if (!up(r)) continue;
-      const Replica& x = *nodes_[r].replica;
+      const Replica& x = nodes_[r].host.replica();
       x.check_invariants();
       for (std::uint64_t k = 1; k <= x.commit().value; ++k) {
         const LogEntry& e = x.entry(OpNumber(k));
@@ -420,8 +433,6 @@ class Cluster {
   void new_incarnation(Node& n) {
     n.committed.clear();
     n.executed.clear();
-    n.pending.clear();
-    n.held.clear();
     ++n.incarnation;
   }
 
@@ -449,7 +460,7 @@ class Cluster {
       return;  // partitioned
     }
     delivered_.push_back(e);
-    nodes_[r].replica->step(e.message);
+    nodes_[r].host.replica().step(e.message);
     absorb(r);
   }
 
@@ -462,7 +473,7 @@ class Cluster {
   /// Carries out replica r's output like a driver, then checks the cluster.
   void absorb(std::uint32_t r) {
     Node& n = nodes_[r];
-    Replica& x = *n.replica;
+    Replica& x = n.host.replica();
     Output o = x.take_output();
     if (trace_) {
       for (const auto& ev : o.events) {
@@ -488,19 +499,15 @@ class Cluster {
       REQUIRE_MESSAGE(it->second == c.result, "replicas disagree on the result of op ", c.op.value);
       n.committed.push_back(c);
     }
-    for (const auto& s : o.send_now) queue_.push_back({rep(r), s.to, s.message});
-    if (n.hold_persist || !n.pending.empty()) {
-      if (!o.persist.empty()) n.pending.push_back(o.persist);
-      for (const auto& s : o.send_after_persist) n.held.push_back({rep(r), s.to, s.message});
-    } else {
-      apply_delta(n.disk, o.persist);
-      for (const auto& s : o.send_after_persist) queue_.push_back({rep(r), s.to, s.message});
-    }
-    n.last = std::move(o);
+    n.last = o;  // kept whole for inspection; carry_out moves the sends out of `o`
+    n.host.carry_out(o, queue_from(r));
+    if (!n.hold_persist) flush_persist(r);
     check();
   }
 
+
   Timeouts timeouts_;
+  std::uint32_t size_;
   std::vector<Node> nodes_;
   std::deque<Envelope> queue_;
   std::vector<Envelope> delivered_;

@@ -1,0 +1,127 @@
+// The simulated replica host: vsr::ReplicaHost (a replica, its disk, the writes in
+// flight and the messages waiting on them) wrapped with what only a simulation has:
+// the invariant checker's hooks, crashes that lose the writes in flight, wipes and the
+// wipe budget, restart from disk versus recovery after a wipe, and the simulated
+// disk's latency. The simulator, the scenario driver and fuzz_replica all host their
+// replicas with it, so the checker sees the same messages in all of them.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "sim/invariants.hpp"
+#include "sim/prng.hpp"
+#include "sim/swarm.hpp"
+#include "vsr/host.hpp"
+#include "vsr/kv.hpp"
+
+namespace vsr::sim {
+
+/// The wipe budget (VR's fault model): at most f replicas without a trustworthy disk
+/// at a time. Wiping a replica that already needs recovery costs nothing more.
+[[nodiscard]] inline bool wipe_allowed(bool already_needs_recovery, std::uint32_t needing_recovery,
+                                       std::uint32_t max_faulty) {
+  return already_needs_recovery || needing_recovery + 1 <= max_faulty;
+}
+
+/// The simulated disk's latency for one write, drawn from `rng` with the swarm's disk
+/// parameters: exponential around the mean, plus a rare stall.
+[[nodiscard]] std::uint64_t draw_disk_latency_us(const SwarmParams& params, Prng& rng);
+
+class SimHost {
+ public:
+  /// A host of replica `config.self`, down, on an empty disk; `checker` must outlive it.
+  SimHost(const Config& config, InvariantChecker& checker) : host_(config), checker_(&checker) {}
+
+  [[nodiscard]] ReplicaHost& host() { return host_; }
+  [[nodiscard]] const ReplicaHost& host() const { return host_; }
+  [[nodiscard]] bool up() const { return host_.up(); }
+  [[nodiscard]] Replica& replica() { return host_.replica(); }
+  [[nodiscard]] const Replica& replica() const { return host_.replica(); }
+  [[nodiscard]] const PersistedState& disk() const { return host_.disk(); }
+  [[nodiscard]] bool needs_recovery() const { return host_.needs_recovery(); }
+  [[nodiscard]] bool has_writes() const { return !host_.writes().empty(); }
+  /// Counts crashes: an event scheduled for an earlier incarnation is stale.
+  [[nodiscard]] std::uint64_t incarnation() const { return incarnation_; }
+
+  /// A member of a brand new cluster, running the KV machine.
+  void boot() { host_.boot(std::make_unique<KvMachine>()); }
+
+  /// The checker's view of the ops `out` reports executed (exactly-once); the first
+  /// failure, if any. Call before carry_out, which moves the sends out.
+  [[nodiscard]] std::optional<CheckFailure> check_committed(const Output& out);
+
+  /// ReplicaHost::carry_out, with every message that leaves shown to the checker.
+  template <typename Send>
+  bool carry_out(Output& out, Send&& send) {
+    return host_.carry_out(out, shown_to_checker(send));
+  }
+  /// ReplicaHost::complete_oldest_write, with every released message shown to the checker.
+  template <typename Send>
+  void complete_oldest_write(Send&& send) {
+    host_.complete_oldest_write(shown_to_checker(send));
+  }
+  /// Every write in flight completes, in order.
+  template <typename Send>
+  void complete_all_writes(Send&& send) {
+    while (has_writes()) complete_oldest_write(send);
+  }
+
+  /// The checks after any input to the replica (InvariantChecker::after_step).
+  [[nodiscard]] std::optional<CheckFailure> check_after_input() { return checker_->after_step(host_.replica()); }
+
+  /// Crashes the replica (precondition: up): its writes in flight and the messages
+  /// waiting on them are lost; with `wipe`, its disk too. The caller applies the wipe
+  /// budget (wipe_allowed).
+  void crash(bool wipe);
+
+  /// Restarts the replica (precondition: down) on a fresh KV machine: in recovery, with
+  /// the nonce `next_nonce()` returns, if its disk was wiped and no recovered state is
+  /// durable yet; from its disk otherwise. Then tells the checker (on_restart).
+  template <typename NextNonce>
+  [[nodiscard]] std::optional<CheckFailure> restart(NextNonce&& next_nonce) {
+    bool recover = host_.needs_recovery();
+    if (recover) {
+      host_.start_recovery(std::make_unique<KvMachine>(), Nonce(next_nonce()));
+    } else {
+      host_.restart_from_disk(std::make_unique<KvMachine>());
+    }
+    return checker_->on_restart(host_.replica(), recover);
+  }
+
+  /// The time a write queued at `now_us` with `latency_us` becomes durable: writes
+  /// complete in queue order, so never before the previous one.
+  std::uint64_t write_done_us(std::uint64_t now_us, std::uint64_t latency_us) {
+    last_write_done_us_ = std::max(last_write_done_us_, now_us + latency_us);
+    return last_write_done_us_;
+  }
+  /// After a restart at `now_us`: the new incarnation's first write waits for nothing.
+  void reset_disk_clock(std::uint64_t now_us) { last_write_done_us_ = now_us; }
+
+ private:
+  /// The one definition of "a promise" for the checker: every message that leaves the
+  /// host is shown to InvariantChecker::on_message_sent (which picks out the promise
+  /// types: PrepareOk, StartViewChange, DoViewChange, StartView): `send_now` messages
+  /// when they leave, `send_after_persist` ones when their write completes. Every one,
+  /// not only the released ones, because a promise that leaves in `send_now`, before
+  /// the state it speaks for is durable, is exactly the bug durable-promises exists to
+  /// catch; shown only released messages, the check could never see it. Messages lost
+  /// with a crash never left and are never shown.
+  template <typename Send>
+  auto shown_to_checker(Send& send) {
+    return [this, &send](Outgoing&& o) {
+      checker_->on_message_sent(host_.self(), o.message);
+      send(std::move(o));
+    };
+  }
+
+  ReplicaHost host_;
+  InvariantChecker* checker_;
+  std::uint64_t incarnation_ = 0;
+  std::uint64_t last_write_done_us_ = 0;
+};
+
+}  // namespace vsr::sim

@@ -1,0 +1,73 @@
+#include "vsr/host.hpp"
+
+namespace vsr {
+
+std::size_t ReplicaHost::unpersisted_writes() const {
+  std::size_t n = 0;
+  for (const WriteInFlight& w : writes_) n += w.delta.empty() ? 0 : 1;
+  return n;
+}
+
+std::size_t ReplicaHost::waiting_messages() const {
+  std::size_t n = 0;
+  for (const WriteInFlight& w : writes_) n += w.after.size();
+  return n;
+}
+
+void ReplicaHost::boot(std::unique_ptr<StateMachine> machine) {
+  VSR_ASSERT(!replica_.has_value(), "boot: the replica is up");
+  replica_.emplace(Replica::fresh(config_, std::move(machine)));
+}
+
+void ReplicaHost::crash() {
+  replica_.reset();
+  writes_.clear();
+}
+
+void ReplicaHost::wipe() {
+  VSR_ASSERT(!replica_.has_value(), "wipe: the replica is up (crash it first)");
+  disk_ = PersistedState{};
+  needs_recovery_ = true;
+}
+
+void ReplicaHost::restart_from_disk(std::unique_ptr<StateMachine> machine) {
+  VSR_ASSERT(!replica_.has_value(), "restart: the replica is up (crash it first)");
+  VSR_ASSERT(!needs_recovery_, "restart: the disk was wiped; the replica must run recovery");
+  replica_.emplace(Replica::restart(config_, std::move(machine), disk_));
+}
+
+void ReplicaHost::start_recovery(std::unique_ptr<StateMachine> machine, Nonce nonce) {
+  VSR_ASSERT(!replica_.has_value(), "recovery: the replica is up (crash it first)");
+  // Recovery (§4.3) starts from an empty disk, also when it is the second try. A
+  // replica that crashed again before it trusted its disk (needs_recovery(), see
+  // make_oldest_durable) has on disk a prefix of the writes it made since the wipe: the
+  // log and view it adopted from the primary's RecoveryResponse, perhaps more (in
+  // fuzz_replica's finding 9b84d649: op 1 in view 3, then the state of a view change to
+  // view 4 it had voted in), but never the write that made it trust its disk again.
+  // The recovery's first append assumes an empty log, so that prefix must go. Dropping
+  // it is safe: the paper's replicas have no disk at all, every restart is a recovery,
+  // and its argument needs only that at most f replicas have failed at once. A replica
+  // that needs recovery is one of those f (the wipe budget counts it) for as long as
+  // the flag is set, promises it sent meanwhile included, so forgetting its disk again
+  // is the paper's own case; recovery then rebuilds it from a quorum's responses (the
+  // current primary's log among them), never from its own disk, and its new nonce
+  // makes every response to the first try useless.
+  disk_ = PersistedState{};
+  needs_recovery_ = true;
+  replica_.emplace(Replica::recovering(config_, std::move(machine), nonce));
+}
+
+std::vector<Outgoing> ReplicaHost::make_oldest_durable() {
+  VSR_ASSERT(!writes_.empty(), "no write in flight to complete");
+  WriteInFlight w = std::move(writes_.front());
+  writes_.pop_front();
+  apply_delta(disk_, w.delta);
+  // A recovered replica trusts its disk again once a state write completes while it is
+  // normal: its view and the log it adopted are durable from then on.
+  if (needs_recovery_ && w.delta.state && replica_->status() == StatusKind::normal) {
+    needs_recovery_ = false;
+  }
+  return std::move(w.after);
+}
+
+}  // namespace vsr
