@@ -46,6 +46,14 @@ struct Sent {
   }
 };
 
+/// Queues two batches: op 1 with its PrepareOk, then op 2 with its PrepareOk.
+void queue_two_acked_appends(ReplicaHost& h, Sent& sent) {
+  Output first = batch(1, false, {}, {ack(1)});
+  Output second = batch(2, false, {}, {ack(2)});
+  h.carry_out(first, sent.sink());
+  h.carry_out(second, sent.sink());
+}
+
 ReplicaHost booted() {
   ReplicaHost h(config_of(0));
   h.boot(std::make_unique<KvMachine>());
@@ -83,10 +91,7 @@ TEST_CASE("host: a batch with nothing to persist or hold queues no write") {
 TEST_CASE("host: writes complete in queue order, each releasing only its own messages") {
   ReplicaHost h = booted();
   Sent sent;
-  Output first = batch(1, false, {}, {ack(1)});
-  Output second = batch(2, false, {}, {ack(2)});
-  h.carry_out(first, sent.sink());
-  h.carry_out(second, sent.sink());
+  queue_two_acked_appends(h, sent);
   h.complete_oldest_write(sent.sink());
   CHECK(h.disk().log.size() == 1);
   CHECK(sent.messages == std::vector<Message>{ack(1)});
@@ -98,10 +103,7 @@ TEST_CASE("host: writes complete in queue order, each releasing only its own mes
 TEST_CASE("host: a crash loses the writes in flight and the messages waiting on them") {
   ReplicaHost h = booted();
   Sent sent;
-  Output first = batch(1, false, {}, {ack(1)});
-  Output second = batch(2, false, {}, {ack(2)});
-  h.carry_out(first, sent.sink());
-  h.carry_out(second, sent.sink());
+  queue_two_acked_appends(h, sent);
   h.complete_oldest_write(sent.sink());
   h.crash();
   CHECK_FALSE(h.up());
