@@ -106,10 +106,12 @@ std::size_t parse_every_line(const std::string& text) {
 }  // namespace
 
 TEST_CASE("trace: every line of harsh runs is valid JSON; ops name their key") {
-  for (std::uint64_t seed : {3, 8, 21}) {
+  for (std::uint64_t seed : {3, 8}) {  // short harsh runs: the trace is slow under ASan
     std::ostringstream trace;
     RunOptions o = options(seed);
     o.faults = FaultLevel::harsh;
+    o.duration_us = 500'000;
+    o.liveness_us = 5'000'000;
     o.trace = &trace;
     RunResult r = run_simulation(o);
     CHECK(parse_every_line(trace.str()) > 100);
