@@ -102,6 +102,31 @@ std::string stored_text(std::string_view token) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+/// Follows a left-to-right scan of JSON text, telling apart the characters inside
+/// string literals (escapes included) from the structure around them.
+class StringTracker {
+ public:
+  /// Feeds the next character; true if it belongs to a string literal, quotes included.
+  bool in_string(char c) {
+    if (inside_) {
+      if (escaped_) {
+        escaped_ = false;
+      } else if (c == '\\') {
+        escaped_ = true;
+      } else if (c == '"') {
+        inside_ = false;
+      }
+      return true;
+    }
+    inside_ = c == '"';
+    return inside_;
+  }
+
+ private:
+  bool inside_ = false;
+  bool escaped_ = false;
+};
+
 }  // namespace
 
 bool number_is_exact(std::string_view token) {
@@ -112,25 +137,10 @@ bool number_is_exact(std::string_view token) {
 }
 
 Reply<void> check_numbers_exact(std::string_view text) {
-  bool in_string = false;
-  bool escaped = false;
+  StringTracker strings;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      continue;
-    }
-    if (!starts_number(c)) continue;
+    if (strings.in_string(c) || !starts_number(c)) continue;
     std::size_t end = i;
     while (end < text.size() && in_number(text[end])) ++end;
     const std::string_view token = text.substr(i, end - i);
@@ -221,22 +231,10 @@ json kv_reply_body(KvOpKind kind, const KvResult& result) {
 std::size_t json_depth(std::string_view text, std::size_t limit) {
   std::size_t depth = 0;
   std::size_t deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
+  StringTracker strings;
   for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
+    if (strings.in_string(c)) continue;
+    if (c == '[' || c == '{') {
       deepest = std::max(deepest, ++depth);
       if (deepest > limit) return deepest;
     } else if ((c == ']' || c == '}') && depth > 0) {
