@@ -1,12 +1,69 @@
 #include "sim/network.hpp"
 
 #include <algorithm>
+#include <variant>
+
+#include "vsr/state_machine.hpp"
 
 namespace vsr::sim {
 
-Network::Network(const SwarmParams& params, Prng& rng)
+namespace {
+
+// The fields that name a message: what it is about, not the sender's state when it
+// left (a Prepare's commit number, a log's length), which shifts with timing.
+std::uint64_t identity(const Request& m) { return hash_combine(m.client.value, m.request.value); }
+std::uint64_t identity(const Prepare& m) { return hash_combine(m.view.value, m.op.value); }
+std::uint64_t identity(const PrepareOk& m) { return hash_combine(m.view.value, m.op.value); }
+std::uint64_t identity(const Reply& m) {
+  return hash_combine(hash_combine(m.client.value, m.request.value), m.view.value);
+}
+std::uint64_t identity(const Commit& m) { return hash_combine(m.view.value, m.commit.value); }
+std::uint64_t identity(const StartViewChange& m) { return m.view.value; }
+std::uint64_t identity(const DoViewChange& m) { return m.view.value; }
+std::uint64_t identity(const StartView& m) { return m.view.value; }
+std::uint64_t identity(const GetState& m) { return hash_combine(m.view.value, m.op.value); }
+std::uint64_t identity(const NewState& m) { return hash_combine(m.view.value, m.first_op.value); }
+std::uint64_t identity(const Recovery& m) { return m.nonce.value; }
+std::uint64_t identity(const RecoveryResponse& m) { return hash_combine(m.view.value, m.nonce.value); }
+
+}  // namespace
+
+std::uint32_t OccurrenceCounter::count(std::uint64_t name) {
+  if (name == 0) return zero_++;
+  if (2 * (used_ + 1) > names_.size()) grow();
+  std::size_t mask = names_.size() - 1;
+  for (std::size_t i = (name * 0x9e3779b97f4a7c15ULL) >> 20 & mask;; i = (i + 1) & mask) {
+    if (names_[i] == name) return counts_[i]++;
+    if (names_[i] == 0) {
+      names_[i] = name;
+      counts_[i] = 1;
+      ++used_;
+      return 0;
+    }
+  }
+}
+
+void OccurrenceCounter::grow() {
+  std::vector<std::uint64_t> names = std::move(names_);
+  std::vector<std::uint32_t> counts = std::move(counts_);
+  std::size_t size = names.empty() ? 1024 : 2 * names.size();
+  names_.assign(size, 0);
+  counts_.assign(size, 0);
+  std::size_t mask = size - 1;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (names[k] == 0) continue;
+    std::size_t i = (names[k] * 0x9e3779b97f4a7c15ULL) >> 20 & mask;
+    while (names_[i] != 0) i = (i + 1) & mask;
+    names_[i] = names[k];
+    counts_[i] = counts[k];
+  }
+}
+
+Network::Network(const SwarmParams& params, std::uint64_t fate_key, const Tape* tape, Prng& tape_rng)
     : params_(&params),
-      rng_(&rng),
+      key_(fate_key),
+      tape_(tape),
+      tape_rng_(&tape_rng),
       replicas_(params.replica_count),
       nodes_(params.replica_count + params.client_count),
       blocked_(replicas_, std::vector<bool>(replicas_, false)),
@@ -41,34 +98,44 @@ void Network::clog(std::uint32_t a, std::uint32_t b, std::uint64_t until_us) {
 
 void Network::clear_clogs() { std::fill(clogged_until_us_.begin(), clogged_until_us_.end(), 0); }
 
-std::uint64_t Network::delay_us() {
-  const SwarmParams& p = *params_;
-  auto d = p.delay_min_us + static_cast<std::uint64_t>(rng_->exponential(static_cast<double>(p.delay_mean_us)));
-  if (rng_->chance(p.tail_probability)) {
-    d += static_cast<std::uint64_t>(rng_->exponential(static_cast<double>(p.tail_mean_us)));
+/// The generator of `m`'s fate on a -> b: keyed by the link, the message's type and
+/// identity, and how many such messages crossed the link before; the tape's, while it
+/// lasts.
+Prng& Network::fate_rng(std::uint32_t a, std::uint32_t b, const Message& m) {
+  if (tape_ != nullptr && tape_->used() < tape_->size()) return *tape_rng_;
+  std::uint64_t id = std::visit([](const auto& x) { return identity(x); }, m);
+  std::uint64_t link = (static_cast<std::uint64_t>(a) << 32) | b;
+  std::uint64_t name = hash_combine(hash_combine(link, m.index()), id);
+  std::uint32_t occurrence = seen_.count(name);
+  fate_ = Prng(hash_combine(hash_combine(key_, name), occurrence));
+  return fate_;
+}
+
+std::uint64_t Network::delay_us(const SwarmParams& p, Prng& rng) {
+  auto d = p.delay_min_us + static_cast<std::uint64_t>(rng.exponential(static_cast<double>(p.delay_mean_us)));
+  if (rng.chance(p.tail_probability)) {
+    d += static_cast<std::uint64_t>(rng.exponential(static_cast<double>(p.tail_mean_us)));
   }
   return d;
 }
 
-Route Network::route(std::uint32_t a, std::uint32_t b, bool client_link, const Message&, std::uint64_t now_us,
+Route Network::route(std::uint32_t a, std::uint32_t b, bool client_link, const Message& m, std::uint64_t now_us,
                      bool faults) {
   Route route;
-  if (faults) {
-    if (!client_link && blocked_[a][b]) {
-      route.dropped = true;
-      route.reason = "partition";
-      return route;
-    }
-    double p = client_link ? params_->client_drop_probability : params_->drop_probability;
-    if (rng_->chance(p)) {
-      route.dropped = true;
-      route.reason = "drop";
-      return route;
-    }
+  Prng& rng = fate_rng(a, b, m);  // keyed: counted even when a partition cuts it
+  if (faults && !client_link && blocked_[a][b]) {
+    route.dropped = true;
+    route.reason = "partition";
+    return route;
+  }
+  if (faults && rng.chance(client_link ? params_->client_drop_probability : params_->drop_probability)) {
+    route.dropped = true;
+    route.reason = "drop";
+    return route;
   }
   std::uint64_t clogged = faults ? clogged_until_us_[static_cast<std::size_t>(a) * nodes_ + b] : 0;
-  route.copies = rng_->chance(params_->duplicate_probability) ? 2 : 1;
-  for (int i = 0; i < route.copies; ++i) route.deliver_us[i] = std::max(now_us, clogged) + delay_us();
+  route.copies = rng.chance(params_->duplicate_probability) ? 2 : 1;
+  for (int i = 0; i < route.copies; ++i) route.deliver_us[i] = std::max(now_us, clogged) + delay_us(*params_, rng);
   return route;
 }
 

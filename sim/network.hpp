@@ -2,6 +2,15 @@
 // (partition cuts between replicas, clogs on any directed link) and each message's fate
 // (dropped, or delivered once or twice after a drawn delay). Network nodes are numbered
 // replicas first (0..n-1), then client slots (n..n+m-1).
+//
+// Fates are keyed by identity: a message's drop, duplicate and delays come from a
+// generator seeded by what the message is (its link, its type, the fields that name
+// it: view and op for a Prepare, client and request for a Request, ...) and how many
+// messages of that identity crossed that link before, not by its place in the run's
+// draw order. So a change elsewhere in a run (an operation or a fault removed by the
+// shrinker) leaves the fates of unrelated messages as they were. In tape mode (a
+// fuzzer's input makes every choice) fates are drawn from the tape in order while it
+// lasts, then keyed like any run's.
 #pragma once
 
 #include <cstdint>
@@ -34,11 +43,29 @@ struct Route {
 /// A directed link between two network nodes.
 using Link = std::pair<std::uint32_t, std::uint32_t>;
 
+/// How many times each 64-bit name was seen: an open-addressing table (linear
+/// probing, grown at half load), far cheaper per message than a node-based map.
+class OccurrenceCounter {
+ public:
+  /// How many times `name` was counted before; counts it once more.
+  std::uint32_t count(std::uint64_t name);
+
+ private:
+  void grow();
+
+  std::vector<std::uint64_t> names_;   // 0: empty slot (name 0 is counted in zero_)
+  std::vector<std::uint32_t> counts_;
+  std::size_t used_ = 0;
+  std::uint32_t zero_ = 0;
+};
+
 class Network {
  public:
-  /// A network of the swarm's replicas and client slots, every link up; fates are
-  /// drawn from `rng` (the network stream), which must outlive the network.
-  Network(const SwarmParams& params, Prng& rng);
+  /// A network of the swarm's replicas and client slots, every link up. Fates are
+  /// keyed by identity under `fate_key` (drawn from the seed); while `tape` (null
+  /// outside tape mode) has bytes left they are drawn from `tape_rng`, the network
+  /// stream attached to it. Both must outlive the network.
+  Network(const SwarmParams& params, std::uint64_t fate_key, const Tape* tape, Prng& tape_rng);
 
   // ------------------------------------------------------------ links
 
@@ -60,7 +87,7 @@ class Network {
 
   /// The fate of `m` sent at `now_us` from node `a` to node `b` (a != b). With
   /// `faults` off (the liveness phase) nothing is dropped and no clog holds it back;
-  /// delays and duplicates stay. Draws from the network stream.
+  /// delays and duplicates stay.
   Route route(std::uint32_t a, std::uint32_t b, bool client_link, const Message& m, std::uint64_t now_us,
               bool faults);
 
@@ -73,10 +100,15 @@ class Network {
   void release(std::uint32_t index) { free_.push_back(index); }
 
  private:
-  std::uint64_t delay_us();
+  Prng& fate_rng(std::uint32_t a, std::uint32_t b, const Message& m);
+  static std::uint64_t delay_us(const SwarmParams& p, Prng& rng);
 
   const SwarmParams* params_;
-  Prng* rng_;
+  std::uint64_t key_;
+  const Tape* tape_;
+  Prng* tape_rng_;
+  Prng fate_{0};  // the current message's generator (keyed mode)
+  OccurrenceCounter seen_;  // (link, type, identity) -> messages so far
   std::uint32_t replicas_;
   std::uint32_t nodes_;
   std::vector<std::vector<bool>> blocked_;  // [from][to], replicas only

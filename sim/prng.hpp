@@ -25,7 +25,7 @@ constexpr std::uint64_t splitmix64(std::uint64_t& state) {
 /// one concern (a new fault kind takes a new stream) does not reshuffle the others.
 enum class Stream : std::uint64_t {
   swarm = 1,      // the per-seed parameters
-  network = 2,    // delays, drops, duplicates, clogs
+  network = 2,    // the key of per-message fates: drops, duplicates, delays (network.hpp)
   faults = 3,     // crashes, wipes, pauses, partitions
   workload = 4,   // client operations and think times
   clocks = 5,     // drift and skew

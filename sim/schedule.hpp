@@ -5,8 +5,10 @@
 // prints as a scenario script (the `sim`, `at`, `op` and `simulate` commands).
 //
 // What stays random in a replay: the network's per-message fates (drop, duplicate,
-// delay) from the network stream, disk latencies, clock drift and tick phases, and
-// recovery nonces, all from the schedule's seed. The fault, partition, workload and
+// delay), keyed by each message's identity under the seed (sim/network.hpp), so
+// removing an operation or a fault leaves unrelated messages' fates alone; disk
+// latencies, clock drift and tick phases, and recovery nonces, all from the schedule's
+// seed. The fault, partition, workload and
 // buggify streams are not used: their decisions are the schedule.
 #pragma once
 

@@ -195,7 +195,8 @@ Simulation::Simulation(const RunOptions& o)
       rng_(options_.seed, options_.input ? &tape_ : nullptr),
       trace_(o.trace, o.context_lines),
       cluster_(cluster_configs(params_), *this),
-      network_(params_, rng_.network),
+      network_(params_, Prng::stream(options_.seed, Stream::network).next(), options_.input ? &tape_ : nullptr,
+               rng_.network),
       workload_(params_, rng_.workload, plan_, options_.record_schedule ? &result_.schedule : nullptr),
       faults_(params_, FaultStreams{rng_.faults, rng_.partitions, rng_.buggify}, events_, *this, plan_,
               options_.record_schedule ? &result_.schedule : nullptr),
@@ -314,7 +315,7 @@ void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
   if (!host.up() || incarnation != host.incarnation()) return;
   events_.schedule(now_us_ + replicas_[r].tick_period_us, Action::replica_tick, r, incarnation);
   if (replicas_[r].paused) return;
-  emit(trace::ReplicaEvent{"tick", r});
+  emit(trace::ReplicaEvent{trace::tick, r});
   cluster_.tick(r);
 }
 
@@ -351,7 +352,7 @@ void Simulation::deliver_to_replica(std::uint32_t r, std::uint32_t parcel) {
     return;
   }
   Parcel& p = network_.parcel(parcel);
-  emit(trace::MessageEvent{"deliver", p.from, p.to, p.message});
+  emit(trace::MessageEvent{trace::deliver, p.from, p.to, p.message});
   metrics_.delivered();
   Message m = std::move(p.message);
   network_.release(parcel);
@@ -377,11 +378,11 @@ void Simulation::send(const Endpoint& from, Outgoing o) {
     rt = network_.route(node_of(from), node_of(o.to), client_link, o.message, now_us_, !liveness_);
   }
   if (rt.dropped) {
-    emit(trace::MessageEvent{"drop", from, o.to, o.message, rt.reason});
+    emit(trace::MessageEvent{trace::drop, from, o.to, o.message, rt.reason});
     metrics_.dropped();
     return;
   }
-  emit(trace::MessageEvent{"send", from, o.to, o.message});
+  emit(trace::MessageEvent{trace::send, from, o.to, o.message});
   Endpoint to = o.to;
   for (int i = 0; i < rt.copies; ++i) {
     Parcel p{from, to, i + 1 < rt.copies ? o.message : std::move(o.message)};
@@ -400,7 +401,7 @@ void Simulation::deliver(std::uint32_t parcel) {
     drop(parcel, "client-gone");
     return;
   }
-  emit(trace::MessageEvent{"deliver", p.from, p.to, p.message});
+  emit(trace::MessageEvent{trace::deliver, p.from, p.to, p.message});
   metrics_.delivered();
   if (const auto* reply = std::get_if<Reply>(&p.message)) {
     clients_[it->second].client->step(*reply);
@@ -412,7 +413,7 @@ void Simulation::deliver(std::uint32_t parcel) {
 /// A parcel that arrived where nobody takes it.
 void Simulation::drop(std::uint32_t parcel, std::string_view reason) {
   const Parcel& p = network_.parcel(parcel);
-  emit(trace::MessageEvent{"drop", p.from, p.to, p.message, reason});
+  emit(trace::MessageEvent{trace::drop, p.from, p.to, p.message, reason});
   metrics_.dropped();
   network_.release(parcel);
 }
@@ -549,7 +550,7 @@ std::vector<Link> Simulation::partition(const std::vector<Link>& cuts, std::stri
 bool Simulation::heal() {
   if (!network_.partitioned()) return false;
   network_.heal();
-  emit(trace::Mark{"heal"});
+  emit(trace::Mark{trace::heal});
   return true;
 }
 
@@ -557,7 +558,7 @@ bool Simulation::heal() {
 void Simulation::pause(std::uint32_t r) {
   replicas_[r].paused = true;
   ++result_.stats.pauses;
-  emit(trace::ReplicaEvent{"pause", r});
+  emit(trace::ReplicaEvent{trace::pause, r});
 }
 
 /// Resumes `r`, which handles the burst of messages that waited, in arrival order.
@@ -594,7 +595,7 @@ void Simulation::enter_liveness_phase() {
   faults_.stop();
   heal();
   network_.clear_clogs();
-  emit(trace::Mark{"liveness_phase"});
+  emit(trace::Mark{trace::liveness_phase});
   for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
     if (!cluster_.host(r).up()) restart(r);
     if (failed()) return;

@@ -57,11 +57,18 @@ std::uint64_t trace_word(const T& v) {
   return static_cast<std::uint64_t>(v.value);
 }
 
-/// A trace event: `ev()` names it (the line's "ev"), and `fields(f)` calls
-/// f(key, value) for each of its fields in line order.
+/// A trace event's name (the line's "ev") and its word in the hash, computed once.
+struct EventName {
+  constexpr explicit EventName(std::string_view t) : text(t), word(text_word(t)) {}
+  std::string_view text;
+  std::uint64_t word;
+};
+
+/// A trace event: `kind` names it (an EventName, static or not), and `fields(f)`
+/// calls f(key, value) for each of its fields in line order.
 template <typename E>
 concept TraceEvent = requires(const E& e) {
-  { e.ev() } -> std::convertible_to<std::string_view>;
+  { e.kind } -> std::convertible_to<const EventName&>;
 };
 
 class Trace {
@@ -71,18 +78,20 @@ class Trace {
   /// True when lines are wanted (a trace file or a context ring).
   [[nodiscard]] bool detailed() const { return out_ != nullptr || context_lines_ > 0; }
 
-  /// Hashes `e` (its name, then each field's trace_word) and, when lines are wanted,
-  /// writes it as `{"t_us":..,"ev":..,<fields>}` (put_json for each field).
+  /// Hashes `e` (its name's word, then each field's trace_word, folded into one word
+  /// mixed into the hash) and, when lines are wanted, writes it as
+  /// `{"t_us":..,"ev":..,<fields>}` (put_json for each field).
   template <TraceEvent E>
   void emit(std::uint64_t t_us, const E& e) {
-    std::string_view ev = e.ev();
-    mix(text_word(ev));
-    e.fields([this](std::string_view, const auto& v) {
+    const EventName& name = e.kind;
+    std::uint64_t folded = name.word;
+    e.fields([&folded](std::string_view, const auto& v) {
       using vsr::sim::trace_word;
-      mix(trace_word(v));
+      folded = (folded ^ trace_word(v)) * 0x100000001b3ULL;
     });
+    mix(folded);
     if (!detailed()) return;
-    vsr::JsonObject o = trace_line(t_us, ev);
+    vsr::JsonObject o = trace_line(t_us, name.text);
     e.fields([&o](std::string_view key, const auto& v) {
       using vsr::put_json;
       put_json(o, key, v);

@@ -112,14 +112,21 @@ inline void put_json(JsonObject& o, std::string_view key, CutsField f) {
 
 namespace trace {
 
+inline constexpr EventName send{"send"};
+inline constexpr EventName deliver{"deliver"};
+inline constexpr EventName drop{"drop"};
+inline constexpr EventName tick{"tick"};
+inline constexpr EventName pause{"pause"};
+inline constexpr EventName heal{"heal"};
+inline constexpr EventName liveness_phase{"liveness_phase"};
+
 /// A message sent, delivered or dropped; `reason` says why a drop happened.
 struct MessageEvent {
-  std::string_view kind;  // "send", "deliver" or "drop"
+  const EventName& kind;  // send, deliver or drop (below)
   const Endpoint& from;
   const Endpoint& to;
   const Message& message;
   std::string_view reason = {};
-  [[nodiscard]] std::string_view ev() const { return kind; }
   template <typename F>
   void fields(F&& f) const {
     f("from", EndpointField{from});
@@ -133,7 +140,7 @@ struct MessageEvent {
 /// A replica's telemetry event (vsr/telemetry.hpp), field for field.
 struct Telemetry {
   const TelemetryEvent& event;
-  [[nodiscard]] static std::string_view ev() { return "telemetry"; }
+  static constexpr EventName kind{"telemetry"};
   template <typename F>
   void fields(F&& f) const {
     for_each_field(event, f);
@@ -142,9 +149,8 @@ struct Telemetry {
 
 /// An event of one replica with no other field: "tick", "pause".
 struct ReplicaEvent {
-  std::string_view kind;
+  const EventName& kind;  // tick or pause (below)
   std::uint32_t replica;
-  [[nodiscard]] std::string_view ev() const { return kind; }
   template <typename F>
   void fields(F&& f) const {
     f("replica", replica);
@@ -153,8 +159,7 @@ struct ReplicaEvent {
 
 /// A cluster-wide event with no field: "heal", "liveness_phase".
 struct Mark {
-  std::string_view kind;
-  [[nodiscard]] std::string_view ev() const { return kind; }
+  const EventName& kind;  // heal or liveness_phase (below)
   template <typename F>
   void fields(F&&) const {}
 };
@@ -162,7 +167,7 @@ struct Mark {
 struct Crash {
   std::uint32_t replica;
   bool wipe;
-  [[nodiscard]] static std::string_view ev() { return "crash"; }
+  static constexpr EventName kind{"crash"};
   template <typename F>
   void fields(F&& f) const {
     f("replica", replica);
@@ -173,7 +178,7 @@ struct Crash {
 struct Restart {
   std::uint32_t replica;
   bool recovering;
-  [[nodiscard]] static std::string_view ev() { return "restart"; }
+  static constexpr EventName kind{"restart"};
   template <typename F>
   void fields(F&& f) const {
     f("replica", replica);
@@ -185,7 +190,7 @@ struct Restart {
 struct Resume {
   std::uint32_t replica;
   std::uint64_t burst;
-  [[nodiscard]] static std::string_view ev() { return "resume"; }
+  static constexpr EventName kind{"resume"};
   template <typename F>
   void fields(F&& f) const {
     f("replica", replica);
@@ -196,7 +201,7 @@ struct Resume {
 struct Partition {
   std::string_view style;
   const std::vector<std::pair<std::uint32_t, std::uint32_t>>& cuts;
-  [[nodiscard]] static std::string_view ev() { return "partition"; }
+  static constexpr EventName kind{"partition"};
   template <typename F>
   void fields(F&& f) const {
     f("style", Note{style});
@@ -209,7 +214,7 @@ struct Clog {
   std::uint32_t from;
   std::uint32_t to;
   std::uint64_t until_us;
-  [[nodiscard]] static std::string_view ev() { return "clog"; }
+  static constexpr EventName kind{"clog"};
   template <typename F>
   void fields(F&& f) const {
     f("from", from);
@@ -224,7 +229,7 @@ struct Invoke {
   std::int64_t process;
   std::uint64_t client;
   Describe op;
-  [[nodiscard]] static std::string_view ev() { return "invoke"; }
+  static constexpr EventName kind{"invoke"};
   template <typename F>
   void fields(F&& f) const {
     f("process", process);
@@ -237,7 +242,7 @@ template <typename Describe>
 struct Complete {
   std::int64_t process;
   Describe op;
-  [[nodiscard]] static std::string_view ev() { return "complete"; }
+  static constexpr EventName kind{"complete"};
   template <typename F>
   void fields(F&& f) const {
     f("process", process);
@@ -248,7 +253,7 @@ struct Complete {
 /// A client abandons its request: the op is indeterminate.
 struct GiveUp {
   std::int64_t process;
-  [[nodiscard]] static std::string_view ev() { return "give_up"; }
+  static constexpr EventName kind{"give_up"};
   template <typename F>
   void fields(F&& f) const {
     f("process", process);
@@ -259,7 +264,7 @@ struct GiveUp {
 struct Violation {
   std::string_view check;
   std::string_view detail;
-  [[nodiscard]] static std::string_view ev() { return "violation"; }
+  static constexpr EventName kind{"violation"};
   template <typename F>
   void fields(F&& f) const {
     f("check", check);
