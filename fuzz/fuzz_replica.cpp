@@ -43,45 +43,46 @@
 //     length is not its op number, a StartViewChange from a replica outside the cluster.
 // The first and the last group must be rejected in any state: the target checks it.
 //
-// The replicas are hosted by sim/sim_host.hpp (the simulator's host): persists queue
-// as writes in flight; crashes lose them with the messages waiting on them; a wiped
-// replica restarts in recovery from an empty disk until its recovered state is durable.
-// Checks after every input to a replica: Replica::check_invariants(), and
-// sim/invariants.hpp's InvariantChecker (after_step, on_committed for every executed
-// op, on_message_sent for every message that leaves a host, on_restart at every
-// restart, on_client_ack for every Reply the acting primary sends). A failed check or an
-// AssertionError from the replica aborts with a message, so libFuzzer saves the input.
-// FUZZ_REPLICA_TRACE=1 in the environment prints every step (for reproducers).
+// The cluster is fuzz/tape_cluster.hpp (sim::Cluster with delivery by this tape): it
+// hosts the replicas (sim/sim_host.hpp: persists queue as writes in flight, crashes
+// lose them with the messages waiting on them, a wiped replica restarts in recovery
+// until its recovered state is durable), carries out every output batch and runs
+// every check after every input: Replica::check_invariants() and sim/invariants.hpp's
+// InvariantChecker (after_step, on_committed for every executed op, on_message_sent
+// for every message that leaves a host, on_restart at every restart, on_client_ack for
+// every Reply the acting primary sends), and the cluster's committed-op-durable check.
+// This file decodes the bytes into the cluster's inputs and keeps the fuzzer's rules:
+// which forgeries are fair, and that the lies above are rejected. A failed check or an
+// AssertionError from a replica aborts with a message, so libFuzzer saves the input.
+// FUZZ_REPLICA_TRACE=1 in the environment prints every input (for reproducers).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <map>
 #include <optional>
-#include <utility>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "fuzz/fuzz_check.hpp"
-#include "sim/invariants.hpp"
-#include "sim/sim_host.hpp"
-#include "vsr/assert.hpp"
+#include "fuzz/tape_cluster.hpp"
 #include "vsr/config.hpp"
 #include "vsr/kv.hpp"
-#include "vsr/output.hpp"
+#include "vsr/message.hpp"
 #include "vsr/replica.hpp"
-#include "vsr/telemetry.hpp"
 
 namespace {
 
 using namespace vsr;
+using vsr::fuzz::Envelope;
 
 constexpr std::size_t max_steps = 4000;
-constexpr std::size_t max_in_flight = 2048;
-constexpr std::size_t max_remembered = 512;   // sent messages kept for replays
+constexpr std::size_t max_remembered = 512;            // sent messages kept for replays
 constexpr std::uint64_t real_nonce_base = 1ULL << 40;  // forged nonces stay below
 
 /// The fuzzer's bytes, read as small numbers; zeros once exhausted.
@@ -102,188 +103,58 @@ class Input {
   std::size_t pos_ = 0;
 };
 
-struct Envelope {
-  ReplicaIndex from;
-  ReplicaIndex to;
-  Message message;
-};
-
 ReplicaIndex rep(std::uint32_t i) { return ReplicaIndex(static_cast<std::uint8_t>(i)); }
 
-class Cluster {
+/// The fuzzer: reads one step at a time from the input and carries it out on the cluster.
+class ReplicaFuzzer {
  public:
-  explicit Cluster(std::uint32_t n) : n_(n), checker_(n) {
-    nodes_.reserve(n);
-    for (std::uint32_t r = 0; r < n; ++r) nodes_.emplace_back(config(r), checker_);
-    for (std::uint32_t r = 0; r < n; ++r) {
-      nodes_[r].boot();
-      after_input(r, "boot");
-    }
-  }
-  Cluster(const Cluster&) = delete;  // the hosts point at checker_
-  Cluster& operator=(const Cluster&) = delete;
+  explicit ReplicaFuzzer(std::uint32_t n)
+      : n_(n), cluster_(n, options(), [this](ReplicaIndex from, const Outgoing& o) { remember(from, o); }) {}
 
   void step(Input& in) {
     const std::uint8_t op = in.u8();
     switch (op % 16) {
-      case 0: case 1: case 2: deliver(pick(in)); break;
-      case 3: deliver(in_flight_.empty() ? std::nullopt : std::optional<std::size_t>(0)); break;
-      case 4: drop(pick(in)); break;
-      case 5: duplicate(pick(in)); break;
+      case 0: case 1: case 2: if (auto i = pick(in)) cluster_.deliver(*i); break;
+      case 3: if (!in_flight().empty()) cluster_.deliver(0); break;
+      case 4: if (auto i = pick(in)) cluster_.drop(*i); break;
+      case 5: if (auto i = pick(in)) cluster_.duplicate(*i); break;
       case 6: {
         std::uint32_t r = replica(in);
-        for (int k = 1 + in.u8() % 16; k > 0; --k) tick(r);
+        for (int k = 1 + in.u8() % 16; k > 0; --k) cluster_.tick(r);
         break;
       }
-      case 7: for (std::uint32_t r = 0; r < n_; ++r) tick(r); break;
+      case 7: for (std::uint32_t r = 0; r < n_; ++r) cluster_.tick(r); break;
       case 8: request(in); break;
-      case 9: persist_one(replica(in)); break;
-      case 10: for (std::uint32_t r = 0; r < n_; ++r) while (nodes_[r].has_writes()) persist_one(r); break;
-      case 11: crash_restart(replica(in), /*wipe=*/false); break;
-      case 12: crash_restart(replica(in), /*wipe=*/true); break;
+      case 9: cluster_.complete_write(replica(in)); break;
+      case 10: cluster_.complete_all_writes(); break;
+      case 11: cluster_.crash_restart(replica(in), /*wipe=*/false); break;
+      case 12: cluster_.crash_restart(replica(in), /*wipe=*/true); break;
       case 13: replay(in); break;
       case 14: forge(in); break;
-      case 15: for (int k = in.u8(); k > 0 && !in_flight_.empty(); --k) deliver(0); break;
+      case 15: for (int k = in.u8(); k > 0 && !in_flight().empty(); --k) cluster_.deliver(0); break;
     }
   }
 
  private:
-  [[nodiscard]] Config config(std::uint32_t r) const {
-    auto c = Config::make(n_, rep(r));
-    FUZZ_CHECK(c.has_value(), "config");
-    return c.value();
+  static fuzz::TapeOptions options() {
+    return {.instant_disks = false,
+            .first_nonce = real_nonce_base,
+            .trace = std::getenv("FUZZ_REPLICA_TRACE") != nullptr};
   }
+  [[nodiscard]] const std::vector<Envelope>& in_flight() const { return cluster_.in_flight(); }
+  [[nodiscard]] const Replica& replica_at(std::uint32_t r) const { return cluster_.host(r).replica(); }
+  [[nodiscard]] const Config& config(std::uint32_t r) const { return cluster_.config(r); }
   std::uint32_t replica(Input& in) const { return in.u8() % n_; }
   std::optional<std::size_t> pick(Input& in) const {
-    if (in_flight_.empty()) return std::nullopt;
-    return in.u16() % in_flight_.size();
+    if (in_flight().empty()) return std::nullopt;
+    return in.u16() % in_flight().size();
   }
-
-  template <class... Args>
-  void trace(fmt::format_string<Args...> f, Args&&... args) {
-    if (trace_) fmt::print(stderr, "[fuzz_replica] {}\n", fmt::format(f, std::forward<Args>(args)...));
-  }
-
-  // ---- network
-
-  void deliver(std::optional<std::size_t> i) {
-    if (!i) return;
-    Envelope e = std::move(in_flight_[*i]);
-    in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(*i));
-    input(e.to.value, e.message, fmt::format("deliver r{}->r{} {}", e.from, e.to, e.message));
-  }
-  void drop(std::optional<std::size_t> i) {
-    // A message to self is never lost (output.hpp): a real driver hands it straight back.
-    if (!i || in_flight_[*i].from == in_flight_[*i].to) return;
-    trace("drop {}", in_flight_[*i].message);
-    in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(*i));
-  }
-  void duplicate(std::optional<std::size_t> i) {
-    if (!i) return;
-    in_flight_.push_back(in_flight_[*i]);
-  }
-  void send(ReplicaIndex from, const Outgoing& o) {
-    if (const auto* c = std::get_if<ClientId>(&o.to)) {
-      // No client process here; a Reply from the acting primary is what a client sees
-      // as an acknowledgement.
-      const auto* reply = std::get_if<Reply>(&o.message);
-      FUZZ_CHECK(reply != nullptr, "only replies go to clients");
-      FUZZ_CHECK(reply->client == *c, "a reply to the wrong client");
-      checker_.on_client_ack(reply->client, reply->request, reply->view);
-      return;
-    }
-    ReplicaIndex to = std::get<ReplicaIndex>(o.to);
-    FUZZ_CHECK(to.value < n_, fmt::format("r{} sent to r{} in a cluster of {}", from, to, n_));
-    if (in_flight_.size() >= max_in_flight) in_flight_.erase(in_flight_.begin());
-    in_flight_.push_back({from, to, o.message});
+  /// Every message a replica sends to a replica, kept (the latest max_remembered) for replays.
+  void remember(ReplicaIndex from, const Outgoing& o) {
+    const auto* to = std::get_if<ReplicaIndex>(&o.to);
+    if (to == nullptr) return;
     if (remembered_.size() >= max_remembered) remembered_.pop_front();
-    remembered_.push_back({from, to, o.message});
-  }
-
-  // ---- replicas
-
-  /// Where replica r's messages go (send, below).
-  auto sender(std::uint32_t r) {
-    return [this, r](Outgoing&& o) { send(rep(r), o); };
-  }
-
-  void input(std::uint32_t r, const Message& m, const std::string& what) {
-    trace("{}", what);
-    guarded(r, what, [&] { nodes_[r].replica().step(m); });
-  }
-  void tick(std::uint32_t r) {
-    guarded(r, fmt::format("tick r{}", r), [&] { nodes_[r].replica().tick(); });
-  }
-  template <class F>
-  void guarded(std::uint32_t r, const std::string& what, F&& f) {
-    try {
-      f();
-    } catch (const AssertionError& e) {
-      vsr::fuzz::finding(fmt::format("replica {} assertion on {}: {}", r, what, e.what()));
-    }
-    after_input(r, what);
-  }
-
-  /// Carries out r's output like a driver, then runs every check.
-  void after_input(std::uint32_t r, const std::string& what) {
-    sim::SimHost& node = nodes_[r];
-    Output out;
-    node.replica().take_output(out);
-    if (auto f = node.check_committed(out)) fail(*f, what);
-    for (const TelemetryEvent& e : out.events) rejected_ += e.kind == EventKind::message_rejected;
-    if (node.carry_out(out, sender(r))) {
-      // A batch with nothing to write waits only for the writes before it.
-      complete_empty_writes(r);
-    }
-    if (auto f = node.check_after_input()) fail(*f, what);
-    try {
-      node.replica().check_invariants();
-    } catch (const AssertionError& e) {
-      vsr::fuzz::finding(fmt::format("replica {} invariant after {}: {}", r, what, e.what()));
-    }
-  }
-
-  [[noreturn]] static void fail(const sim::CheckFailure& f, const std::string& what) {
-    vsr::fuzz::finding(fmt::format("check {} failed after {}: {}", f.check, what, f.detail));
-  }
-
-  void persist_one(std::uint32_t r) {
-    if (!nodes_[r].has_writes()) return;
-    trace("persist r{}", r);
-    complete_oldest_write(r);
-    complete_empty_writes(r);
-  }
-  void complete_empty_writes(std::uint32_t r) {
-    sim::SimHost& node = nodes_[r];
-    while (node.has_writes() && node.host().writes().front().delta.empty()) complete_oldest_write(r);
-  }
-  void complete_oldest_write(std::uint32_t r) {
-    try {
-      nodes_[r].complete_oldest_write(sender(r));
-    } catch (const AssertionError& e) {
-      vsr::fuzz::finding(fmt::format("replica {} assertion completing a write: {}", r, e.what()));
-    }
-  }
-
-  [[nodiscard]] std::uint32_t untrusted() const {
-    std::uint32_t k = 0;
-    for (const sim::SimHost& n : nodes_) k += n.needs_recovery() ? 1 : 0;
-    return k;
-  }
-
-  void crash_restart(std::uint32_t r, bool wipe) {
-    sim::SimHost& node = nodes_[r];
-    wipe = wipe && sim::wipe_allowed(node.needs_recovery(), untrusted(), config(r).max_faulty());
-    trace("crash r{} (losing {} writes){}", r, node.host().writes().size(), wipe ? ", wipe" : "");
-    node.crash(wipe);
-    std::optional<sim::CheckFailure> broken;
-    try {
-      broken = node.restart([&] { return real_nonce_base + next_nonce_++; });
-    } catch (const AssertionError& e) {
-      vsr::fuzz::finding(fmt::format("replica {} assertion at restart: {}", r, e.what()));
-    }
-    if (broken) fail(*broken, "restart");
-    after_input(r, fmt::format("restart r{}", r));
+    remembered_.push_back({from, *to, o.message});
   }
 
   // ---- clients
@@ -311,7 +182,7 @@ class Cluster {
     }
     std::uint32_t r = replica(in);
     Request m{client, RequestNumber(number), std::move(op)};
-    input(r, m, fmt::format("request to r{} {}", r, m));
+    cluster_.inject("request", std::nullopt, r, m);
   }
 
   // ---- replays and forgeries
@@ -320,12 +191,12 @@ class Cluster {
     if (remembered_.empty()) return;
     const Envelope& e = remembered_[in.u16() % remembered_.size()];
     Envelope copy = e;  // `remembered_` may change while the replica answers
-    input(copy.to.value, copy.message, fmt::format("replay r{}->r{} {}", copy.from, copy.to, copy.message));
+    cluster_.inject("replay", copy.from.value, copy.to.value, copy.message);
   }
 
   [[nodiscard]] ViewNumber max_view() const {
     ViewNumber v{};
-    for (const sim::SimHost& n : nodes_) v = std::max(v, n.replica().view());
+    for (std::uint32_t r = 0; r < n_; ++r) v = std::max(v, replica_at(r).view());
     return v;
   }
 
@@ -347,7 +218,7 @@ class Cluster {
       case 1: {
         const std::uint8_t how = in.u8();
         std::uint64_t op = how % 16 == 0 ? ~std::uint64_t{0} - how / 16  // the largest numbers
-                                         : how % (nodes_[from].replica().op().value + 9);
+                                         : how % (replica_at(from).op().value + 9);
         m = GetState{ViewNumber(v), OpNumber(op), s};
         break;
       }
@@ -360,21 +231,21 @@ class Cluster {
         break;
       }
       default: {
-        const PersistedState& d = nodes_[from].disk();
-        if (d.state.view != d.state.last_normal_view || nodes_[from].needs_recovery()) return;
+        const PersistedState& d = cluster_.host(from).disk();
+        if (d.state.view != d.state.last_normal_view || cluster_.host(from).needs_recovery()) return;
         std::uint64_t op = in.u8() % (d.log.size() + 1);
         m = PrepareOk{d.state.view, OpNumber(op), s};
         break;
       }
     }
-    input(to, m, fmt::format("forged r{}->r{} {}", from, to, m));
+    cluster_.inject("forged", from, to, m);
   }
 
   /// A message that lies in a way `to` can check (see the header): `to` must reject or
   /// ignore it; `must_reject` ones in any state.
   void forge_lie(std::uint32_t kind, Input& in, std::uint32_t to, ReplicaIndex s) {
-    const Replica& target = nodes_[to].replica();
-    const Config cfg = config(to);
+    const Replica& target = replica_at(to);
+    const Config& cfg = config(to);
     Message m;
     bool must_reject = true;
     switch (kind) {
@@ -431,24 +302,19 @@ class Cluster {
         break;
       }
     }
-    const std::uint64_t before = rejected_;
+    const std::uint64_t before = cluster_.rejected();
     const ViewNumber view_before = target.view();
-    input(to, m, fmt::format("forged lie r{}->r{} {}", s, to, m));
+    cluster_.inject("forged lie", s.value, to, m);
     if (must_reject) {
-      FUZZ_CHECK(rejected_ > before, fmt::format("r{} did not reject {}", to, m));
-      FUZZ_CHECK(nodes_[to].replica().view() == view_before, fmt::format("r{} moved on {}", to, m));
+      FUZZ_CHECK(cluster_.rejected() > before, fmt::format("r{} did not reject {}", to, m));
+      FUZZ_CHECK(replica_at(to).view() == view_before, fmt::format("r{} moved on {}", to, m));
     }
   }
 
   std::uint32_t n_;
-  sim::InvariantChecker checker_;  // before nodes_: the hosts point at it
-  std::vector<sim::SimHost> nodes_;
-  std::vector<Envelope> in_flight_;
   std::deque<Envelope> remembered_;
   std::map<std::uint64_t, std::uint64_t> next_request_;  // client -> highest number sent
-  std::uint64_t next_nonce_ = 0;
-  std::uint64_t rejected_ = 0;  // vsr.protocol.message.rejected events, all replicas
-  bool trace_ = std::getenv("FUZZ_REPLICA_TRACE") != nullptr;
+  fuzz::TapeCluster cluster_;  // last: booting it already sends to remember()
 };
 
 }  // namespace
@@ -457,7 +323,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   Input in(std::span<const std::uint8_t>(data, size));
   constexpr std::uint32_t sizes[] = {3, 3, 5, 1, 2, 4, 3, 5};
-  Cluster cluster(sizes[in.u8() % 8]);
-  for (std::size_t steps = 0; steps < max_steps && !in.done(); ++steps) cluster.step(in);
+  ReplicaFuzzer fuzzer(sizes[in.u8() % 8]);
+  for (std::size_t steps = 0; steps < max_steps && !in.done(); ++steps) fuzzer.step(in);
   return 0;
 }

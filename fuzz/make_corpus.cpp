@@ -12,27 +12,25 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <tuple>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "fuzz/tape_cluster.hpp"
 #include "sim/history.hpp"
 #include "sim/history_json.hpp"
 #include "sim/prng.hpp"
 #include "sim/simulator.hpp"
 #include "vsr/codec.hpp"
-#include "vsr/host.hpp"
 #include "vsr/kv.hpp"
-#include "vsr/replica.hpp"
+#include "vsr/message.hpp"
 
 namespace fs = std::filesystem;
 using namespace vsr;
@@ -66,49 +64,34 @@ void write_file(const fs::path& p, const std::string& text) {
 
 // ---------------------------------------------------------------- codec
 
-/// A 3-replica cluster with FIFO delivery and instant disks (every write completes at
-/// once), recording every message.
+/// A 3-replica cluster (fuzz/tape_cluster.hpp) with FIFO delivery and instant disks,
+/// recording the first few distinct encodings of each message type: of every message
+/// that leaves a host, and of every request put in.
 class MiniCluster {
  public:
-  MiniCluster() {
-    for (std::uint32_t r = 0; r < 3; ++r) {
-      hosts_.emplace_back(config(r));
-      hosts_[r].boot(std::make_unique<KvMachine>());
-      absorb(r);
-    }
-  }
-  static Config config(std::uint32_t r) {
-    return Config::make(3, ReplicaIndex(static_cast<std::uint8_t>(r))).value();
-  }
+  MiniCluster()
+      : cluster_(3, {.instant_disks = true, .first_nonce = 77, .trace = false},
+                 [this](ReplicaIndex, const Outgoing& o) { record(o.message); }) {}
   void request(std::uint32_t to, std::uint64_t client, std::uint64_t number, const std::string& key) {
     Request m{ClientId(client), RequestNumber(number),
               encode_kv_op(KvOp{KvOpKind::write, key, std::to_string(number), ""})};
     record(m);
-    hosts_[to].replica().step(m);
-    absorb(to);
+    cluster_.inject("request", std::nullopt, to, m);
   }
+  /// Delivers what is in flight, oldest first, until nothing is; what goes to a `deaf`
+  /// replica is lost (but a message to itself, which a driver must deliver).
   void run(std::set<std::uint32_t> deaf = {}) {
-    for (int guard = 0; guard < 10000 && !queue_.empty(); ++guard) {
-      auto [to, m] = std::move(queue_.front());
-      queue_.pop_front();
-      if (deaf.contains(to)) continue;
-      hosts_[to].replica().step(m);
-      absorb(to);
+    for (int guard = 0; guard < 10000 && !cluster_.in_flight().empty(); ++guard) {
+      if (deaf.contains(cluster_.in_flight().front().to.value) && cluster_.drop(0)) continue;
+      cluster_.deliver(0);
     }
   }
   void tick(std::uint32_t r, int n) {
-    for (int k = 0; k < n; ++k) {
-      hosts_[r].replica().tick();
-      absorb(r);
-    }
+    for (int k = 0; k < n; ++k) cluster_.tick(r);
   }
-  void wipe(std::uint32_t r, std::uint64_t nonce) {
-    hosts_[r].crash();
-    hosts_[r].wipe();
-    hosts_[r].start_recovery(std::make_unique<KvMachine>(), Nonce(nonce));
-    absorb(r);
-  }
-  void drop_all() { queue_.clear(); }
+  /// Crashes r and wipes its disk; it restarts in recovery (with nonce 77, the first).
+  void wipe(std::uint32_t r) { cluster_.crash_restart(r, /*wipe=*/true); }
+  void drop_all() { cluster_.drop_all(); }
   std::map<std::size_t, std::vector<Bytes>>& frames() { return frames_; }
 
  private:
@@ -117,18 +100,8 @@ class MiniCluster {
     Bytes b = encode(m);
     if (list.size() < 4 && std::find(list.begin(), list.end(), b) == list.end()) list.push_back(b);
   }
-  void absorb(std::uint32_t r) {
-    Output o = hosts_[r].replica().take_output();
-    auto send = [this](Outgoing&& out) {
-      record(out.message);
-      if (const auto* to = std::get_if<ReplicaIndex>(&out.to)) queue_.emplace_back(to->value, std::move(out.message));
-    };
-    hosts_[r].carry_out(o, send);
-    while (!hosts_[r].writes().empty()) hosts_[r].complete_oldest_write(send);
-  }
-  std::vector<ReplicaHost> hosts_;
-  std::deque<std::pair<std::uint32_t, Message>> queue_;
   std::map<std::size_t, std::vector<Bytes>> frames_;
+  fuzz::TapeCluster cluster_;  // last: booting it records into frames_
 };
 
 void codec_corpus(const fs::path& dir) {
@@ -146,7 +119,7 @@ void codec_corpus(const fs::path& dir) {
   c.run({0});
   c.request(1, 3, 1, "z");
   c.run();
-  c.wipe(2, 77);  // recovery
+  c.wipe(2);  // recovery
   c.run();
   c.tick(2, 12);
   c.run();
