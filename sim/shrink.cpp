@@ -119,6 +119,8 @@ class Shrinker {
       changed |= fewer_clients();
       changed |= fewer_ops();
       changed |= normalize();
+      changed |= shorter_thinks();
+      changed |= earlier_faults();
       if (!changed) break;
     }
   }
@@ -241,6 +243,59 @@ class Shrinker {
     });
   }
 
+  /// Less idle time between a slot's operations: every think time halved, while the
+  /// run still fails, down to none.
+  bool shorter_thinks() {
+    bool changed = false;
+    for (int halvings = 0; halvings < 12 && budget_left(); ++halvings) {
+      Schedule c = current_;
+      bool any = false;
+      for (auto& steps : c.clients) {
+        for (ClientStep& step : steps) {
+          any |= step.think_us > 0;
+          step.think_us = halvings == 0 ? 0 : step.think_us / 2;
+        }
+      }
+      if (!any) break;
+      if (attempt(std::move(c))) {
+        changed = true;
+        if (halvings == 0) break;  // no think time left
+      } else if (halvings > 0) {
+        break;
+      }
+    }
+    return changed;
+  }
+
+  /// `current_` with fault `i` and every later one `shift_us` earlier (as is the end
+  /// of the fault phase), so the faults keep their spacing after i.
+  Schedule shifted(std::size_t i, std::uint64_t shift_us) const {
+    Schedule c = current_;
+    for (std::size_t k = i; k < c.faults.size(); ++k) {
+      c.faults[k].at_us -= shift_us;
+      if (c.faults[k].kind == FaultStep::Kind::clog) c.faults[k].until_us -= shift_us;
+    }
+    c.duration_us -= std::min(c.duration_us - 1, shift_us);
+    return c;
+  }
+
+  /// Less idle time before each fault: the gap since the previous fault (or the start)
+  /// is halved while the run still fails, moving every later fault with it. Fates
+  /// are keyed by message identity (network.hpp), so moving time leaves them alone.
+  bool earlier_faults() {
+    bool changed = false;
+    for (std::size_t i = 0; i < current_.faults.size() && budget_left(); ++i) {
+      while (budget_left()) {
+        std::uint64_t prev = i == 0 ? 0 : current_.faults[i - 1].at_us;
+        std::uint64_t gap = current_.faults[i].at_us - prev;
+        if (gap < 2'000) break;
+        if (!attempt(shifted(i, gap / 2))) break;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
   bool calmer_network() {
     bool changed = false;
     auto tweak = [&](auto&& edit) {
@@ -249,6 +304,15 @@ class Shrinker {
       changed |= attempt(std::move(c));
     };
     tweak([](SwarmParams& p) { p.drop_probability = 0; p.client_drop_probability = 0; });
+    // Fates are keyed by message identity (network.hpp): a lower drop rate drops a
+    // subset of the messages a higher one drops, so halving it removes drops only.
+    for (int i = 0; i < 6 && current_.params.drop_probability > 0.001; ++i) {
+      Schedule c = current_;
+      c.params.drop_probability /= 2;
+      c.params.client_drop_probability /= 2;
+      if (!attempt(std::move(c))) break;
+      changed = true;
+    }
     tweak([](SwarmParams& p) { p.duplicate_probability = 0; });
     tweak([](SwarmParams& p) { p.tail_probability = 0; p.tail_mean_us = 0; });
     tweak([](SwarmParams& p) { p.disk_slow_probability = 0; p.disk_slow_mean_us = 0; });
