@@ -230,7 +230,7 @@ class Cluster {
     Output out;
     node.replica().take_output(out);
     if (auto f = node.check_committed(out)) fail(*f, what);
-    for (const TelemetryEvent& e : out.events) rejected_ += e.kind == EventKind::message_rejected;
+    for (const Fact& f : out.facts) rejected_ += std::holds_alternative<MessageRejected>(f);
     if (node.carry_out(out, sender(r))) {
       // A batch with nothing to write waits only for the writes before it.
       complete_empty_writes(r);
@@ -447,7 +447,7 @@ class Cluster {
   std::deque<Envelope> remembered_;
   std::map<std::uint64_t, std::uint64_t> next_request_;  // client -> highest number sent
   std::uint64_t next_nonce_ = 0;
-  std::uint64_t rejected_ = 0;  // vsr.protocol.message.rejected events, all replicas
+  std::uint64_t rejected_ = 0;  // MessageRejected facts, all replicas
   bool trace_ = std::getenv("FUZZ_REPLICA_TRACE") != nullptr;
 };
 

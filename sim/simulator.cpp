@@ -170,7 +170,7 @@ class Simulation {
   void crash_random();
   void crash_replica(std::uint32_t r, Prng& rng);
   void crash_now(std::uint32_t r, bool wipe);
-  void maybe_aim_crash(std::uint32_t r, vsr::EventKind kind);
+  void maybe_aim_crash(std::uint32_t r, const vsr::Fact& fact);
   void restart(std::uint32_t r, bool wiped);
   void partition();
   void cut_links(const std::string& style);
@@ -461,18 +461,20 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
   for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
   for (const TelemetryEvent& e : out.events) {
     ++st.telemetry[static_cast<std::size_t>(e.kind)];
-    if (e.kind == vsr::EventKind::view_change_complete) {
-      ++st.view_changes;
-      std::uint64_t us = e.detail * params_.tick_us;
-      st.view_change_us_total += us;
-      st.view_change_us_max = std::max(st.view_change_us_max, us);
-    }
-    if (e.kind == vsr::EventKind::state_transfer_requested) ++st.repairs;
-    if (e.kind == vsr::EventKind::state_transfer_start) ++st.state_transfers;
-    if (!liveness_ && params_.crash_after_event_probability > 0) maybe_aim_crash(r, e.kind);
     trace_.mix(static_cast<std::uint64_t>(e.kind));
     trace_.mix(e.detail);
     if (trace_.detailed()) trace_.line(vsr::telemetry_json(e, now_us_));
+  }
+  for (const vsr::Fact& f : out.facts) {
+    if (const auto* done = std::get_if<vsr::ViewChangeCompleted>(&f)) {
+      ++st.view_changes;
+      std::uint64_t us = done->duration_ticks * params_.tick_us;
+      st.view_change_us_total += us;
+      st.view_change_us_max = std::max(st.view_change_us_max, us);
+    }
+    if (std::holds_alternative<vsr::StateTransferRequested>(f)) ++st.repairs;
+    if (std::holds_alternative<vsr::StateTransferStarted>(f)) ++st.state_transfers;
+    if (!liveness_ && params_.crash_after_event_probability > 0) maybe_aim_crash(r, f);
   }
   Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
   if (!node.host.carry_out(out, [&](Outgoing&& o) { send(self, std::move(o)); })) return;
@@ -826,17 +828,15 @@ void Simulation::crash_random() {
 }
 
 /// Schedules a crash of `r` within the next disk latency, with the seed's probability,
-/// after events that open a window where only durability keeps promises.
-void Simulation::maybe_aim_crash(std::uint32_t r, vsr::EventKind kind) {
+/// after facts that open a window where only durability keeps promises.
+void Simulation::maybe_aim_crash(std::uint32_t r, const vsr::Fact& fact) {
   if (plan_) return;
-  switch (kind) {
-    case vsr::EventKind::leadership_start:
-    case vsr::EventKind::view_change_start:
-    case vsr::EventKind::do_view_change_sent:
-    case vsr::EventKind::recovery_complete:
-    case vsr::EventKind::state_transfer_received:
-      break;
-    default: return;
+  if (!std::holds_alternative<vsr::LeadershipStarted>(fact) &&
+      !std::holds_alternative<vsr::ViewChangeStarted>(fact) &&
+      !std::holds_alternative<vsr::DoViewChangeSent>(fact) &&
+      !std::holds_alternative<vsr::RecoveryCompleted>(fact) &&
+      !std::holds_alternative<vsr::StateTransferReceived>(fact)) {
+    return;
   }
   if (!buggify_rng_.chance(params_.crash_after_event_probability)) return;
   std::uint64_t within = 1 + buggify_rng_.below(2 * params_.disk_latency_mean_us + 1);

@@ -77,14 +77,14 @@ std::optional<RejectReason> content_claim(const RecoveryResponse& m) {
   return std::nullopt;
 }
 
-/// The replica a message names as its sender, or -1 (a client's Request).
-std::int32_t claimed_sender(const Message& message) {
+/// The replica a message names as its sender; none for a client's Request.
+std::optional<ReplicaIndex> claimed_sender(const Message& message) {
   return std::visit(
-      [](const auto& m) -> std::int32_t {
+      [](const auto& m) -> std::optional<ReplicaIndex> {
         if constexpr (requires { m.replica; }) {
-          return m.replica.value;
+          return m.replica;
         } else {
-          return -1;
+          return std::nullopt;
         }
       },
       message);
@@ -137,7 +137,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
     r.set_status(std::move(s));
     r.hit(Probe::restart_resumes_view_change);
     // The crash ended the old view-change span; this one starts afresh (docs/TELEMETRY.md).
-    r.emit(EventKind::view_change_start, config.primary_of(r.view_).value, r.view_.value);
+    r.report_view_change_started();
     r.broadcast(StartViewChange{r.view_, config.self}, /*durable=*/false);
   }
   return r;
@@ -240,10 +240,12 @@ std::optional<RejectReason> Replica::check_append(OpNumber keep,
   return std::nullopt;
 }
 
-/// Drops a message that makes a claim no honest sender makes, and reports it. The
-/// message changes nothing else.
-void Replica::reject(std::int32_t peer, RejectReason why) {
-  emit(EventKind::message_rejected, peer, static_cast<std::uint64_t>(why));
+/// Drops a message that makes a claim no honest sender makes, and reports it (event and
+/// fact). `sender`: the replica the message names; none for a client. The message
+/// changes nothing else.
+void Replica::reject(std::optional<ReplicaIndex> sender, RejectReason why) {
+  emit(EventKind::message_rejected, sender ? sender->value : -1, static_cast<std::uint64_t>(why));
+  note(MessageRejected{sender, why});
 }
 
 // ---------------------------------------------------------------- accessors
@@ -285,7 +287,7 @@ void Replica::on_request(const Request& m) {
     return;
   }
   const LogEntry e{view_, m.client, m.request, m.operation};
-  if (const auto why = check_append(op(), std::span(&e, 1))) return reject(-1, *why);
+  if (const auto why = check_append(op(), std::span(&e, 1))) return reject(std::nullopt, *why);
   prepare(m);
 }
 
@@ -336,7 +338,7 @@ bool Replica::accept_from_primary(ViewNumber view, ReplicaIndex from) {
 void Replica::on_prepare(const Prepare& m) {
   if (!accept_from_primary(m.view, m.replica)) return;
   if (m.op == op().next()) {
-    if (const auto why = check_append(op(), std::span(&m.entry, 1))) return reject(m.replica.value, *why);
+    if (const auto why = check_append(op(), std::span(&m.entry, 1))) return reject(m.replica, *why);
   }
   emit(EventKind::prepare_received, m.replica.value, m.op.value);
   silence_ticks_ = 0;
@@ -495,7 +497,7 @@ void Replica::start_view_change(ViewNumber view) {
   s.start_votes.insert(config_.self);
   set_status(std::move(s));
   persist_state();
-  emit(EventKind::view_change_start, config_.primary_of(view_).value, view_.value);
+  report_view_change_started();
   broadcast(StartViewChange{view_, config_.self}, /*durable=*/true);
   maybe_send_do_view_change(std::get<ViewChangeStatus>(status_));
 }
@@ -524,6 +526,7 @@ void Replica::send_do_view_change() {
   ReplicaIndex primary = config_.primary_of(view_);
   send_durable(primary, DoViewChange{view_, last_normal_view_, op(), commit_, log_, config_.self});
   emit(EventKind::do_view_change_sent, primary.value, view_.value);
+  note(DoViewChangeSent{view_, primary});
 }
 
 void Replica::on_do_view_change(const DoViewChange& m) {
@@ -571,7 +574,7 @@ void Replica::become_primary(ViewChangeStatus& s) {
   if (!keeps_executed(best->log)) {
     // A lie (the log a quorum chooses holds every committed op): drop that vote and
     // choose again among the rest, if they still make a quorum with this replica's own.
-    reject(best->replica.value, RejectReason::drops_executed);
+    reject(best->replica, RejectReason::drops_executed);
     s.do_votes.erase(best->replica);
     return try_become_primary(s);
   }
@@ -585,7 +588,7 @@ void Replica::become_primary(ViewChangeStatus& s) {
   commit = std::min(commit, to_commit(op()));
   enter_normal(view_);
   advance_commit(commit);
-  emit(EventKind::view_change_complete, -1, duration_ticks);
+  report_view_change_completed(-1, duration_ticks);
 }
 
 void Replica::send_start_view(ReplicaIndex to) {
@@ -621,14 +624,14 @@ void Replica::on_start_view(const StartView& m) {
   if (m.replica != config_.primary_of(m.view) || m.replica == config_.self) return;
   if (m.log.size() != m.op.value || m.commit > to_commit(m.op)) return;
   if (m.view == view_ && is_normal()) return;  // already in it
-  if (!keeps_executed(m.log)) return reject(m.replica.value, RejectReason::drops_executed);
+  if (!keeps_executed(m.log)) return reject(m.replica, RejectReason::drops_executed);
   const bool was_view_change = status() == StatusKind::view_change;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   stop_leadership();
   replace_log(m.log);
   enter_normal(m.view);
   // Only a view-change span ends here; a normal or transferring replica skips views.
-  if (was_view_change) emit(EventKind::view_change_complete, m.replica.value, duration_ticks);
+  if (was_view_change) report_view_change_completed(m.replica.value, duration_ticks);
   advance_commit(m.commit);
 }
 
@@ -657,6 +660,7 @@ void Replica::request_repair() {
   const OpNumber known = matching_prefix();
   send(primary, GetState{view_, known, config_.self});
   emit(EventKind::state_transfer_requested, primary.value, known.value);
+  note(StateTransferRequested{primary, known});
 }
 
 OpNumber Replica::matching_prefix() const {
@@ -679,9 +683,7 @@ void Replica::enter_state_transfer(ViewNumber view) {
   persist_state();
   // Hearing from the primary of a view at least this one means that view formed: the
   // view-change span ends, and the replica joins the view by state transfer.
-  if (was_view_change) {
-    emit(EventKind::view_change_complete, config_.primary_of(view_).value, duration_ticks);
-  }
+  if (was_view_change) report_view_change_completed(config_.primary_of(view_).value, duration_ticks);
   set_status(StateTransferStatus{});
   repair_pending_ = false;
   request_repair();
@@ -714,7 +716,7 @@ void Replica::on_new_state(const NewState& m) {
   const std::size_t held = keep.value + 1 - m.first_op.value;
   if (held < m.entries.size()) {
     if (const auto why = check_append(keep, std::span(m.entries).subspan(held))) {
-      return reject(m.replica.value, *why);
+      return reject(m.replica, *why);
     }
   }
   // Joining the view: the unproven suffix gives way to the view's log (see
@@ -728,6 +730,7 @@ void Replica::on_new_state(const NewState& m) {
     if (k == op().next()) append(m.entries[i]);
   }
   emit(EventKind::state_transfer_received, m.replica.value, m.entries.size());
+  note(StateTransferReceived{m.replica, m.entries.size()});
   repair_pending_ = false;
   if (transferring) {
     enter_normal(view_);  // also acknowledges the log
@@ -804,6 +807,7 @@ void Replica::finish_recovery(const RecoveryResponse& primary_response) {
   enter_normal(r.view);
   advance_commit(r.commit);
   emit(EventKind::recovery_complete, r.replica.value, now_ticks_ - started);
+  note(RecoveryCompleted{view_, now_ticks_ - started});
 }
 
 void Replica::tick_recovering(RecoveringStatus& s) {
@@ -891,23 +895,37 @@ void Replica::set_status(Status s) {
   status_ = std::move(s);
   if (status() == before) return;
   emit(EventKind::status_change, -1, static_cast<std::uint64_t>(status()));
+  note(StatusChanged{before, status()});
   if (before == StatusKind::state_transfer) {
     emit(EventKind::state_transfer_stop, -1, now_ticks_ - status_since_ticks_);
   }
   status_since_ticks_ = now_ticks_;
   if (status() == StatusKind::state_transfer) {
     emit(EventKind::state_transfer_start, config_.primary_of(view_).value, view_.value);
+    note(StateTransferStarted{view_});
   }
 }
 
 void Replica::start_leadership() {
   leadership_since_ticks_ = now_ticks_;
   emit(EventKind::leadership_start, -1, view_.value);
+  note(LeadershipStarted{view_});
 }
 
 void Replica::stop_leadership() {
   if (!is_acting_primary()) return;
   emit(EventKind::leadership_stop, -1, now_ticks_ - leadership_since_ticks_);
+  note(LeadershipStopped{view_, now_ticks_ - leadership_since_ticks_});
+}
+
+void Replica::report_view_change_started() {
+  emit(EventKind::view_change_start, config_.primary_of(view_).value, view_.value);
+  note(ViewChangeStarted{view_});
+}
+
+void Replica::report_view_change_completed(std::int32_t peer, std::uint64_t duration_ticks) {
+  emit(EventKind::view_change_complete, peer, duration_ticks);
+  note(ViewChangeCompleted{view_, duration_ticks});
 }
 
 // ---------------------------------------------------------------- invariants

@@ -132,7 +132,7 @@ class Replica {
   /// views non-decreasing and the log within max_log_bytes; the reason if not.
   [[nodiscard]] std::optional<RejectReason> check_append(OpNumber keep,
                                                          std::span<const LogEntry> entries) const;
-  void reject(std::int32_t peer, RejectReason why);
+  void reject(std::optional<ReplicaIndex> sender, RejectReason why);
 
   // --- handlers, one per message type ---
   void on_request(const Request& m);
@@ -196,11 +196,17 @@ class Replica {
   void send_durable(ReplicaIndex to, Message m);
   void broadcast(const Message& m, bool durable);
   void emit(EventKind kind, std::int32_t peer = -1, std::uint64_t detail = 0);
+  /// Records a fact for the drivers (vsr/facts.hpp), beside the event emitted for it.
+  void note(const Fact& fact) { out_.facts.push_back(fact); }
   /// Counts one pass over a protocol path (vsr/probe.hpp) into this input's output.
   void hit(Probe p) { ++out_.probes[static_cast<std::size_t>(p)]; }
   void set_status(Status s);
   void start_leadership();
   void stop_leadership();
+  /// Reports (event and fact) that a view change to view_ started.
+  void report_view_change_started();
+  /// Reports (event and fact) that the view change ended, the replica now in view_.
+  void report_view_change_completed(std::int32_t peer, std::uint64_t duration_ticks);
 
   Config config_;
   std::unique_ptr<StateMachine> machine_;
