@@ -13,6 +13,22 @@
 
 namespace vsr {
 
+/// A moment in `view`: a fact type of its own for each tag.
+template <class Tag>
+struct InView {
+  ViewNumber view{};
+  auto operator<=>(const InView&) const = default;
+};
+
+/// The end of a span (docs/TELEMETRY.md, "Spans") that lasted `duration_ticks`; the
+/// replica is in `view` when it ends. A fact type of its own for each tag.
+template <class Tag>
+struct SpanEnded {
+  ViewNumber view{};
+  std::uint64_t duration_ticks = 0;
+  auto operator<=>(const SpanEnded&) const = default;
+};
+
 /// The status changed kind (vsr.replica.status.change).
 struct StatusChanged {
   StatusKind from{};
@@ -21,33 +37,19 @@ struct StatusChanged {
 };
 
 /// The replica began acting as primary of `view` (vsr.leadership.start).
-struct LeadershipStarted {
-  ViewNumber view{};
-  auto operator<=>(const LeadershipStarted&) const = default;
-};
+using LeadershipStarted = InView<struct LeadershipStartedTag>;
 
 /// The replica stopped acting as primary of `view`, which it led for `duration_ticks`
 /// (vsr.leadership.stop).
-struct LeadershipStopped {
-  ViewNumber view{};
-  std::uint64_t duration_ticks = 0;
-  auto operator<=>(const LeadershipStopped&) const = default;
-};
+using LeadershipStopped = SpanEnded<struct LeadershipStoppedTag>;
 
 /// The replica started a view change to `view`, or resumed one at restart
 /// (vsr.view_change.start).
-struct ViewChangeStarted {
-  ViewNumber view{};
-  auto operator<=>(const ViewChangeStarted&) const = default;
-};
+using ViewChangeStarted = InView<struct ViewChangeStartedTag>;
 
 /// The view change the replica was in ended after `duration_ticks`: it joined `view`,
 /// as its primary, from its StartView, or by state transfer (vsr.view_change.complete).
-struct ViewChangeCompleted {
-  ViewNumber view{};
-  std::uint64_t duration_ticks = 0;
-  auto operator<=>(const ViewChangeCompleted&) const = default;
-};
+using ViewChangeCompleted = SpanEnded<struct ViewChangeCompletedTag>;
 
 /// The replica sent (or re-sent) its DoViewChange for `view` to `to`, the view's primary
 /// (vsr.view_change.do_view_change.sent).
@@ -66,10 +68,7 @@ struct StateTransferRequested {
 };
 
 /// The replica entered state transfer to join `view` late (vsr.state_transfer.start).
-struct StateTransferStarted {
-  ViewNumber view{};
-  auto operator<=>(const StateTransferStarted&) const = default;
-};
+using StateTransferStarted = InView<struct StateTransferStartedTag>;
 
 /// The replica took a NewState of `entries` log entries from `from`
 /// (vsr.state_transfer.received).
@@ -81,11 +80,7 @@ struct StateTransferReceived {
 
 /// The recovery protocol ended after `duration_ticks`: the replica is normal in `view`
 /// (vsr.recovery.complete).
-struct RecoveryCompleted {
-  ViewNumber view{};
-  std::uint64_t duration_ticks = 0;
-  auto operator<=>(const RecoveryCompleted&) const = default;
-};
+using RecoveryCompleted = SpanEnded<struct RecoveryCompletedTag>;
 
 /// The replica dropped a message that makes a claim no honest sender makes (see
 /// Replica::step). `sender`: the replica the message names as its sender (possibly one

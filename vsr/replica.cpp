@@ -805,7 +805,7 @@ void Replica::on_new_state(const NewState& m) {
     }
   }
   // Joining the view: the unproven suffix gives way to the view's log (see
-  // enter_state_transfer), in the batch that also records the view as last normal.
+  // join_by_state_transfer), in the batch that also records the view as last normal.
   if (transferring && op() > commit_op()) {
     hit(Probe::state_transfer_suffix_truncated);
     truncate(commit_op());

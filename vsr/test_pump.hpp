@@ -185,6 +185,7 @@ struct Node {
   std::vector<Committed> committed;   // ops executed by this incarnation, in order
   std::set<std::pair<ClientId, RequestNumber>> executed;  // this incarnation
   Output last;                        // the last output, for inspection
+  std::vector<Fact> facts;            // every fact its outputs reported, in order
   std::uint32_t incarnation = 0;
 
   [[nodiscard]] const PersistedState& disk() const { return host.disk(); }
@@ -543,6 +544,7 @@ class Cluster {
       REQUIRE_MESSAGE(it->second == c.result, "replicas disagree on the result of op ", c.op.value);
       n.committed.push_back(c);
     }
+    n.facts.insert(n.facts.end(), o.facts.begin(), o.facts.end());
     n.last = o;  // kept whole for inspection; carry_out moves the sends out of `o`
     n.host.carry_out(o, queue_from(r));
     if (!n.hold_persist) flush_persist(r);
