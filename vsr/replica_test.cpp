@@ -1166,3 +1166,42 @@ TEST_CASE("robustness: the log never outgrows max_log_bytes; a request that woul
   c.deliver_all();
   CHECK(c.replica(0).op() == OpNumber(8));
 }
+
+TEST_CASE("§4 step: a message the replica does not handle in its view, role or status changes nothing") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  const LogEntry e1 = c.replica(1).entry(OpNumber(1));
+  const ViewNumber v0(0);
+  // r1 is a normal backup of view 0, whose primary is r0.
+  const std::vector<std::pair<std::uint32_t, Message>> ignored = {
+      {2, PrepareOk{v0, OpNumber(1), rep(2)}},              // a backup counts no PrepareOk
+      {2, NewState{v0, OpNumber(2), OpNumber(1), CommitNumber(1), {}, rep(2)}},  // not from the primary
+      {0, StartView{v0, OpNumber(1), CommitNumber(1), {e1}, rep(1)}},  // names r1, which sends itself none
+      {2, GetState{ViewNumber(1), OpNumber(0), rep(2)}},    // not r1's view
+      {2, DoViewChange{ViewNumber(2), v0, OpNumber(1), CommitNumber(1), {e1}, rep(0)}},  // view 2's primary is r2
+      {0, RecoveryResponse{v0, Nonce(1), false, OpNumber(0), CommitNumber(0), {}, rep(0)}},  // not recovering
+      {2, Recovery{Nonce(1), rep(1)}},                      // names r1 itself
+      {0, Reply{v0, ClientId(1), RequestNumber(1), {}, rep(0)}},  // replies are for clients
+  };
+  for (std::size_t k = 0; k < ignored.size(); ++k) {
+    INFO("message ", k);
+    CHECK(forge(c, ignored[k].first, 1, ignored[k].second).empty());
+    CHECK(c.node(1).last.empty());
+    CHECK(c.replica(1).view() == v0);
+    CHECK(c.replica(1).status() == StatusKind::normal);
+    CHECK(c.replica(1).op() == OpNumber(1));
+  }
+  // Of an older view: r1 moves to view 1 (primary r1), then view 0's primary is not heard.
+  c.isolate(1);
+  c.tick(1, c.timeouts().primary_silence_ticks);
+  REQUIRE(c.replica(1).view() == ViewNumber(1));
+  c.heal();
+  for (const Message& m : {Message{Commit{v0, CommitNumber(1), rep(0)}},
+                           Message{Prepare{v0, OpNumber(2), CommitNumber(1), e1, rep(0)}}}) {
+    CHECK(forge(c, 0, 1, m).empty());
+    CHECK(c.node(1).last.empty());
+    CHECK(c.node(1).last.probes[static_cast<std::size_t>(Probe::prepare_stale_view_ignored)] == 1);
+    CHECK(c.replica(1).status() == StatusKind::view_change);
+  }
+}
