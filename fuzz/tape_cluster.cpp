@@ -117,7 +117,7 @@ void TapeCluster::crash_restart(std::uint32_t r, bool wipe) {
 // ---------------------------------------------------------------- ClusterDriver
 
 void TapeCluster::observe(std::uint32_t, const Output& out) {
-  for (const TelemetryEvent& e : out.events) rejected_ += e.kind == EventKind::message_rejected;
+  for (const Fact& f : out.facts) rejected_ += std::holds_alternative<MessageRejected>(f);
 }
 
 void TapeCluster::send(std::uint32_t r, Outgoing o) {

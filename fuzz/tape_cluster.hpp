@@ -11,7 +11,7 @@
 //     budget (Cluster::wipe_allowed), in recovery with the next nonce;
 //   - a Reply to a client taken as that client's acknowledgement
 //     (InvariantChecker::on_client_ack): there is no client process;
-//   - a count of the messages the replicas rejected (vsr.protocol.message.rejected).
+//   - a count of the messages the replicas rejected (MessageRejected facts).
 // A failed check or an AssertionError from a replica is a finding (fuzz_check.hpp): it
 // aborts, naming the input, so libFuzzer saves the input.
 #pragma once
@@ -63,7 +63,7 @@ class TapeCluster final : private sim::ClusterDriver {
   [[nodiscard]] const Config& config(std::uint32_t r) const { return cluster_.config(r); }
   /// Messages in flight, oldest first.
   [[nodiscard]] const std::vector<Envelope>& in_flight() const { return in_flight_; }
-  /// vsr.protocol.message.rejected events so far, all replicas.
+  /// MessageRejected facts so far, all replicas.
   [[nodiscard]] std::uint64_t rejected() const { return rejected_; }
 
   // ---- the pool. Precondition for `i`: i < in_flight().size().

@@ -1,5 +1,7 @@
 #include "sim/faults.hpp"
 
+#include <variant>
+
 namespace vsr::sim {
 
 FaultScheduler::FaultScheduler(const SwarmParams& params, FaultStreams streams, EventQueue& events,
@@ -58,17 +60,14 @@ void FaultScheduler::on(const Event& e, std::uint64_t now_us) {
   }
 }
 
-void FaultScheduler::after_event(std::uint32_t r, vsr::EventKind kind, std::uint64_t now_us) {
+void FaultScheduler::after_fact(std::uint32_t r, const vsr::Fact& fact, std::uint64_t now_us) {
   if (plan_ != nullptr || stopped_ || params_->crash_after_event_probability <= 0) return;
-  switch (kind) {
-    case vsr::EventKind::leadership_start:
-    case vsr::EventKind::view_change_start:
-    case vsr::EventKind::do_view_change_sent:
-    case vsr::EventKind::recovery_complete:
-    case vsr::EventKind::state_transfer_received:
-      break;
-    default: return;
-  }
+  bool opens_window = std::holds_alternative<vsr::LeadershipStarted>(fact) ||
+                      std::holds_alternative<vsr::ViewChangeStarted>(fact) ||
+                      std::holds_alternative<vsr::DoViewChangeSent>(fact) ||
+                      std::holds_alternative<vsr::RecoveryCompleted>(fact) ||
+                      std::holds_alternative<vsr::StateTransferReceived>(fact);
+  if (!opens_window) return;
   if (!rng_.buggify.chance(params_->crash_after_event_probability)) return;
   std::uint64_t within = 1 + rng_.buggify.below(2 * params_->disk_latency_mean_us + 1);
   events_->schedule(now_us + within, Action::crash_replica, r, target_->incarnation(r));

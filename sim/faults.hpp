@@ -17,7 +17,7 @@
 #include "sim/prng.hpp"
 #include "sim/schedule.hpp"
 #include "sim/swarm.hpp"
-#include "vsr/telemetry.hpp"
+#include "vsr/facts.hpp"
 
 namespace vsr::sim {
 
@@ -67,10 +67,11 @@ class FaultScheduler {
   void on(const Event& e, std::uint64_t now_us);
   /// The fault phase is over: no fault is drawn, aimed, or recorded from now on.
   void stop() { stopped_ = true; }
-  /// Replica `r` just reported `kind`: with the seed's probability, when `kind` opens a
-  /// window where only durability keeps promises, a crash is aimed at `r` within the
-  /// next disk latency.
-  void after_event(std::uint32_t r, vsr::EventKind kind, std::uint64_t now_us);
+  /// Replica `r` just reported `fact`: with the seed's probability, when it opens a
+  /// window where only durability keeps promises (it started leading or a view
+  /// change, sent DoViewChange, finished recovery or received a state transfer), a
+  /// crash is aimed at `r` within the next disk latency.
+  void after_fact(std::uint32_t r, const vsr::Fact& fact, std::uint64_t now_us);
 
  private:
   void crash_random();

@@ -1,27 +1,29 @@
 #include "sim/metrics.hpp"
 
 #include <algorithm>
+#include <variant>
 
 #include "vsr/codec.hpp"
 
 namespace vsr::sim {
 
 void Metrics::observe(const Output& out) {
-  for (std::size_t p = 0; p < vsr::probe_count; ++p) stats_->probes[p] += out.probes[p];
-  for (const TelemetryEvent& e : out.events) observe_event(e);
+  RunStats& st = *stats_;
+  for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
+  for (const TelemetryEvent& e : out.events) ++st.telemetry[static_cast<std::size_t>(e.kind)];
+  for (const Fact& f : out.facts) observe_fact(f);
 }
 
-void Metrics::observe_event(const TelemetryEvent& e) {
+void Metrics::observe_fact(const Fact& f) {
   RunStats& st = *stats_;
-  ++st.telemetry[static_cast<std::size_t>(e.kind)];
-  if (e.kind == vsr::EventKind::view_change_complete) {
+  if (const auto* done = std::get_if<ViewChangeCompleted>(&f)) {
     ++st.view_changes;
-    std::uint64_t us = e.detail * tick_us_;
+    std::uint64_t us = done->duration_ticks * tick_us_;
     st.view_change_us_total += us;
     st.view_change_us_max = std::max(st.view_change_us_max, us);
   }
-  if (e.kind == vsr::EventKind::state_transfer_requested) ++st.repairs;
-  if (e.kind == vsr::EventKind::state_transfer_start) ++st.state_transfers;
+  if (std::holds_alternative<StateTransferRequested>(f)) ++st.repairs;
+  if (std::holds_alternative<StateTransferStarted>(f)) ++st.state_transfers;
 }
 
 void Metrics::sent(const Message& m) {

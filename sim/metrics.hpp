@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "sim/simulator.hpp"
+#include "vsr/facts.hpp"
 #include "vsr/message.hpp"
 #include "vsr/output.hpp"
 #include "vsr/telemetry.hpp"
@@ -31,7 +32,7 @@ class Metrics {
   void primary_present(bool present, std::uint64_t now_us);
 
  private:
-  void observe_event(const TelemetryEvent& e);
+  void observe_fact(const Fact& f);
 
   RunStats* stats_;
   std::uint64_t tick_us_;

@@ -863,8 +863,8 @@ class Cluster {
     Output& o = scratch_;
     std::size_t next_committed = 0;
     if (auto f = node.host.check_committed(o)) fatal(*f);
+    for (const Fact& f : o.facts) view_changes_ += std::holds_alternative<ViewChangeCompleted>(f);
     for (const TelemetryEvent& ev : o.events) {
-      if (ev.kind == EventKind::view_change_complete) ++view_changes_;
       if (ev.kind == EventKind::apply_start && next_committed < o.committed.size()) {
         const Committed& c = o.committed[next_committed++];
         print("r{} executes op {}: c{}#{} {} -> {}", r, c.op, c.client, c.request,
@@ -891,7 +891,7 @@ class Cluster {
         print("r{} starts a view change to view {}", r, ev.view);
         break;
       case EventKind::status_change: {
-        auto s = static_cast<StatusKind>(ev.detail);
+        const StatusKind s = ev.status;  // the status the replica changed to
         if (s == StatusKind::normal) {
           print("r{} is normal in view {} (op={} commit={})", r, ev.view, ev.op, ev.commit);
         } else if (s == StatusKind::state_transfer) {

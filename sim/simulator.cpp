@@ -321,10 +321,8 @@ void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
 
 void Simulation::observe(std::uint32_t r, const Output& out) {
   metrics_.observe(out);
-  for (const TelemetryEvent& e : out.events) {
-    faults_.after_event(r, e.kind, now_us_);
-    emit(trace::Telemetry{e});
-  }
+  for (const Fact& f : out.facts) faults_.after_fact(r, f, now_us_);
+  for (const TelemetryEvent& e : out.events) emit(trace::Telemetry{e});
 }
 
 /// The write just queued by `r` completes after the simulated disk's latency.

@@ -35,6 +35,7 @@ void Output::clear() {
   send_now.clear();
   send_after_persist.clear();
   committed.clear();
+  facts.clear();
   events.clear();
   probes.fill(0);
 }

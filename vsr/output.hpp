@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "vsr/facts.hpp"
 #include "vsr/message.hpp"
 #include "vsr/probe.hpp"
 #include "vsr/telemetry.hpp"
@@ -67,19 +68,24 @@ struct Committed {
 ///   new primary its own DoViewChange, both only once durable.
 /// - `committed` lists executed ops in op order (state reconstruction at restart is
 ///   not listed). Replies to clients are already in `send_now` (primary only).
-/// - `events` are telemetry, in the order they happened.
+/// - `facts` (vsr/facts.hpp) are what drivers act on, typed, in the order they happened;
+///   each has its telemetry event in `events`. Drivers decide from `facts`, never from
+///   `events`.
+/// - `events` are telemetry, in the order they happened: for observation only (traces,
+///   counters), never decoded to decide something.
 /// - `probes` count the protocol paths (vsr/probe.hpp) this input took.
 struct Output {
   PersistDelta persist;
   std::vector<Outgoing> send_now;
   std::vector<Outgoing> send_after_persist;
   std::vector<Committed> committed;
+  std::vector<Fact> facts;
   std::vector<TelemetryEvent> events;
   ProbeCounts probes{};
 
   [[nodiscard]] bool empty() const {
     return persist.empty() && send_now.empty() && send_after_persist.empty() &&
-           committed.empty() && events.empty();
+           committed.empty() && facts.empty() && events.empty();
   }
   /// Empties every field, keeping the vectors' capacity for reuse.
   void clear();

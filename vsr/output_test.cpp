@@ -117,3 +117,16 @@ TEST_CASE("output: truncating a stored log beyond its end is a no-op; state is s
   CHECK(s.log.size() == 3);
   CHECK(s.state == DurableState{ViewNumber(3), ViewNumber(2), CommitNumber(1)});
 }
+
+TEST_CASE("output: clear empties every field, facts included") {
+  Output o;
+  CHECK(o.empty());
+  o.facts.push_back(ViewChangeCompleted{ViewNumber(1), 7});
+  CHECK_FALSE(o.empty());
+  o.events.push_back(TelemetryEvent{});
+  o.probes[0] = 3;
+  o.clear();
+  CHECK(o.empty());
+  CHECK(o.facts.empty());
+  CHECK(o.probes[0] == 0);
+}

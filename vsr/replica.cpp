@@ -77,17 +77,67 @@ std::optional<RejectReason> content_claim(const RecoveryResponse& m) {
   return std::nullopt;
 }
 
-/// The replica a message names as its sender, or -1 (a client's Request).
-std::int32_t claimed_sender(const Message& message) {
+/// The replica a message names as its sender; none for a client's Request.
+std::optional<ReplicaIndex> claimed_sender(const Message& message) {
   return std::visit(
-      [](const auto& m) -> std::int32_t {
+      [](const auto& m) -> std::optional<ReplicaIndex> {
         if constexpr (requires { m.replica; }) {
-          return m.replica.value;
+          return m.replica;
         } else {
-          return -1;
+          return std::nullopt;
         }
       },
       message);
+}
+
+template <class M, class... Ts>
+inline constexpr bool is_one_of = (std::is_same_v<M, Ts> || ...);
+
+// Who sends each message type, and who handles it (§4, §5): Replica::why_ignore's table.
+
+/// Types that must be of the receiver's own view. The others may come from a newer view,
+/// which they make the receiver move to: it joins it (Prepare, Commit, StartView), changes
+/// to it (StartViewChange, DoViewChange) or recovers into it (RecoveryResponse).
+template <class M>
+inline constexpr bool of_receivers_view = is_one_of<M, PrepareOk, GetState, NewState>;
+
+/// Types only the primary of the message's view sends (§4.1, §4.2 step 4, §5.2).
+template <class M>
+inline constexpr bool sent_by_primary = is_one_of<M, Prepare, Commit, StartView, NewState>;
+
+/// Types a replica never sends itself: one naming the receiver as its sender is ignored.
+/// (It sends itself PrepareOk and DoViewChange. It sends itself no Prepare, Commit or
+/// StartViewChange either, but one naming it is handled as from any other replica.)
+template <class M>
+inline constexpr bool never_sent_to_self =
+    is_one_of<M, StartView, GetState, NewState, Recovery, RecoveryResponse>;
+
+/// Whether a replica in `status`, the primary of its view or not, handles type M.
+template <class M>
+bool handled_in(StatusKind status, bool primary) {
+  using enum StatusKind;
+  if constexpr (is_one_of<M, Request, PrepareOk>) {
+    return status == normal && primary;  // the primary orders requests, counts acks (§4.1)
+  } else if constexpr (is_one_of<M, Reply>) {
+    return false;  // replies are for clients
+  } else if constexpr (is_one_of<M, GetState, Recovery>) {
+    return status == normal;  // only a normal replica answers (§5.2, §4.3)
+  } else if constexpr (is_one_of<M, NewState>) {
+    return !primary && (status == normal || status == state_transfer);  // repairing, joining
+  } else if constexpr (is_one_of<M, RecoveryResponse>) {
+    return status == recovering;
+  } else {
+    static_assert(is_one_of<M, Prepare, Commit, StartViewChange, DoViewChange, StartView>);
+    return status != recovering;  // §4.3: a recovering replica takes no part in the protocol
+  }
+}
+
+/// The status alternative `S`, which the caller knows `status` holds.
+template <class S>
+S& status_as(Status& status) {
+  auto* s = std::get_if<S>(&status);
+  VSR_ASSERT(s != nullptr, "the replica is not in the status this path requires");
+  return *s;
 }
 
 }  // namespace
@@ -137,7 +187,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
     r.set_status(std::move(s));
     r.hit(Probe::restart_resumes_view_change);
     // The crash ended the old view-change span; this one starts afresh (docs/TELEMETRY.md).
-    r.emit(EventKind::view_change_start, config.primary_of(r.view_).value, r.view_.value);
+    r.report_view_change_started();
     r.broadcast(StartViewChange{r.view_, config.self}, /*durable=*/false);
   }
   return r;
@@ -154,13 +204,23 @@ Replica Replica::recovering(const Config& config, std::unique_ptr<StateMachine> 
 
 // ---------------------------------------------------------------- inputs
 
+/// Every message passes the same checks, here, once, before its handler (as ScyllaDB's
+/// fsm::step checks the term once): its claims (check_claims: one no honest sender makes
+/// is rejected), then whether this replica handles it at all in its view and status
+/// (why_ignore: if not, it is ignored). So every handler may rely on: the sender, if any,
+/// is a replica of the cluster; the message's view is not older than this replica's (and
+/// is its view for PrepareOk, GetState and NewState); sender and receiver have the roles
+/// the type needs; this replica is in a status that handles the type.
 void Replica::step(const Message& message) {
   if (const auto why = check_claims(message)) return reject(claimed_sender(message), *why);
+  // Every client request is reported on arrival, handled or not (a backup drops it, §4.1).
+  if (const auto* r = std::get_if<Request>(&message)) emit(EventKind::request_received, -1, r->client.value);
+  if (const auto why = why_ignore(message)) return ignore(message, *why);
   std::visit(Overloaded{
                  [this](const Request& m) { on_request(m); },
                  [this](const Prepare& m) { on_prepare(m); },
                  [this](const PrepareOk& m) { on_prepare_ok(m); },
-                 [this](const Reply& m) { on_reply(m); },
+                 [](const Reply&) {},  // never reached: why_ignore turns every Reply away
                  [this](const Commit& m) { on_commit(m); },
                  [this](const StartViewChange& m) { on_start_view_change(m); },
                  [this](const DoViewChange& m) { on_do_view_change(m); },
@@ -240,10 +300,46 @@ std::optional<RejectReason> Replica::check_append(OpNumber keep,
   return std::nullopt;
 }
 
-/// Drops a message that makes a claim no honest sender makes, and reports it. The
-/// message changes nothing else.
-void Replica::reject(std::int32_t peer, RejectReason why) {
-  emit(EventKind::message_rejected, peer, static_cast<std::uint64_t>(why));
+/// Drops a message that makes a claim no honest sender makes, and reports it (event and
+/// fact). `sender`: the replica the message names; none for a client. The message
+/// changes nothing else.
+void Replica::reject(std::optional<ReplicaIndex> sender, RejectReason why) {
+  emit(EventKind::message_rejected, sender ? sender->value : -1, static_cast<std::uint64_t>(why));
+  note(MessageRejected{sender, why});
+}
+
+// ---------------------------------------------------------------- messages this replica does not handle
+
+std::optional<Replica::IgnoreReason> Replica::why_ignore(const Message& message) const {
+  return std::visit(
+      [this](const auto& m) -> std::optional<IgnoreReason> {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (requires { m.view; }) {
+          if (m.view < view_) return IgnoreReason::older_view;  // that view is over here (§4.2)
+          if (of_receivers_view<M> && m.view != view_) return IgnoreReason::other_view;
+        }
+        if constexpr (never_sent_to_self<M>) {
+          if (m.replica == config_.self) return IgnoreReason::own_message;
+        }
+        if constexpr (sent_by_primary<M>) {
+          if (m.replica != config_.primary_of(m.view)) return IgnoreReason::wrong_role;
+        }
+        if constexpr (std::is_same_v<M, DoViewChange>) {  // it goes to the new view's primary
+          if (config_.primary_of(m.view) != config_.self) return IgnoreReason::wrong_role;
+        }
+        if (!handled_in<M>(status(), is_primary())) return IgnoreReason::wrong_status;
+        return std::nullopt;
+      },
+      message);
+}
+
+/// Counts the protocol paths (probes) of an ignored message; it changes nothing else.
+void Replica::ignore(const Message& m, IgnoreReason why) {
+  const bool from_primary = std::holds_alternative<Prepare>(m) || std::holds_alternative<Commit>(m);
+  if (why == IgnoreReason::older_view && from_primary) hit(Probe::prepare_stale_view_ignored);
+  if (why == IgnoreReason::wrong_status && std::holds_alternative<Recovery>(m)) {
+    hit(Probe::recovery_refused);  // §4.3: only normal replicas answer; the recoverer retries
+  }
 }
 
 // ---------------------------------------------------------------- accessors
@@ -275,9 +371,8 @@ std::uint64_t Replica::state_hash() const {
 // ---------------------------------------------------------------- normal operation (§4.1)
 
 void Replica::on_request(const Request& m) {
-  emit(EventKind::request_received, -1, m.client.value);
-  if (!is_acting_primary() || m.request.value == 0) return;  // backups drop requests; the client resends (§4.1)
-  if (answer_from_client_table(m)) return;
+  if (m.request.value == 0) return;  // request numbers start at 1
+  if (try_answer_from_client_table(m)) return;
   auto in_flight = in_flight_.find(m.client);
   if (in_flight != in_flight_.end() && m.request <= in_flight->second) return;  // preparing
   if (op().value - commit_.value >= config_.max_pipeline_ops) {
@@ -285,13 +380,13 @@ void Replica::on_request(const Request& m) {
     return;
   }
   const LogEntry e{view_, m.client, m.request, m.operation};
-  if (const auto why = check_append(op(), std::span(&e, 1))) return reject(-1, *why);
+  if (const auto why = check_append(op(), std::span(&e, 1))) return reject(std::nullopt, *why);
   prepare(m);
 }
 
 /// The client table check (§4.1 step 2). True when the request needs no new op: it is
 /// older than the client's latest (dropped) or equal to it (the cached reply is resent).
-bool Replica::answer_from_client_table(const Request& m) {
+bool Replica::try_answer_from_client_table(const Request& m) {
   auto it = client_table_.find(m.client);
   if (it == client_table_.end() || m.request > it->second.request) return false;
   hit(m.request == it->second.request ? Probe::client_table_cached_reply : Probe::client_table_old_request);
@@ -316,27 +411,14 @@ void Replica::prepare(const Request& m) {
   send_durable(config_.self, PrepareOk{view_, op(), config_.self});
 }
 
-/// Whether a Prepare or Commit from `from` in `view` is for this backup to handle now.
-/// Stale views and non-primaries are ignored; a message from the primary of a newer
-/// view (or of this view while this replica is not normal) starts a state transfer.
-bool Replica::accept_from_primary(ViewNumber view, ReplicaIndex from) {
-  if (view < view_) hit(Probe::prepare_stale_view_ignored);
-  if (view < view_ || from != config_.primary_of(view)) return false;
-  if (std::holds_alternative<RecoveringStatus>(status_)) return false;
-  if (view > view_ || !is_normal()) {
-    if (!(view == view_ && std::holds_alternative<StateTransferStatus>(status_))) {
-      if (view > view_) hit(Probe::state_transfer_from_newer_view);
-      enter_state_transfer(view);
-    }
-    return false;
-  }
-  return !is_primary();
-}
-
+/// From the primary of its view (step checked it). A replica not normal in that view
+/// joins it instead (a Prepare proves the view formed); a normal backup appends the entry
+/// if it is the next one, and acknowledges its log.
 void Replica::on_prepare(const Prepare& m) {
-  if (!accept_from_primary(m.view, m.replica)) return;
+  if (!is_normal_in(m.view)) return join_by_state_transfer(m.view);
+  if (is_primary()) return;  // names this replica, which sends itself no Prepare
   if (m.op == op().next()) {
-    if (const auto why = check_append(op(), std::span(&m.entry, 1))) return reject(m.replica.value, *why);
+    if (const auto why = check_append(op(), std::span(&m.entry, 1))) return reject(m.replica, *why);
   }
   emit(EventKind::prepare_received, m.replica.value, m.op.value);
   silence_ticks_ = 0;
@@ -347,7 +429,7 @@ void Replica::on_prepare(const Prepare& m) {
     acknowledge();  // a resend: the PrepareOk was probably lost
   } else {
     hit(Probe::repair_gap_detected);
-    request_repair();  // a gap: ops op()+1 .. m.op-1 are missing
+    ensure_repair_requested();  // a gap: ops op()+1 .. m.op-1 are missing
   }
   advance_commit(m.commit);
 }
@@ -355,15 +437,16 @@ void Replica::on_prepare(const Prepare& m) {
 /// A backup's PrepareOk for its whole log (it holds every op up to op() of this view),
 /// sent only once those entries are durable.
 void Replica::acknowledge() {
+  VSR_ASSERT(!is_primary(), "only a backup acknowledges to its primary");
   send_durable(config_.primary_of(view_), PrepareOk{view_, op(), config_.self});
   emit(EventKind::prepare_ok_sent, config_.primary_of(view_).value, op().value);
 }
 
+/// At the acting primary of the PrepareOk's view (step checked it).
 void Replica::on_prepare_ok(const PrepareOk& m) {
-  if (m.view != view_ || !is_acting_primary()) return;
-  if (m.replica.value >= config_.replica_count) return;
   emit(EventKind::prepare_ok_received, m.replica.value, m.op.value);
-  auto& s = std::get<NormalStatus>(status_);
+  auto& s = status_as<NormalStatus>(status_);
+  VSR_ASSERT(m.replica.value < s.acked.size(), "step admits only senders of the cluster");
   OpNumber& acked = s.acked[m.replica.value];
   acked = std::max(acked, std::min(m.op, op()));
   try_commit_as_primary(s);
@@ -380,12 +463,11 @@ void Replica::try_commit_as_primary(NormalStatus& s) {
   advance_commit(to_commit(quorum_op));
 }
 
-void Replica::on_reply(const Reply&) {
-  // Replies go to clients; a replica receiving one ignores it.
-}
-
+/// From the primary of its view (step checked it): as on_prepare, a replica not normal in
+/// that view joins it; a normal backup learns the commit number (§4.1 step 7).
 void Replica::on_commit(const Commit& m) {
-  if (!accept_from_primary(m.view, m.replica)) return;
+  if (!is_normal_in(m.view)) return join_by_state_transfer(m.view);
+  if (is_primary()) return;  // names this replica, which sends itself no Commit
   silence_ticks_ = 0;
   emit(m.commit > commit_ ? EventKind::commit_received : EventKind::heartbeat_received,
        m.replica.value, m.commit.value);
@@ -403,7 +485,7 @@ void Replica::advance_commit(CommitNumber target) {
     persist_state();
     execute_committed(/*report=*/true);
   }
-  if (target > to_commit(op()) && !is_primary()) request_repair();
+  if (target > to_commit(op()) && !is_primary()) ensure_repair_requested();
 }
 
 void Replica::execute_committed(bool report) {
@@ -416,6 +498,7 @@ void Replica::execute_committed(bool report) {
 /// request that reached the log twice (e.g. retried across a view change) still runs
 /// once; the check depends only on the log prefix, so every replica skips alike.
 void Replica::execute(OpNumber op_number, bool report) {
+  VSR_ASSERT(op_number == executed_.next(), "ops execute in op order, each once");
   const LogEntry& e = entry(op_number);
   executed_ = op_number;
   auto known = client_table_.find(e.client);
@@ -472,10 +555,7 @@ void Replica::resend_prepares(const NormalStatus& s) {
 }
 
 void Replica::tick_backup() {
-  if (repair_pending_ && ++repair_ticks_ >= config_.timeouts.repair_resend_ticks) {
-    repair_pending_ = false;
-    request_repair();
-  }
+  if (repair_pending_ && ++repair_ticks_ >= config_.timeouts.repair_resend_ticks) request_repair();
   if (++silence_ticks_ >= config_.timeouts.primary_silence_ticks) {
     emit(EventKind::primary_timeout, config_.primary_of(view_).value, silence_ticks_);
     start_view_change(view_.next());
@@ -495,17 +575,17 @@ void Replica::start_view_change(ViewNumber view) {
   s.start_votes.insert(config_.self);
   set_status(std::move(s));
   persist_state();
-  emit(EventKind::view_change_start, config_.primary_of(view_).value, view_.value);
+  report_view_change_started();
   broadcast(StartViewChange{view_, config_.self}, /*durable=*/true);
   maybe_send_do_view_change(std::get<ViewChangeStatus>(status_));
 }
 
+/// A vote for a view at least this replica's (step checked it): a newer view starts this
+/// replica's own view change to it (§4.2 step 1).
 void Replica::on_start_view_change(const StartViewChange& m) {
-  if (std::holds_alternative<RecoveringStatus>(status_) || m.view < view_) return;
-  if (m.replica.value >= config_.replica_count) return;
   if (m.view > view_) start_view_change(m.view);
   auto* s = std::get_if<ViewChangeStatus>(&status_);
-  if (s == nullptr || m.view != view_) return;
+  if (s == nullptr) return;  // normal or transferring in this view: its view change is over
   if (s->start_votes.insert(m.replica).second) {
     emit(EventKind::view_change_vote, m.replica.value, view_.value);
   }
@@ -524,17 +604,17 @@ void Replica::send_do_view_change() {
   ReplicaIndex primary = config_.primary_of(view_);
   send_durable(primary, DoViewChange{view_, last_normal_view_, op(), commit_, log_, config_.self});
   emit(EventKind::do_view_change_sent, primary.value, view_.value);
+  note(DoViewChangeSent{view_, primary});
 }
 
+/// A vote to this replica, the primary of the vote's view, at least its own (step checked
+/// both): a newer view starts its view change; in view change it counts the vote (§4.2 step 3).
 void Replica::on_do_view_change(const DoViewChange& m) {
-  if (std::holds_alternative<RecoveringStatus>(status_) || m.view < view_) return;
-  if (m.replica.value >= config_.replica_count || m.log.size() != m.op.value) return;
-  if (config_.primary_of(m.view) != config_.self) return;
   if (m.view > view_) start_view_change(m.view);
   emit(EventKind::do_view_change_received, m.replica.value, m.view.value);
   if (is_normal()) {
     // Already primary of this view: the sender missed StartView.
-    if (is_primary() && m.replica != config_.self) {
+    if (m.replica != config_.self) {
       hit(Probe::view_change_late_do_view_change);
       send_start_view(m.replica);
     }
@@ -558,6 +638,8 @@ void Replica::try_become_primary(ViewChangeStatus& s) {
 /// Step 3: the new primary takes the log with the highest last-normal view, then the
 /// highest op number, and the highest commit number among the quorum.
 void Replica::become_primary(ViewChangeStatus& s) {
+  VSR_ASSERT(s.do_votes.size() >= config_.quorum() && s.do_votes.contains(config_.self),
+             "a new primary needs a quorum of votes, its own among them");
   const DoViewChange* best = nullptr;
   CommitNumber commit = commit_;
   for (const auto& [replica, dvc] : s.do_votes) {
@@ -571,7 +653,7 @@ void Replica::become_primary(ViewChangeStatus& s) {
   if (!keeps_executed(best->log)) {
     // A lie (the log a quorum chooses holds every committed op): drop that vote and
     // choose again among the rest, if they still make a quorum with this replica's own.
-    reject(best->replica.value, RejectReason::drops_executed);
+    reject(best->replica, RejectReason::drops_executed);
     s.do_votes.erase(best->replica);
     return try_become_primary(s);
   }
@@ -585,16 +667,18 @@ void Replica::become_primary(ViewChangeStatus& s) {
   commit = std::min(commit, to_commit(op()));
   enter_normal(view_);
   advance_commit(commit);
-  emit(EventKind::view_change_complete, -1, duration_ticks);
+  report_view_change_completed(-1, duration_ticks);
 }
 
 void Replica::send_start_view(ReplicaIndex to) {
+  VSR_ASSERT(to != config_.self && is_acting_primary(), "the primary sends StartView to backups");
   send_durable(to, StartView{view_, op(), commit_, log_, config_.self});
 }
 
 /// Enters normal status in `view` (after a view change, restart, state transfer or
 /// recovery), resetting the per-view bookkeeping.
 void Replica::enter_normal(ViewNumber view) {
+  VSR_ASSERT(view >= view_, "a replica never returns to an older view");
   view_ = view;
   last_normal_view_ = view;
   set_status(NormalStatus{std::vector<OpNumber>(config_.replica_count), 0});
@@ -616,19 +700,17 @@ void Replica::enter_normal(ViewNumber view) {
 }
 
 /// Step 5: a backup adopts the new primary's log and acknowledges its uncommitted ops.
+/// From the primary of a view at least this replica's (step checked it).
 void Replica::on_start_view(const StartView& m) {
-  if (std::holds_alternative<RecoveringStatus>(status_) || m.view < view_) return;
-  if (m.replica != config_.primary_of(m.view) || m.replica == config_.self) return;
-  if (m.log.size() != m.op.value || m.commit > to_commit(m.op)) return;
-  if (m.view == view_ && is_normal()) return;  // already in it
-  if (!keeps_executed(m.log)) return reject(m.replica.value, RejectReason::drops_executed);
+  if (is_normal_in(m.view)) return;  // already in it
+  if (!keeps_executed(m.log)) return reject(m.replica, RejectReason::drops_executed);
   const bool was_view_change = status() == StatusKind::view_change;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   stop_leadership();
   replace_log(m.log);
   enter_normal(m.view);
   // Only a view-change span ends here; a normal or transferring replica skips views.
-  if (was_view_change) emit(EventKind::view_change_complete, m.replica.value, duration_ticks);
+  if (was_view_change) report_view_change_completed(m.replica.value, duration_ticks);
   advance_commit(m.commit);
 }
 
@@ -647,31 +729,41 @@ void Replica::tick_view_change(ViewChangeStatus& s) {
 
 // ---------------------------------------------------------------- repair and state transfer (§5.2)
 
-/// Asks the primary for every op of this view's log after the prefix known to match
+/// Asks for the missing ops unless a request is already out (its resend timer runs).
+void Replica::ensure_repair_requested() {
+  if (!repair_pending_) request_repair();
+}
+
+/// Asks the primary, now, for every op of this view's log after the prefix known to match
 /// it: the whole log in normal status, the committed prefix in state transfer.
 void Replica::request_repair() {
-  if (repair_pending_) return;
   repair_pending_ = true;
   repair_ticks_ = 0;
   ReplicaIndex primary = config_.primary_of(view_);
   const OpNumber known = matching_prefix();
   send(primary, GetState{view_, known, config_.self});
   emit(EventKind::state_transfer_requested, primary.value, known.value);
+  note(StateTransferRequested{primary, known});
 }
 
 OpNumber Replica::matching_prefix() const {
-  return std::holds_alternative<StateTransferStatus>(status_) ? commit_op() : op();
+  return is_transferring() ? commit_op() : op();
 }
 
-/// Joins `view` late (§5.2): the log after the commit number may disagree with the
-/// view's log, so only the committed prefix counts, and the rest is fetched from the
-/// view's primary. Deviation: the suffix is not cut here (the paper sets op-number to
-/// commit-number) but only once the view's log arrives (on_new_state), in the same
-/// batch that makes `view` the last normal view. Until then it is still this replica's
-/// log of its last normal view, in which it may have acknowledged ops that committed;
-/// a DoViewChange showing that view with the suffix cut would disown them, and a view
-/// change could lose a committed op.
-void Replica::enter_state_transfer(ViewNumber view) {
+/// Joins `view`, which formed without this replica (it heard from the view's primary while
+/// not normal in it), late (§5.2); one already transferring into `view` keeps waiting.
+/// The log after the commit number may disagree with the view's log, so only the
+/// committed prefix counts, and the rest is fetched from the view's primary. Deviation:
+/// the suffix is not cut here (the paper sets op-number to commit-number) but only once
+/// the view's log arrives (on_new_state), in the same batch that makes `view` the last
+/// normal view. Until then it is still this replica's log of its last normal view, in
+/// which it may have acknowledged ops that committed; a DoViewChange showing that view
+/// with the suffix cut would disown them, and a view change could lose a committed op.
+void Replica::join_by_state_transfer(ViewNumber view) {
+  VSR_ASSERT(view >= view_ && !is_normal_in(view) && !is_recovering(),
+             "only a replica behind `view`, not recovering, joins it");
+  if (view == view_ && is_transferring()) return;
+  if (view > view_) hit(Probe::state_transfer_from_newer_view);
   stop_leadership();
   const bool was_view_change = status() == StatusKind::view_change;
   const std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
@@ -679,18 +771,14 @@ void Replica::enter_state_transfer(ViewNumber view) {
   persist_state();
   // Hearing from the primary of a view at least this one means that view formed: the
   // view-change span ends, and the replica joins the view by state transfer.
-  if (was_view_change) {
-    emit(EventKind::view_change_complete, config_.primary_of(view_).value, duration_ticks);
-  }
+  if (was_view_change) report_view_change_completed(config_.primary_of(view_).value, duration_ticks);
   set_status(StateTransferStatus{});
-  repair_pending_ = false;
   request_repair();
 }
 
+/// From another replica of this view, to this normal one (step checked it).
 void Replica::on_get_state(const GetState& m) {
-  if (!is_normal() || m.view != view_ || m.replica == config_.self) return;
   if (m.op == OpNumber(~std::uint64_t{0})) return;  // m.op.next() would wrap to op 0
-  if (m.replica.value >= config_.replica_count) return;
   NewState ns{view_, m.op.next(), op(), commit_, {}, config_.self};
   std::size_t bytes = 0;  // the NewState must fit a frame (max_log_bytes bounds the log)
   for (OpNumber k = m.op.next(); k <= op() && ns.entries.size() < config_.max_repair_entries;
@@ -703,22 +791,21 @@ void Replica::on_get_state(const GetState& m) {
   send(m.replica, std::move(ns));
 }
 
+/// From the primary of this view, to this backup repairing a gap or joining the view
+/// (step checked it).
 void Replica::on_new_state(const NewState& m) {
-  if (m.view != view_ || is_primary() || m.replica != config_.primary_of(view_)) return;
-  bool transferring = std::holds_alternative<StateTransferStatus>(status_);
-  if (!transferring && !is_normal()) return;
-  if (m.first_op.value == 0 || m.first_op > matching_prefix().next()) return;  // not contiguous
-  if (m.entries.size() > m.op.value || m.commit > to_commit(m.op)) return;
+  const bool transferring = is_transferring();
   // The entries this replica appends: those after the ops it keeps.
-  const OpNumber keep = transferring && op() > commit_op() ? commit_op() : op();
+  const OpNumber keep = matching_prefix();
+  if (m.first_op > keep.next()) return;  // not contiguous
   const std::size_t held = keep.value + 1 - m.first_op.value;
   if (held < m.entries.size()) {
     if (const auto why = check_append(keep, std::span(m.entries).subspan(held))) {
-      return reject(m.replica.value, *why);
+      return reject(m.replica, *why);
     }
   }
   // Joining the view: the unproven suffix gives way to the view's log (see
-  // enter_state_transfer), in the batch that also records the view as last normal.
+  // join_by_state_transfer), in the batch that also records the view as last normal.
   if (transferring && op() > commit_op()) {
     hit(Probe::state_transfer_suffix_truncated);
     truncate(commit_op());
@@ -728,6 +815,7 @@ void Replica::on_new_state(const NewState& m) {
     if (k == op().next()) append(m.entries[i]);
   }
   emit(EventKind::state_transfer_received, m.replica.value, m.entries.size());
+  note(StateTransferReceived{m.replica, m.entries.size()});
   repair_pending_ = false;
   if (transferring) {
     enter_normal(view_);  // also acknowledges the log
@@ -737,7 +825,7 @@ void Replica::on_new_state(const NewState& m) {
   }
   silence_ticks_ = 0;
   advance_commit(m.commit);
-  if (op() < m.op) request_repair();
+  if (op() < m.op) ensure_repair_requested();
 }
 
 void Replica::tick_state_transfer(StateTransferStatus& s) {
@@ -748,19 +836,14 @@ void Replica::tick_state_transfer(StateTransferStatus& s) {
   }
   if (++s.resend_ticks >= config_.timeouts.repair_resend_ticks) {
     s.resend_ticks = 0;
-    repair_pending_ = false;
     request_repair();
   }
 }
 
 // ---------------------------------------------------------------- recovery (§4.3)
 
+/// From another replica, to this normal one (step checked it).
 void Replica::on_recovery(const Recovery& m) {
-  if (m.replica == config_.self || m.replica.value >= config_.replica_count) return;
-  if (!is_normal()) {
-    hit(Probe::recovery_refused);  // §4.3: only normal replicas answer; the recoverer retries
-    return;
-  }
   RecoveryResponse r{view_, m.nonce, false, OpNumber{}, CommitNumber{}, {}, config_.self};
   if (is_primary()) {
     r.has_log = true;
@@ -771,39 +854,39 @@ void Replica::on_recovery(const Recovery& m) {
   send(m.replica, std::move(r));
 }
 
+/// From another replica, to this recovering one (step checked it).
 void Replica::on_recovery_response(const RecoveryResponse& m) {
-  auto* s = std::get_if<RecoveringStatus>(&status_);
-  if (s == nullptr || m.nonce != s->nonce || m.replica == config_.self) return;
-  if (m.replica.value >= config_.replica_count) return;
-  if (m.has_log && (m.log.size() != m.op.value || m.commit > to_commit(m.op))) return;
-  auto [it, inserted] = s->responses.try_emplace(m.replica, m);
+  auto& s = status_as<RecoveringStatus>(status_);
+  if (m.nonce != s.nonce) return;  // an answer to an earlier recovery
+  auto [it, inserted] = s.responses.try_emplace(m.replica, m);
   if (!inserted && m.view >= it->second.view) it->second = m;
-  const RecoveryResponse* best = nullptr;
-  if (recovery_ready(*s, &best)) finish_recovery(*best);
+  if (const RecoveryResponse* primary = response_to_recover_from(s)) finish_recovery(*primary);
 }
 
-/// Ready when f+1 replicas answered (so some answer comes from every view-change
-/// quorum) and the primary of the highest view among them sent its log.
-bool Replica::recovery_ready(const RecoveringStatus& s, const RecoveryResponse** best) const {
-  if (s.responses.size() < config_.max_faulty() + 1) return false;
+/// The response to recover from, once there is one: when f+1 replicas answered (so some
+/// answer comes from every view-change quorum) and the primary of the highest view among
+/// them sent its log. Null until then.
+const RecoveryResponse* Replica::response_to_recover_from(const RecoveringStatus& s) const {
+  if (s.responses.size() < config_.max_faulty() + 1) return nullptr;
   ViewNumber highest{};
   for (const auto& [replica, r] : s.responses) highest = std::max(highest, r.view);
   auto primary = s.responses.find(config_.primary_of(highest));
   if (primary == s.responses.end() || !primary->second.has_log ||
       primary->second.view != highest) {
-    return false;
+    return nullptr;
   }
-  *best = &primary->second;
-  return true;
+  return &primary->second;
 }
 
 void Replica::finish_recovery(const RecoveryResponse& primary_response) {
+  VSR_ASSERT(is_recovering(), "only a recovering replica finishes recovery");
   RecoveryResponse r = primary_response;  // the status (and so the response) is replaced
   std::uint64_t started = status_since_ticks_;
   replace_log(r.log);
   enter_normal(r.view);
   advance_commit(r.commit);
   emit(EventKind::recovery_complete, r.replica.value, now_ticks_ - started);
+  note(RecoveryCompleted{view_, now_ticks_ - started});
 }
 
 void Replica::tick_recovering(RecoveringStatus& s) {
@@ -891,23 +974,37 @@ void Replica::set_status(Status s) {
   status_ = std::move(s);
   if (status() == before) return;
   emit(EventKind::status_change, -1, static_cast<std::uint64_t>(status()));
+  note(StatusChanged{before, status()});
   if (before == StatusKind::state_transfer) {
     emit(EventKind::state_transfer_stop, -1, now_ticks_ - status_since_ticks_);
   }
   status_since_ticks_ = now_ticks_;
   if (status() == StatusKind::state_transfer) {
     emit(EventKind::state_transfer_start, config_.primary_of(view_).value, view_.value);
+    note(StateTransferStarted{view_});
   }
 }
 
 void Replica::start_leadership() {
   leadership_since_ticks_ = now_ticks_;
   emit(EventKind::leadership_start, -1, view_.value);
+  note(LeadershipStarted{view_});
 }
 
 void Replica::stop_leadership() {
   if (!is_acting_primary()) return;
   emit(EventKind::leadership_stop, -1, now_ticks_ - leadership_since_ticks_);
+  note(LeadershipStopped{view_, now_ticks_ - leadership_since_ticks_});
+}
+
+void Replica::report_view_change_started() {
+  emit(EventKind::view_change_start, config_.primary_of(view_).value, view_.value);
+  note(ViewChangeStarted{view_});
+}
+
+void Replica::report_view_change_completed(std::int32_t peer, std::uint64_t duration_ticks) {
+  emit(EventKind::view_change_complete, peer, duration_ticks);
+  note(ViewChangeCompleted{view_, duration_ticks});
 }
 
 // ---------------------------------------------------------------- invariants

@@ -84,6 +84,8 @@ class Replica {
   /// executed op, entry views out of order, inconsistent sizes, an unknown sender, a log
   /// past max_log_bytes) changes nothing and is reported as vsr.protocol.message.rejected.
   /// VR does not tolerate lying peers: a lie it cannot check is outside the fault model.
+  /// A message this replica does not handle in its view, status and role (one of an
+  /// older view, say, or a Prepare while recovering) is ignored: it changes nothing.
   void step(const Message& message);
   /// Advances this replica's clock by one tick.
   void tick();
@@ -121,6 +123,14 @@ class Replica {
   Replica(const Config& config, std::unique_ptr<StateMachine> machine);
 
   [[nodiscard]] bool is_normal() const { return std::holds_alternative<NormalStatus>(status_); }
+  [[nodiscard]] bool is_recovering() const {
+    return std::holds_alternative<RecoveringStatus>(status_);
+  }
+  [[nodiscard]] bool is_transferring() const {
+    return std::holds_alternative<StateTransferStatus>(status_);
+  }
+  /// In normal status in `view`.
+  [[nodiscard]] bool is_normal_in(ViewNumber view) const { return view == view_ && is_normal(); }
   [[nodiscard]] OpNumber commit_op() const { return to_op(commit_); }
 
   // --- claims no honest sender makes (step's contract) ---
@@ -132,13 +142,28 @@ class Replica {
   /// views non-decreasing and the log within max_log_bytes; the reason if not.
   [[nodiscard]] std::optional<RejectReason> check_append(OpNumber keep,
                                                          std::span<const LogEntry> entries) const;
-  void reject(std::int32_t peer, RejectReason why);
+  void reject(std::optional<ReplicaIndex> sender, RejectReason why);
 
-  // --- handlers, one per message type ---
+  // --- messages this replica does not handle (step's contract) ---
+  /// Why step ignores a message that makes no false claim.
+  enum class IgnoreReason : std::uint8_t {
+    older_view,    // its view is older than this replica's
+    other_view,    // not this replica's view, for a type that must be
+    own_message,   // names this replica as sender, for a type it never sends itself
+    wrong_role,    // the sender (or this receiver) lacks the role the type needs
+    wrong_status,  // this replica's status does not handle the type
+  };
+  /// Whether this replica, in its view, status and role, handles `m`; the reason if not.
+  /// Pure: the one place for the checks every handler would otherwise repeat.
+  [[nodiscard]] std::optional<IgnoreReason> why_ignore(const Message& m) const;
+  /// Drops a message step does not handle (counting its probes); it changes nothing else.
+  void ignore(const Message& m, IgnoreReason why);
+
+  // --- handlers, one per message type a replica handles (a Reply it never does) ---
+  // Each may rely on what step checked first (see step in replica.cpp).
   void on_request(const Request& m);
   void on_prepare(const Prepare& m);
   void on_prepare_ok(const PrepareOk& m);
-  void on_reply(const Reply& m);
   void on_commit(const Commit& m);
   void on_start_view_change(const StartViewChange& m);
   void on_do_view_change(const DoViewChange& m);
@@ -156,7 +181,6 @@ class Replica {
   void tick_recovering(RecoveringStatus& s);
 
   // --- normal operation (§4.1) ---
-  bool accept_from_primary(ViewNumber view, ReplicaIndex from);
   void prepare(const Request& m);
   void resend_prepares(const NormalStatus& s);
   void send_heartbeat();
@@ -165,7 +189,7 @@ class Replica {
   void try_commit_as_primary(NormalStatus& s);
   void execute_committed(bool report);
   void execute(OpNumber op, bool report);
-  bool answer_from_client_table(const Request& m);
+  bool try_answer_from_client_table(const Request& m);
 
   // --- view change (§4.2) ---
   void start_view_change(ViewNumber view);
@@ -177,12 +201,13 @@ class Replica {
   void enter_normal(ViewNumber view);
 
   // --- repair, state transfer (§5.2), recovery (§4.3) ---
+  void ensure_repair_requested();
   void request_repair();
   /// The prefix of the log known to match the current view's log.
   [[nodiscard]] OpNumber matching_prefix() const;
-  void enter_state_transfer(ViewNumber view);
+  void join_by_state_transfer(ViewNumber view);
   void finish_recovery(const RecoveryResponse& primary_response);
-  [[nodiscard]] bool recovery_ready(const RecoveringStatus& s, const RecoveryResponse** best) const;
+  [[nodiscard]] const RecoveryResponse* response_to_recover_from(const RecoveringStatus& s) const;
 
   // --- log and persistence ---
   void append(const LogEntry& e);
@@ -196,11 +221,17 @@ class Replica {
   void send_durable(ReplicaIndex to, Message m);
   void broadcast(const Message& m, bool durable);
   void emit(EventKind kind, std::int32_t peer = -1, std::uint64_t detail = 0);
+  /// Records a fact for the drivers (vsr/facts.hpp), beside the event emitted for it.
+  void note(const Fact& fact) { out_.facts.push_back(fact); }
   /// Counts one pass over a protocol path (vsr/probe.hpp) into this input's output.
   void hit(Probe p) { ++out_.probes[static_cast<std::size_t>(p)]; }
   void set_status(Status s);
   void start_leadership();
   void stop_leadership();
+  /// Reports (event and fact) that a view change to view_ started.
+  void report_view_change_started();
+  /// Reports (event and fact) that the view change ended, the replica now in view_.
+  void report_view_change_completed(std::int32_t peer, std::uint64_t duration_ticks);
 
   Config config_;
   std::unique_ptr<StateMachine> machine_;

@@ -276,6 +276,57 @@ TEST_CASE("§4.2 view change after primary silence; committed ops survive") {
   for (std::uint32_t r = 0; r < 3; ++r) CHECK(c.executions(r, ClientId(9), 1) == 0);
 }
 
+TEST_CASE("§4.2 facts: a view change and a late join leave the replicas typed, with their durations") {
+  using enum StatusKind;
+  Cluster c(3);
+  c.isolate(0);
+  c.tick(0, 5);  // r0 leads view 0 for 5 ticks, unheard
+  c.tick(1, c.timeouts().primary_silence_ticks);  // r1 suspects r0: a view change to view 1
+  c.tick(1, 3);
+  c.tick(2, c.timeouts().primary_silence_ticks);
+  c.deliver_all();
+  REQUIRE(c.replica(1).is_acting_primary());
+  const ViewNumber v1(1);
+  // r1, the new primary: its view change took the 3 ticks it waited for r2's vote.
+  CHECK(c.node(1).facts == std::vector<Fact>{StatusChanged{normal, view_change}, ViewChangeStarted{v1},
+                                             DoViewChangeSent{v1, rep(1)}, StatusChanged{view_change, normal},
+                                             LeadershipStarted{v1}, ViewChangeCompleted{v1, 3}});
+  CHECK(c.node(2).facts == std::vector<Fact>{StatusChanged{normal, view_change}, ViewChangeStarted{v1},
+                                             DoViewChangeSent{v1, rep(1)}, StatusChanged{view_change, normal},
+                                             ViewChangeCompleted{v1, 0}});
+  // r0 hears view 1's primary and joins it late, by state transfer.
+  c.heal();
+  heartbeat(c, 1);
+  CHECK(c.replica(0).view() == v1);
+  CHECK(c.replica(0).status() == normal);
+  CHECK(c.node(0).facts == std::vector<Fact>{LeadershipStarted{ViewNumber(0)}, LeadershipStopped{ViewNumber(0), 5},
+                                             StatusChanged{normal, state_transfer}, StateTransferStarted{v1},
+                                             StateTransferRequested{rep(1), OpNumber(0)},
+                                             StateTransferReceived{rep(1), 0}, StatusChanged{state_transfer, normal}});
+}
+
+TEST_CASE("§4.3 facts: recovery completes with its duration; facts accumulate until taken") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  c.wipe_and_recover(2, Nonce(5));
+  c.node(2).facts.clear();
+  c.tick(2, 4);
+  c.deliver_all();
+  REQUIRE(c.replica(2).status() == StatusKind::normal);
+  CHECK(c.node(2).facts == std::vector<Fact>{StatusChanged{StatusKind::recovering, StatusKind::normal},
+                                             RecoveryCompleted{ViewNumber(0), 4}});
+  // A driver that takes the output only now and then gets every fact since, in order.
+  Replica& r = c.replica(2);
+  r.step(StartViewChange{ViewNumber(1), rep(1)});
+  r.step(Request{ClientId(1), RequestNumber(2), kv_write("x", "2")});  // a backup: dropped
+  r.step(StartViewChange{ViewNumber(9), rep(7)});
+  const Output o = r.take_output();
+  CHECK(o.facts == std::vector<Fact>{StatusChanged{StatusKind::normal, StatusKind::view_change},
+                                     ViewChangeStarted{ViewNumber(1)}, DoViewChangeSent{ViewNumber(1), rep(1)},
+                                     MessageRejected{rep(7), RejectReason::unknown_replica}});
+  CHECK(facts_agree_with_events(o));
+}
+
 TEST_CASE("§4.2 log selection: the highest last-normal view wins over the longest log") {
   // Replica 0 is the new primary of view 3. Replica 1's log was last normal in view 2
   // (2 ops); replica 2's in view 1 (4 ops, more than replica 1's). Op 1 is committed.
@@ -976,11 +1027,12 @@ TEST_CASE("§5.2 robustness: a GetState claiming the largest op number is ignore
 
 namespace {
 
-/// The reasons of the vsr.protocol.message.rejected events in r's last output.
+/// The reasons of the MessageRejected facts in r's last output (the pump checks each
+/// has its vsr.protocol.message.rejected event).
 std::vector<RejectReason> rejections(Cluster& c, std::uint32_t r) {
   std::vector<RejectReason> out;
-  for (const auto& e : c.node(r).last.events) {
-    if (e.kind == EventKind::message_rejected) out.push_back(static_cast<RejectReason>(e.detail));
+  for (const Fact& f : c.node(r).last.facts) {
+    if (const auto* rejected = std::get_if<MessageRejected>(&f)) out.push_back(rejected->reason);
   }
   return out;
 }
@@ -1113,4 +1165,43 @@ TEST_CASE("robustness: the log never outgrows max_log_bytes; a request that woul
   c.request(ClientId(1), 9, kv_write("x", "1"), 0);
   c.deliver_all();
   CHECK(c.replica(0).op() == OpNumber(8));
+}
+
+TEST_CASE("§4 step: a message the replica does not handle in its view, role or status changes nothing") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  const LogEntry e1 = c.replica(1).entry(OpNumber(1));
+  const ViewNumber v0(0);
+  // r1 is a normal backup of view 0, whose primary is r0.
+  const std::vector<std::pair<std::uint32_t, Message>> ignored = {
+      {2, PrepareOk{v0, OpNumber(1), rep(2)}},              // a backup counts no PrepareOk
+      {2, NewState{v0, OpNumber(2), OpNumber(1), CommitNumber(1), {}, rep(2)}},  // not from the primary
+      {0, StartView{v0, OpNumber(1), CommitNumber(1), {e1}, rep(1)}},  // names r1, which sends itself none
+      {2, GetState{ViewNumber(1), OpNumber(0), rep(2)}},    // not r1's view
+      {2, DoViewChange{ViewNumber(2), v0, OpNumber(1), CommitNumber(1), {e1}, rep(0)}},  // view 2's primary is r2
+      {0, RecoveryResponse{v0, Nonce(1), false, OpNumber(0), CommitNumber(0), {}, rep(0)}},  // not recovering
+      {2, Recovery{Nonce(1), rep(1)}},                      // names r1 itself
+      {0, Reply{v0, ClientId(1), RequestNumber(1), {}, rep(0)}},  // replies are for clients
+  };
+  for (std::size_t k = 0; k < ignored.size(); ++k) {
+    INFO("message ", k);
+    CHECK(forge(c, ignored[k].first, 1, ignored[k].second).empty());
+    CHECK(c.node(1).last.empty());
+    CHECK(c.replica(1).view() == v0);
+    CHECK(c.replica(1).status() == StatusKind::normal);
+    CHECK(c.replica(1).op() == OpNumber(1));
+  }
+  // Of an older view: r1 moves to view 1 (primary r1), then view 0's primary is not heard.
+  c.isolate(1);
+  c.tick(1, c.timeouts().primary_silence_ticks);
+  REQUIRE(c.replica(1).view() == ViewNumber(1));
+  c.heal();
+  for (const Message& m : {Message{Commit{v0, CommitNumber(1), rep(0)}},
+                           Message{Prepare{v0, OpNumber(2), CommitNumber(1), e1, rep(0)}}}) {
+    CHECK(forge(c, 0, 1, m).empty());
+    CHECK(c.node(1).last.empty());
+    CHECK(c.node(1).last.probes[static_cast<std::size_t>(Probe::prepare_stale_view_ignored)] == 1);
+    CHECK(c.replica(1).status() == StatusKind::view_change);
+  }
 }

@@ -133,6 +133,49 @@ std::vector<T> messages_of(const std::vector<Outgoing>& out) {
   return r;
 }
 
+// ---------------------------------------------------------------- facts against telemetry
+
+/// The fact a telemetry event reports, if it reports one: the oracle for Output::facts
+/// (each fact has its event). A StatusChanged's `from` is not in its event: it is left
+/// default here, and facts_agree_with_events checks it apart.
+inline std::optional<Fact> fact_told_by(const TelemetryEvent& e) {
+  const auto peer = ReplicaIndex(static_cast<std::uint8_t>(e.peer));
+  switch (e.kind) {
+    case EventKind::status_change: return StatusChanged{{}, e.status};
+    case EventKind::leadership_start: return LeadershipStarted{e.view};
+    case EventKind::leadership_stop: return LeadershipStopped{e.view, e.detail};
+    case EventKind::view_change_start: return ViewChangeStarted{ViewNumber(e.detail)};
+    case EventKind::view_change_complete: return ViewChangeCompleted{e.view, e.detail};
+    case EventKind::do_view_change_sent: return DoViewChangeSent{ViewNumber(e.detail), peer};
+    case EventKind::state_transfer_requested: return StateTransferRequested{peer, OpNumber(e.detail)};
+    case EventKind::state_transfer_start: return StateTransferStarted{ViewNumber(e.detail)};
+    case EventKind::state_transfer_received: return StateTransferReceived{peer, e.detail};
+    case EventKind::recovery_complete: return RecoveryCompleted{e.view, e.detail};
+    case EventKind::message_rejected:
+      return MessageRejected{e.peer < 0 ? std::nullopt : std::optional(peer),
+                             static_cast<RejectReason>(e.detail)};
+    default: return std::nullopt;
+  }
+}
+
+/// Whether `o.facts` are exactly the facts its events report, in the same order.
+inline bool facts_agree_with_events(const Output& o) {
+  std::vector<Fact> told;
+  for (const TelemetryEvent& e : o.events) {
+    if (auto f = fact_told_by(e)) told.push_back(*f);
+  }
+  if (told.size() != o.facts.size()) return false;
+  for (std::size_t k = 0; k < told.size(); ++k) {
+    const auto* changed = std::get_if<StatusChanged>(&o.facts[k]);
+    auto* expected = std::get_if<StatusChanged>(&told[k]);
+    if (changed != nullptr && expected != nullptr) {
+      if (changed->from == changed->to) return false;
+      expected->from = changed->from;
+    }
+  }
+  return told == o.facts;
+}
+
 // ---------------------------------------------------------------- the cluster
 
 struct Node {
@@ -142,6 +185,7 @@ struct Node {
   std::vector<Committed> committed;   // ops executed by this incarnation, in order
   std::set<std::pair<ClientId, RequestNumber>> executed;  // this incarnation
   Output last;                        // the last output, for inspection
+  std::vector<Fact> facts;            // every fact its outputs reported, in order
   std::uint32_t incarnation = 0;
 
   [[nodiscard]] const PersistedState& disk() const { return host.disk(); }
@@ -475,6 +519,7 @@ class Cluster {
     Node& n = nodes_[r];
     Replica& x = n.host.replica();
     Output o = x.take_output();
+    REQUIRE_MESSAGE(facts_agree_with_events(o), "r", r, ": Output::facts disagree with its telemetry");
     if (trace_) {
       for (const auto& ev : o.events) {
         if (ev.kind == EventKind::status_change || ev.kind == EventKind::view_change_start ||
@@ -499,6 +544,7 @@ class Cluster {
       REQUIRE_MESSAGE(it->second == c.result, "replicas disagree on the result of op ", c.op.value);
       n.committed.push_back(c);
     }
+    n.facts.insert(n.facts.end(), o.facts.begin(), o.facts.end());
     n.last = o;  // kept whole for inspection; carry_out moves the sends out of `o`
     n.host.carry_out(o, queue_from(r));
     if (!n.hold_persist) flush_persist(r);

@@ -350,13 +350,14 @@ void Node::handle_replica_output() {
     // Bare JSON lines (no "node:" prefix), so stderr can be read as JSON lines.
     for (const auto& e : out_.events) logs_.push_back(vsr::telemetry_json(e, now_ms_ * 1000));
   }
-  for (const auto& e : out_.events) {
-    if (e.kind != EventKind::message_rejected) continue;
+  for (const auto& f : out_.facts) {
+    const auto* rejected = std::get_if<vsr::MessageRejected>(&f);
+    if (rejected == nullptr) continue;
     ++stats_.rejected;
-    const bool from_peer = e.peer >= 0 && static_cast<std::size_t>(e.peer) < node_ids_.size();
+    const bool from_peer = rejected->sender && rejected->sender->value < node_ids_.size();
     log(fmt::format("the replica rejected a message from {}: {}",
-                    from_peer ? node_ids_[static_cast<std::size_t>(e.peer)] : "a client",
-                    reject_reason_name(static_cast<RejectReason>(e.detail))));
+                    from_peer ? node_ids_[rejected->sender->value] : "a client",
+                    reject_reason_name(rejected->reason)));
   }
   for (auto& o : out_.send_now) deliver(o.to, std::move(o.message));
   for (auto& o : out_.send_after_persist) deliver(o.to, std::move(o.message));
