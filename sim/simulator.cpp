@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/cluster.hpp"
 #include "sim/invariants.hpp"
 #include "sim/kv_call.hpp"
 #include "sim/linearizability.hpp"
@@ -81,11 +82,8 @@ struct Parcel {
   Message message;
 };
 
-/// A replica's host (sim_host.hpp: replica, disk, writes in flight, crash, restart)
-/// and what the event loop adds: its clock and pauses.
+/// What the event loop adds to a replica's host (in the Cluster): its clock and pauses.
 struct ReplicaNode {
-  explicit ReplicaNode(SimHost h) : host(std::move(h)) {}
-  SimHost host;
   std::uint64_t tick_period_us = 10'000;
   bool paused = false;
   std::vector<std::uint32_t> inbox;  // parcels that arrived while paused
@@ -123,14 +121,31 @@ std::uint64_t endpoint_word(const Endpoint& e) {
                                                  : (1ULL << 40) + std::get<ClientId>(e).value;
 }
 
-class Simulation {
+std::vector<Config> cluster_configs(const SwarmParams& params) {
+  std::vector<Config> configs;
+  for (std::uint32_t r = 0; r < params.replica_count; ++r) {
+    auto c = Config::make(params.replica_count, ReplicaIndex(static_cast<std::uint8_t>(r)));
+    VSR_ASSERT(c.has_value(), "the swarm drew an invalid cluster");
+    configs.push_back(c.value());
+    configs.back().max_pipeline_ops = params.pipeline_ops;
+  }
+  return configs;
+}
+
+class Simulation final : private ClusterDriver {
  public:
   explicit Simulation(const RunOptions& o);
-  Simulation(const Simulation&) = delete;  // the hosts point at checker_
+  Simulation(const Simulation&) = delete;  // the cluster points at this driver
   Simulation& operator=(const Simulation&) = delete;
   RunResult run();
 
  private:
+  // --- the cluster's driver ---
+  void observe(std::uint32_t r, const Output& out) override;
+  void send(std::uint32_t r, Outgoing o) override { send(Endpoint(ReplicaIndex(static_cast<std::uint8_t>(r))), std::move(o)); }
+  void write_queued(std::uint32_t r) override;
+  void check_failed(const CheckFailure& f) override { fail(RunVerdict::safety, f.check, f.detail); }
+
   // --- event loop ---
   void schedule(std::uint64_t at_us, EventKind kind, std::uint32_t node, std::uint64_t arg = 0);
   void dispatch(const Event& e);
@@ -141,12 +156,7 @@ class Simulation {
   void boot();
   void replica_tick(std::uint32_t r, std::uint64_t incarnation);
   void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
-  void step_replica(std::uint32_t r, const Message& m);
-  void after_input(std::uint32_t r);
-  void check_committed_durable();
-  void handle_output(std::uint32_t r, Output& out);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
-  [[nodiscard]] Config replica_config(std::uint32_t r) const;
 
   // --- network ---
   void send(Endpoint from, Outgoing o);
@@ -183,7 +193,6 @@ class Simulation {
   void record(FaultStep step);
   void plan_issue(std::uint32_t c, std::uint64_t base_us, bool think);
   std::uint64_t exp_interval_us(double rate_per_s);
-  [[nodiscard]] std::uint32_t wiped_count() const;
   [[nodiscard]] std::optional<std::uint32_t> acting_primary() const;
 
   // --- liveness ---
@@ -202,7 +211,7 @@ class Simulation {
   Prng net_rng_, fault_rng_, partition_rng_, workload_rng_, clock_rng_, disk_rng_, nonce_rng_,
       buggify_rng_;
   Trace trace_;
-  InvariantChecker checker_;
+  Cluster cluster_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::uint64_t seq_ = 0;
   std::uint64_t now_us_ = 0;
@@ -225,8 +234,6 @@ class Simulation {
   RunResult result_;
   std::vector<std::size_t> next_step_;   // replay: [slot] the next planned operation
   std::vector<std::uint64_t> think_us_;  // recording: [slot] the think time before the next issue
-  Output scratch_;  // reused for every replica output
-  std::uint64_t durable_checked_ = 0;  // committed ops already checked by check_committed_durable
 };
 
 /// The options a schedule replay runs with: the schedule's seed and phases, no tape.
@@ -255,7 +262,7 @@ Simulation::Simulation(const RunOptions& o)
       nonce_rng_(Prng::stream(options_.seed, Stream::nonces)),
       buggify_rng_(Prng::stream(options_.seed, Stream::buggify)),
       trace_(o.trace, o.context_lines),
-      checker_(params_.replica_count) {
+      cluster_(cluster_configs(params_), *this) {
   result_.params = params_;
   if (options_.record_schedule) {
     result_.schedule.params = params_;
@@ -307,9 +314,10 @@ RunResult Simulation::run() {
   }
   result_.stats.simulated_us = now_us_;
   result_.stats.input_bytes_used = tape_.used();
-  result_.stats.final_view = checker_.max_view();
-  for (const auto& n : replicas_) {
-    if (n.host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, n.host.replica().commit().value);
+  result_.stats.final_view = cluster_.checker().max_view();
+  for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
+    const SimHost& host = cluster_.host(r);
+    if (host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, host.replica().commit().value);
   }
   result_.history = std::move(history_).finish();
   if (!failed() && options_.check_linearizability) {
@@ -349,7 +357,7 @@ void Simulation::dispatch(const Event& e) {
     case EventKind::disk_done: disk_done(e.node, e.arg); break;
     case EventKind::crash: crash_random(); break;
     case EventKind::crash_replica:
-      if (!liveness_ && replicas_[e.node].host.up() && replicas_[e.node].host.incarnation() == e.arg) {
+      if (!liveness_ && cluster_.host(e.node).up() && cluster_.host(e.node).incarnation() == e.arg) {
         crash_replica(e.node, buggify_rng_);
       }
       break;
@@ -358,7 +366,7 @@ void Simulation::dispatch(const Event& e) {
     case EventKind::heal: heal(); break;
     case EventKind::pause: pause_replica(); break;
     case EventKind::resume:
-      if (e.arg == replicas_[e.node].host.incarnation()) resume(e.node);
+      if (e.arg == cluster_.host(e.node).incarnation()) resume(e.node);
       break;
     case EventKind::clog: clog(); break;
     case EventKind::planned_fault: apply_planned_fault(e.arg); break;
@@ -371,26 +379,16 @@ void Simulation::dispatch(const Event& e) {
 
 // ---------------------------------------------------------------- replicas
 
-Config Simulation::replica_config(std::uint32_t r) const {
-  auto c = Config::make(params_.replica_count, ReplicaIndex(static_cast<std::uint8_t>(r)));
-  VSR_ASSERT(c.has_value(), "the swarm drew an invalid cluster");
-  Config config = c.value();
-  config.max_pipeline_ops = params_.pipeline_ops;
-  return config;
-}
-
 void Simulation::boot() {
   std::uint32_t n = params_.replica_count;
-  replicas_.reserve(n);
-  for (std::uint32_t r = 0; r < n; ++r) replicas_.emplace_back(SimHost(replica_config(r), checker_));
+  replicas_.resize(n);
   blocked_.assign(n, std::vector<bool>(n, false));
   clogged_until_us_.assign(static_cast<std::size_t>(n + params_.client_count) * (n + params_.client_count), 0);
   for (std::uint32_t r = 0; r < n; ++r) {
     ReplicaNode& node = replicas_[r];
     double drift = (clock_rng_.real() * 2 - 1) * params_.drift_ppm / 1e6;
     node.tick_period_us = static_cast<std::uint64_t>(static_cast<double>(params_.tick_us) * (1 + drift));
-    node.host.boot();
-    after_input(r);
+    cluster_.boot(r);
     schedule(clock_rng_.below(node.tick_period_us) + 1, EventKind::replica_tick, r, 0);
   }
   clients_.resize(params_.client_count);
@@ -406,57 +404,17 @@ void Simulation::boot() {
 }
 
 void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
-  ReplicaNode& node = replicas_[r];
-  if (!node.host.up() || incarnation != node.host.incarnation()) return;
-  schedule(now_us_ + node.tick_period_us, EventKind::replica_tick, r, incarnation);
-  if (node.paused) return;
+  const SimHost& host = cluster_.host(r);
+  if (!host.up() || incarnation != host.incarnation()) return;
+  schedule(now_us_ + replicas_[r].tick_period_us, EventKind::replica_tick, r, incarnation);
+  if (replicas_[r].paused) return;
   trace_.mix(0x71c);
   trace_.mix(r);
   if (trace_.detailed()) trace_event("tick", r);
-  node.host.replica().tick();
-  after_input(r);
+  cluster_.tick(r);
 }
 
-void Simulation::step_replica(std::uint32_t r, const Message& m) {
-  replicas_[r].host.replica().step(m);
-  after_input(r);
-}
-
-/// After every input: carry out the output, then run every check.
-void Simulation::after_input(std::uint32_t r) {
-  ReplicaNode& node = replicas_[r];
-  node.host.replica().take_output(scratch_);
-  handle_output(r, scratch_);
-  if (failed()) return;
-  if (auto f = node.host.check_after_input()) fail(RunVerdict::safety, f->check, f->detail);
-  check_committed_durable();
-}
-
-/// An op, when first committed anywhere, is on the disks of a quorum (replicas wiped
-/// and not yet recovered count as holding it: they may have). A commit that rests on
-/// an acknowledgement the disk does not back is caught here, before any crash or view
-/// change has to expose it.
-void Simulation::check_committed_durable() {
-  const std::uint32_t quorum = params_.replica_count / 2 + 1;
-  for (; !failed() && durable_checked_ < checker_.committed_ops(); ++durable_checked_) {
-    OpNumber op(durable_checked_ + 1);
-    std::uint32_t holders = 0;
-    for (const ReplicaNode& n : replicas_) {
-      const auto& log = n.host.disk().log;
-      bool holds = log.size() >= op.value && entry_hash(log[op.value - 1]) == checker_.committed_hash(op);
-      if (holds || n.host.needs_recovery()) ++holders;
-    }
-    if (holders < quorum) {
-      fail(RunVerdict::safety, "committed-op-durable",
-           fmt::format("op {} was committed while only {} replica disk(s) held it; a quorum is {}", op,
-                       holders, quorum));
-    }
-  }
-}
-
-void Simulation::handle_output(std::uint32_t r, Output& out) {
-  ReplicaNode& node = replicas_[r];
-  if (auto f = node.host.check_committed(out)) fail(RunVerdict::safety, f->check, f->detail);
+void Simulation::observe(std::uint32_t r, const Output& out) {
   RunStats& st = result_.stats;
   for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
   for (const TelemetryEvent& e : out.events) {
@@ -474,24 +432,26 @@ void Simulation::handle_output(std::uint32_t r, Output& out) {
     trace_.mix(e.detail);
     if (trace_.detailed()) trace_.line(vsr::telemetry_json(e, now_us_));
   }
-  Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
-  if (!node.host.carry_out(out, [&](Outgoing&& o) { send(self, std::move(o)); })) return;
-  std::uint64_t done = node.host.write_done_us(now_us_, draw_disk_latency_us(params_, disk_rng_));
-  schedule(done, EventKind::disk_done, r, node.host.incarnation());
+}
+
+/// The write just queued by `r` completes after the simulated disk's latency.
+void Simulation::write_queued(std::uint32_t r) {
+  SimHost& host = cluster_.host(r);
+  std::uint64_t done = host.write_done_us(now_us_, draw_disk_latency_us(params_, disk_rng_));
+  schedule(done, EventKind::disk_done, r, host.incarnation());
 }
 
 /// The oldest pending write of `r` completes: it becomes durable, then the messages
 /// that waited on it leave.
 void Simulation::disk_done(std::uint32_t r, std::uint64_t incarnation) {
-  SimHost& host = replicas_[r].host;
+  const SimHost& host = cluster_.host(r);
   if (!host.up() || incarnation != host.incarnation() || !host.has_writes()) return;
-  Endpoint self = ReplicaIndex(static_cast<std::uint8_t>(r));
-  host.complete_oldest_write([&](Outgoing&& o) { send(self, std::move(o)); });
+  cluster_.complete_oldest_write(r);
 }
 
 void Simulation::deliver_to_replica(std::uint32_t r, std::uint32_t parcel) {
   ReplicaNode& node = replicas_[r];
-  if (!node.host.up()) {
+  if (!cluster_.host(r).up()) {
     trace_message("drop", parcels_[parcel], "down");
     ++result_.stats.messages_dropped;
     free_parcels_.push_back(parcel);
@@ -505,7 +465,7 @@ void Simulation::deliver_to_replica(std::uint32_t r, std::uint32_t parcel) {
   ++result_.stats.messages_delivered;
   Message m = std::move(parcels_[parcel].message);
   free_parcels_.push_back(parcel);
-  step_replica(r, m);
+  cluster_.step(r, m);
 }
 
 // ---------------------------------------------------------------- network
@@ -714,7 +674,7 @@ void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
                                                                    : CasError::unspecified;
   auto ok = history_.complete(*node.op, outcome, value, static_cast<std::int64_t>(now_us_), cas_error);
   VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
-  checker_.on_client_ack(node.client->id(), done.request, done.view);
+  cluster_.checker().on_client_ack(node.client->id(), done.request, done.view);
   result_.stats.latencies_us.push_back(now_us_ - node.invoked_us);
   ++(outcome == Outcome::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
   trace_.mix(0xc0);
@@ -773,11 +733,6 @@ void Simulation::schedule_faults() {
   if (params_.clog_rate_per_s > 0) schedule(exp_interval_us(params_.clog_rate_per_s), EventKind::clog, 0);
 }
 
-std::uint32_t Simulation::wiped_count() const {
-  return static_cast<std::uint32_t>(
-      std::count_if(replicas_.begin(), replicas_.end(), [](const ReplicaNode& n) { return n.host.needs_recovery(); }));
-}
-
 /// Replay: carries out planned fault `index`. Steps naming replicas or nodes the
 /// cluster does not have (a shrunk schedule) are ignored; so is a crash that would
 /// exceed the wipe budget's disk loss (it crashes without the wipe).
@@ -787,7 +742,7 @@ void Simulation::apply_planned_fault(std::size_t index) {
   bool replica_ok = f.replica < n;
   switch (f.kind) {
     case FaultStep::Kind::crash:
-      if (replica_ok && replicas_[f.replica].host.up()) crash_now(f.replica, f.wipe);
+      if (replica_ok && cluster_.host(f.replica).up()) crash_now(f.replica, f.wipe);
       break;
     case FaultStep::Kind::restart:
       if (replica_ok) restart(f.replica, false);
@@ -801,7 +756,7 @@ void Simulation::apply_planned_fault(std::size_t index) {
       break;
     case FaultStep::Kind::heal: heal(); break;
     case FaultStep::Kind::pause:
-      if (replica_ok && replicas_[f.replica].host.up() && !replicas_[f.replica].paused) pause_now(f.replica);
+      if (replica_ok && cluster_.host(f.replica).up() && !replicas_[f.replica].paused) pause_now(f.replica);
       break;
     case FaultStep::Kind::resume:
       if (replica_ok) resume(f.replica);
@@ -819,7 +774,7 @@ void Simulation::crash_random() {
   schedule(now_us_ + exp_interval_us(params_.crash_rate_per_s), EventKind::crash, 0);
   std::vector<std::uint32_t> up;
   for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
-    if (replicas_[r].host.up()) up.push_back(r);
+    if (cluster_.host(r).up()) up.push_back(r);
   }
   if (up.empty()) return;
   crash_replica(up[fault_rng_.below(up.size())], fault_rng_);
@@ -840,7 +795,7 @@ void Simulation::maybe_aim_crash(std::uint32_t r, vsr::EventKind kind) {
   }
   if (!buggify_rng_.chance(params_.crash_after_event_probability)) return;
   std::uint64_t within = 1 + buggify_rng_.below(2 * params_.disk_latency_mean_us + 1);
-  schedule(now_us_ + within, EventKind::crash_replica, r, replicas_[r].host.incarnation());
+  schedule(now_us_ + within, EventKind::crash_replica, r, cluster_.host(r).incarnation());
 }
 
 /// Crashes `r`: its writes in flight are lost; with the seed's wipe probability (and
@@ -849,16 +804,16 @@ void Simulation::crash_replica(std::uint32_t r, Prng& rng) {
   bool wipe = rng.chance(params_.wipe_probability);
   crash_now(r, wipe);
   std::uint64_t back = now_us_ + 1 + static_cast<std::uint64_t>(rng.exponential(static_cast<double>(params_.restart_mean_us)));
-  schedule(back, EventKind::restart, r, replicas_[r].host.needs_recovery() ? 1 : 0);
+  schedule(back, EventKind::restart, r, cluster_.host(r).needs_recovery() ? 1 : 0);
 }
 
 /// Crashes `r` now; with `wipe`, and within the wipe budget (never more than f replicas
 /// without a trustworthy disk), its disk is lost too.
 void Simulation::crash_now(std::uint32_t r, bool wipe) {
   ReplicaNode& node = replicas_[r];
-  wipe = wipe && wipe_allowed(node.host.needs_recovery(), wiped_count(), replica_config(r).max_faulty());
+  wipe = wipe && cluster_.wipe_allowed(r);
   record(FaultStep::of(FaultStep::Kind::crash, r, wipe));
-  node.host.crash(wipe);  // writes in flight are lost, with the messages waiting on them
+  cluster_.crash(r, wipe);  // writes in flight are lost, with the messages waiting on them
   node.paused = false;
   for (std::uint32_t p : node.inbox) free_parcels_.push_back(p);
   node.inbox.clear();
@@ -872,32 +827,27 @@ void Simulation::crash_now(std::uint32_t r, bool wipe) {
 }
 
 void Simulation::restart(std::uint32_t r, bool) {
-  ReplicaNode& node = replicas_[r];
-  if (node.host.up()) return;
+  SimHost& host = cluster_.host(r);
+  if (host.up()) return;
   record(FaultStep::of(FaultStep::Kind::restart, r));
-  node.host.reset_disk_clock(now_us_);
-  bool recover = node.host.needs_recovery();
-  // Recovery (§4.3) starts from an empty disk (ReplicaHost::start_recovery says why).
-  std::optional<CheckFailure> broken = node.host.restart([&] { return nonce_rng_.next(); });
+  host.reset_disk_clock(now_us_);
   trace_.mix(0x4e57);
   trace_.mix(r);
   if (trace_.detailed()) {
-    trace_.line(trace_line(now_us_, "restart").num("replica", r).boolean("recovering", recover).take());
+    trace_.line(trace_line(now_us_, "restart").num("replica", r).boolean("recovering", host.needs_recovery()).take());
   }
-  if (broken) {
-    fail(RunVerdict::safety, broken->check, broken->detail);
-    return;
-  }
-  after_input(r);
-  schedule(now_us_ + 1 + clock_rng_.below(node.tick_period_us), EventKind::replica_tick, r, node.host.incarnation());
+  // Recovery (§4.3) starts from an empty disk (ReplicaHost::start_recovery says why).
+  cluster_.restart(r, [&] { return nonce_rng_.next(); });
+  if (failed()) return;
+  schedule(now_us_ + 1 + clock_rng_.below(replicas_[r].tick_period_us), EventKind::replica_tick, r, host.incarnation());
 }
 
 std::optional<std::uint32_t> Simulation::acting_primary() const {
   std::optional<std::uint32_t> best;
-  for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
-    const auto& n = replicas_[r];
-    if (!n.host.up() || !n.host.replica().is_acting_primary()) continue;
-    if (!best || n.host.replica().view() > replicas_[*best].host.replica().view()) best = r;
+  for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
+    const SimHost& host = cluster_.host(r);
+    if (!host.up() || !host.replica().is_acting_primary()) continue;
+    if (!best || host.replica().view() > cluster_.host(*best).replica().view()) best = r;
   }
   return best;
 }
@@ -974,11 +924,10 @@ void Simulation::pause_replica() {
   if (liveness_) return;
   schedule(now_us_ + exp_interval_us(params_.pause_rate_per_s), EventKind::pause, 0);
   std::uint32_t r = static_cast<std::uint32_t>(fault_rng_.below(replicas_.size()));
-  ReplicaNode& node = replicas_[r];
-  if (!node.host.up() || node.paused) return;
+  if (!cluster_.host(r).up() || replicas_[r].paused) return;
   pause_now(r);
   std::uint64_t until = now_us_ + 1 + static_cast<std::uint64_t>(fault_rng_.exponential(static_cast<double>(params_.pause_mean_us)));
-  schedule(until, EventKind::resume, r, node.host.incarnation());
+  schedule(until, EventKind::resume, r, cluster_.host(r).incarnation());
 }
 
 /// Pauses `r` (up, not paused): it stops ticking and its arrivals wait in its inbox.
@@ -993,7 +942,8 @@ void Simulation::pause_now(std::uint32_t r) {
 
 void Simulation::resume(std::uint32_t r) {
   ReplicaNode& node = replicas_[r];
-  if (!node.host.up() || !node.paused) return;
+  const SimHost& host = cluster_.host(r);
+  if (!host.up() || !node.paused) return;
   record(FaultStep::of(FaultStep::Kind::resume, r));
   node.paused = false;
   trace_.mix(0x4e5);
@@ -1002,7 +952,7 @@ void Simulation::resume(std::uint32_t r) {
   std::vector<std::uint32_t> burst = std::move(node.inbox);
   node.inbox.clear();
   for (std::uint32_t p : burst) {
-    if (failed() || !node.host.up() || node.paused) {
+    if (failed() || !host.up() || node.paused) {
       free_parcels_.push_back(p);
       continue;
     }
@@ -1043,8 +993,8 @@ void Simulation::clog_now(std::uint32_t a, std::uint32_t b, std::uint64_t until_
 void Simulation::track_primary(bool closing) {
   bool present = closing;
   for (std::size_t r = 0; r < replicas_.size() && !present; ++r) {
-    const ReplicaNode& n = replicas_[r];
-    present = n.host.up() && !n.paused && n.host.replica().is_acting_primary();
+    const SimHost& host = cluster_.host(static_cast<std::uint32_t>(r));
+    present = host.up() && !replicas_[r].paused && host.replica().is_acting_primary();
   }
   if (present == primary_present_) return;
   primary_present_ = present;
@@ -1067,7 +1017,7 @@ void Simulation::enter_liveness_phase() {
   trace_.mix(0x11fe);
   if (trace_.detailed()) trace_.line(trace_line(now_us_, "liveness_phase").take());
   for (std::uint32_t r = 0; r < replicas_.size(); ++r) {
-    if (!replicas_[r].host.up()) restart(r, replicas_[r].host.needs_recovery());
+    if (!cluster_.host(r).up()) restart(r, cluster_.host(r).needs_recovery());
     if (failed()) return;
     if (replicas_[r].paused) resume(r);
   }
@@ -1088,12 +1038,13 @@ bool Simulation::converged(std::string* why) const {
     }
   }
   const Replica* first = nullptr;
-  for (const auto& n : replicas_) {
-    if (!n.host.up()) {
+  for (std::uint32_t i = 0; i < cluster_.size(); ++i) {
+    const SimHost& host = cluster_.host(i);
+    if (!host.up()) {
       if (why) *why = "a replica is down";
       return false;
     }
-    const Replica& r = n.host.replica();
+    const Replica& r = host.replica();
     if (r.status() != StatusKind::normal || r.commit() != to_commit(r.op())) {
       if (why) *why = fmt::format("replica {} is {} in view {} with op {} commit {}", r.index(), status_name(r.status()), r.view(), r.op(), r.commit());
       return false;
