@@ -1,14 +1,10 @@
 #include "sim/scenario/driver.hpp"
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 
-#include "sim/kv_call.hpp"
 #include "sim/scenario/narration.hpp"
 #include "sim/scenario/values.hpp"
 #include "vsr/config.hpp"
-#include "vsr/kv.hpp"
 #include "vsr/replica.hpp"
 
 namespace vsr::sim {
@@ -20,31 +16,37 @@ constexpr std::size_t max_deliveries_per_round = 200'000;
 
 ReplicaIndex replica_index(std::uint32_t r) { return ReplicaIndex(static_cast<std::uint8_t>(r)); }
 
+std::vector<Config> configs(std::uint32_t replicas) {
+  std::vector<Config> out;
+  for (std::uint32_t r = 0; r < replicas; ++r) out.push_back(Config::make(replicas, replica_index(r)).value());
+  return out;
+}
+
 }  // namespace
 
 ScenarioDriver::ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed)
-    : checker_(replicas),
+    : cluster_(configs(replicas), *this),
+      hold_(replicas, false),
       schedule_rng_(Prng::stream(seed, Stream::network)),
       workload_rng_(Prng::stream(seed, Stream::workload)),
       nonce_rng_(Prng::stream(seed, Stream::nonces)),
       blocked_(replicas, std::vector<bool>(replicas, false)) {
-  for (std::uint32_t r = 0; r < replicas; ++r) {
-    nodes_.emplace_back(SimHost(Config::make(replicas, replica_index(r)).value(), checker_));
-    nodes_.back().host.boot();
-  }
   ClientConfig cc = ClientConfig::make(replicas, client_timeout_ticks).value();
   for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}});
-  for (std::uint32_t r = 0; r < replicas; ++r) absorb(r);
+  for (std::uint32_t r = 0; r < replicas; ++r) {
+    cluster_.boot(r);
+    stop_if_failed();
+  }
 }
 
 void ScenarioDriver::check_replica(std::uint32_t r) const {
   if (r >= size()) throw ScriptError{fmt::format("replica {} is out of range (replicas are 0..{})", r, size() - 1)};
 }
 
-ScenarioDriver::Node& ScenarioDriver::up_node(std::uint32_t r) {
+SimHost& ScenarioDriver::up_host(std::uint32_t r) {
   check_replica(r);
-  if (!nodes_[r].host.up()) throw ScriptError{fmt::format("replica {} is down", r)};
-  return nodes_[r];
+  if (!cluster_.host(r).up()) throw ScriptError{fmt::format("replica {} is down", r)};
+  return cluster_.host(r);
 }
 
 ScenarioDriver::ClientNode& ScenarioDriver::client(std::uint32_t c) {
@@ -55,18 +57,6 @@ ScenarioDriver::ClientNode& ScenarioDriver::client(std::uint32_t c) {
 }
 
 // ---------------------------------------------------------------- messages
-
-void ScenarioDriver::request(std::uint32_t c, OpCall call) {
-  ClientNode& node = client(c);
-  if (node.client.busy()) {
-    throw ScriptError{fmt::format("client {} already waits for request #{} (one request at a time)", c,
-                                  node.client.last_request())};
-  }
-  submit(node, c, std::move(call));
-  for (auto it = queue_.end() - static_cast<std::ptrdiff_t>(last_sent_); it != queue_.end(); ++it) {
-    print("{}", envelope_text(it->from, it->to, it->message));
-  }
-}
 
 void ScenarioDriver::deliver(const QueueFilter& f, bool drop, std::optional<std::uint64_t> count) {
   std::vector<QueuedMessage> batch;
@@ -152,26 +142,22 @@ void ScenarioDriver::deliver_one(QueuedMessage m, const std::string& line, const
     return;
   }
   std::uint32_t r = std::get<ReplicaIndex>(m.to).value;
-  if (!nodes_[r].host.up()) return lost(fmt::format(" [lost: r{} is down]", r));
+  if (!cluster_.host(r).up()) return lost(fmt::format(" [lost: r{} is down]", r));
   if (const auto* s = std::get_if<ReplicaIndex>(&m.from); s != nullptr && blocked_[s->value][r]) {
     return lost(" [dropped: partition]");
   }
   say("");
   ++delivered_;
   std::string saved = std::exchange(indent_, indent);
-  nodes_[r].host.replica().step(m.message);
-  absorb(r);
+  step(r, m.message);
   indent_ = saved;
 }
 
 // ---------------------------------------------------------------- time
 
 void ScenarioDriver::tick_replica(std::uint32_t r, std::uint64_t n) {
-  up_node(r);
-  for (std::uint64_t k = 0; k < n; ++k) {
-    nodes_[r].host.replica().tick();
-    absorb(r);
-  }
+  up_host(r);
+  for (std::uint64_t k = 0; k < n; ++k) tick(r);
 }
 
 void ScenarioDriver::tick_client(std::uint32_t c, std::uint64_t n) {
@@ -190,9 +176,7 @@ void ScenarioDriver::tick_all(std::uint64_t n) {
 void ScenarioDriver::tick_round() {
   ++now_;
   for (std::uint32_t r = 0; r < size(); ++r) {
-    if (!nodes_[r].host.up()) continue;
-    nodes_[r].host.replica().tick();
-    absorb(r);
+    if (cluster_.host(r).up()) tick(r);
   }
   for (std::uint32_t c = 1; c <= clients_.size(); ++c) {
     clients_[c - 1].client.tick();
@@ -252,10 +236,11 @@ bool ScenarioDriver::quiet() const {
     if (c.client.busy()) return false;
   }
   std::optional<ViewNumber> view;
-  for (const auto& n : nodes_) {
-    if (!n.host.up()) continue;
-    const Replica& x = n.host.replica();
-    if (n.host.host().unpersisted_writes() > 0 || x.status() != StatusKind::normal || x.commit() != to_commit(x.op())) {
+  for (std::uint32_t r = 0; r < size(); ++r) {
+    const SimHost& host = cluster_.host(r);
+    if (!host.up()) continue;
+    const Replica& x = host.replica();
+    if (host.host().unpersisted_writes() > 0 || x.status() != StatusKind::normal || x.commit() != to_commit(x.op())) {
       return false;
     }
     if (view && *view != x.view()) return false;
@@ -310,17 +295,17 @@ std::string ScenarioDriver::cut_links() const {
 }
 
 void ScenarioDriver::crash(std::uint32_t r, bool wipe) {
-  Node& node = up_node(r);
-  std::size_t lost = node.host.host().unpersisted_writes();
-  std::size_t lost_messages = node.host.host().waiting_messages();
+  SimHost& host = up_host(r);
+  std::size_t lost = host.host().unpersisted_writes();
+  std::size_t lost_messages = host.host().waiting_messages();
   // A script may wipe more than f replicas (no wipe budget): it shows what happens.
-  node.host.crash(wipe);
-  node.hold = false;
+  cluster_.crash(r, wipe);
+  hold_[r] = false;
   std::string what = fmt::format("r{} crashed", r);
   if (lost > 0 || lost_messages > 0) {
     what += fmt::format(", losing {} unpersisted write(s) and {} message(s) waiting on them", lost, lost_messages);
   }
-  const PersistedState& disk = node.host.disk();
+  const PersistedState& disk = host.disk();
   if (wipe) {
     what += "; its disk is wiped";
   } else {
@@ -332,126 +317,84 @@ void ScenarioDriver::crash(std::uint32_t r, bool wipe) {
 
 void ScenarioDriver::restart(std::uint32_t r) {
   check_replica(r);
-  Node& node = nodes_[r];
-  if (node.host.up()) throw ScriptError{fmt::format("restart: replica {} is up (crash it first)", r)};
-  bool recover = node.host.needs_recovery();
-  std::optional<CheckFailure> broken = node.host.restart([&] { return nonce_rng_.next(); });
-  const Replica& x = node.host.replica();
+  if (cluster_.host(r).up()) throw ScriptError{fmt::format("restart: replica {} is up (crash it first)", r)};
+  restarting_ = Restart{r, cluster_.host(r).needs_recovery()};
+  cluster_.restart(r, [&] { return nonce_rng_.next(); });
+  say_restarted();  // when the restart failed its check, before any output
+  stop_if_failed();
+}
+
+/// The line of the restart under way, if any: the replica is up, its first output not
+/// carried out yet.
+void ScenarioDriver::say_restarted() {
+  if (!restarting_) return;
+  auto [r, recover] = *std::exchange(restarting_, std::nullopt);
+  const Replica& x = cluster_.host(r).replica();
   if (recover) {
     print("r{} restarts with an empty disk and runs recovery", r);
   } else {
     print("r{} restarts from its disk: view={} status={} op={} commit={}", r, x.view(), status_name(x.status()),
           x.op(), x.commit());
   }
-  if (broken) fail(*broken);
-  absorb(r);
 }
 
 void ScenarioDriver::hold_persist(std::uint32_t r) {
-  up_node(r).hold = true;
+  up_host(r);
+  hold_[r] = true;
   print("r{} holds its persists: writes stay in flight until flush-persist or a crash", r);
 }
 
 void ScenarioDriver::flush_persist(std::uint32_t r) {
-  Node& node = up_node(r);
-  std::size_t n = node.host.host().unpersisted_writes();
-  std::size_t m = node.host.host().waiting_messages();
-  node.hold = false;
+  SimHost& host = up_host(r);
+  std::size_t n = host.host().unpersisted_writes();
+  std::size_t m = host.host().waiting_messages();
+  hold_[r] = false;
   release(r);
   print("r{} completes {} write(s) and releases {} message(s)", r, n, m);
 }
 
-// ---------------------------------------------------------------- clients
-
-void ScenarioDriver::submit(ClientNode& node, std::uint32_t c, OpCall call) {
-  auto index = recorder_.invoke(c, call, static_cast<std::int64_t>(now_));
-  if (!index) throw ScriptError{index.error().message};
-  node.op = index.value();
-  node.call = std::move(call);
-  node.client.submit(encode_kv_op(to_kv(node.call)));
-  pump_client(c);
-}
-
-/// `run load=true`'s workload: reads, writes of fresh values and cas from the last
-/// value written, on two keys.
-OpCall ScenarioDriver::random_call() {
-  static constexpr std::array<const char*, 2> keys = {"x", "y"};
-  std::string key = keys[workload_rng_.below(keys.size())];
-  std::uint64_t pick = workload_rng_.below(10);
-  if (pick < 3) return OpCall::read(key);
-  std::int64_t v = next_value_++;
-  if (pick < 8) return OpCall::write(key, v);
-  auto last = last_written_.find(key);
-  std::int64_t from = last == last_written_.end() ? 0 : last->second;
-  return OpCall::cas(key, from, v);
-}
-
-void ScenarioDriver::pump_client(std::uint32_t c) {
-  ClientNode& node = clients_[c - 1];
-  ClientOutput o = node.client.take_output();
-  last_sent_ = o.send.size();
-  for (auto& s : o.send) queue_.push_back({node.client.id(), s.to, std::move(s.message)});
-  for (const auto& ev : o.events) {
-    if (ev.kind == EventKind::client_request_resend) print("c{} resends #{} to every replica", c, ev.detail);
-  }
-  if (o.completed) complete(c, *o.completed);
-}
-
-/// Records the completion in the history (a read's value parsed as an integer) and
-/// tells the checker the client saw it.
-void ScenarioDriver::complete(std::uint32_t c, const ClientCompletion& done) {
-  ClientNode& node = clients_[c - 1];
-  if (!node.op) return;
-  auto decoded = decode_kv_result(done.result);
-  if (!decoded) throw ScriptFailure{"a replica sent a result that does not decode"};
-  const KvResult& r = decoded.value();
-  Outcome outcome = r.status == KvStatus::ok ? Outcome::ok : Outcome::fail;
-  Value value;
-  if (node.call.kind == OpKind::read) {
-    outcome = Outcome::ok;
-    if (r.value) {
-      std::int64_t v = 0;
-      auto [p, ec] = std::from_chars(r.value->data(), r.value->data() + r.value->size(), v);
-      if (ec == std::errc{} && p == r.value->data() + r.value->size()) value = v;
-    }
-  }
-  CasError cas_error = r.status == KvStatus::not_found             ? CasError::not_found
-                       : r.status == KvStatus::precondition_failed ? CasError::precondition_failed
-                                                                   : CasError::unspecified;
-  auto ok = recorder_.complete(*node.op, outcome, value, static_cast<std::int64_t>(now_), cas_error);
-  if (!ok) throw ScriptFailure{ok.error().message};
-  if (node.call.kind == OpKind::write && outcome == Outcome::ok) last_written_[node.call.key] = node.call.value;
-  if (node.call.kind == OpKind::cas && outcome == Outcome::ok) last_written_[node.call.key] = node.call.to;
-  checker_.on_client_ack(node.client.id(), done.request, done.view);
-  ++completed_;
-  print("c{} completes #{} {} -> {} (view {})", c, done.request, fmt::format("{}", to_kv(node.call)),
-        fmt::format("{}", r), done.view);
-  node.op.reset();
-}
-
 // ---------------------------------------------------------------- hosting
 
-auto ScenarioDriver::queue_from(std::uint32_t r) {
-  return [this, r](Outgoing&& o) { queue_.push_back({replica_index(r), o.to, std::move(o.message)}); };
+void ScenarioDriver::step(std::uint32_t r, const Message& m) {
+  cluster_.step(r, m);
+  stop_if_failed();
 }
 
-/// Carries out replica r's output like a driver (its messages join the queue in the
-/// order they leave; its writes complete at once unless held), narrates it, and runs
-/// every check.
-void ScenarioDriver::absorb(std::uint32_t r) {
-  Node& node = nodes_[r];
-  node.host.replica().take_output(scratch_);
-  if (auto f = node.host.check_committed(scratch_)) fail(*f);
-  narrate(r, scratch_);
-  node.host.carry_out(scratch_, queue_from(r));
-  if (!node.hold) release(r);
-  if (auto f = node.host.check_after_input()) fail(*f);
+void ScenarioDriver::tick(std::uint32_t r) {
+  cluster_.tick(r);
+  stop_if_failed();
+}
+
+/// The writes in flight of r become durable, in order; the messages waiting on them leave.
+void ScenarioDriver::release(std::uint32_t r) {
+  while (cluster_.host(r).has_writes()) cluster_.complete_oldest_write(r);
+}
+
+/// The first failed check ends the run: the block says FAILED, the file fails.
+void ScenarioDriver::stop_if_failed() const {
+  if (failure_) throw ScriptFailure{fmt::format("safety violation [{}]: {}", failure_->check, failure_->detail)};
+}
+
+/// Narrates the batch (nothing after a failed check: the run ends there).
+void ScenarioDriver::observe(std::uint32_t r, const Output& out) {
+  say_restarted();
+  if (!failure_) narrate(r, out);
+}
+
+/// Every message joins the queue, in the order it leaves.
+void ScenarioDriver::send(std::uint32_t r, Outgoing o) {
+  queue_.push_back({replica_index(r), o.to, std::move(o.message)});
+}
+
+/// Writes complete at the end of the input that queued them, unless held.
+void ScenarioDriver::write_queued(std::uint32_t r) {
+  if (!hold_[r]) release(r);
 }
 
 /// The lines for one output batch: each executed op where its apply starts, then the
 /// events worth a line.
 void ScenarioDriver::narrate(std::uint32_t r, const Output& o) {
-  const Replica& x = nodes_[r].host.replica();
+  const Replica& x = cluster_.host(r).replica();
   std::size_t next_committed = 0;
   for (const TelemetryEvent& ev : o.events) {
     if (ev.kind == EventKind::view_change_complete) ++view_changes_;
@@ -467,13 +410,6 @@ void ScenarioDriver::narrate(std::uint32_t r, const Output& o) {
     const Committed& c = o.committed[next_committed];
     print("r{} executes op {}: c{}#{} -> {}", r, c.op, c.client, c.request, result_text(c.result));
   }
-}
-
-/// The writes in flight of r become durable, in order; the messages waiting on them leave.
-void ScenarioDriver::release(std::uint32_t r) { nodes_[r].host.complete_all_writes(queue_from(r)); }
-
-void ScenarioDriver::fail(const CheckFailure& f) {
-  throw ScriptFailure{fmt::format("safety violation [{}]: {}", f.check, f.detail)};
 }
 
 }  // namespace vsr::sim

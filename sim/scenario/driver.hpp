@@ -1,8 +1,9 @@
-// The scenario driver: a cluster of real replicas (sim/sim_host.hpp) and clients whose
+// The scenario driver: a cluster of real replicas (sim/cluster.hpp, which carries out
+// their output and runs the safety checks after every input) and clients, whose
 // messages are delivered by hand, one command at a time (sim/scenario/scenario.hpp
 // describes the model: one queue in send order, persists at the end of each input
-// unless held, partitions checked on delivery, the safety checks after every input).
-// It narrates what happens (sim/scenario/narration.hpp) into the current output.
+// unless held, partitions checked on delivery). It narrates what happens
+// (sim/scenario/narration.hpp) into the current output.
 //
 // Errors: a command that cannot run (a replica out of range or down, a busy client)
 // throws ScriptError; a failed check throws ScriptFailure (sim/scenario/values.hpp).
@@ -20,9 +21,9 @@
 #include <fmt/format.h>
 
 #include "sim/history.hpp"
+#include "sim/cluster.hpp"
 #include "sim/invariants.hpp"
 #include "sim/prng.hpp"
-#include "sim/sim_host.hpp"
 #include "vsr/client.hpp"
 #include "vsr/message.hpp"
 #include "vsr/output.hpp"
@@ -47,25 +48,27 @@ struct QueueFilter {
   }
 };
 
-class ScenarioDriver {
+class ScenarioDriver final : private ClusterDriver {
  public:
   /// `replicas` replicas r0.. (booted: r0 is primary of view 0) and `clients` clients
   /// c1..; `seed` seeds `run`'s schedule and workload and the recovery nonces.
   ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed);
-  ScenarioDriver(const ScenarioDriver&) = delete;  // the hosts point at checker_
+  ScenarioDriver(const ScenarioDriver&) = delete;  // cluster_ points at it
   ScenarioDriver& operator=(const ScenarioDriver&) = delete;
 
   /// Where narration goes until the next call; null: nowhere.
   void set_output(std::vector<std::string>* lines) { out_ = lines; }
 
-  [[nodiscard]] std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
+  [[nodiscard]] std::uint32_t size() const { return cluster_.size(); }
   [[nodiscard]] std::uint32_t client_count() const { return static_cast<std::uint32_t>(clients_.size()); }
   /// Throws ScriptError unless r names a replica.
   void check_replica(std::uint32_t r) const;
 
-  // ---- messages (sim/scenario/driver.cpp)
-  /// Client c submits `call` (it must be idle); prints the messages it sends.
+  /// Client c submits `call` (it must be idle); prints the messages it sends
+  /// (sim/scenario/driver_clients.cpp).
   void request(std::uint32_t c, OpCall call);
+
+  // ---- messages, time, faults (sim/scenario/driver.cpp)
   /// Delivers (or drops) the messages queued now that match, at most `count`.
   void deliver(const QueueFilter& filter, bool drop, std::optional<std::uint64_t> count);
   [[nodiscard]] std::size_t queued() const { return queue_.size(); }
@@ -103,10 +106,10 @@ class ScenarioDriver {
   bool check() const;
 
  private:
-  struct Node {
-    explicit Node(SimHost h) : host(std::move(h)) {}
-    SimHost host;       // replica, disk, writes in flight and the messages waiting on them
-    bool hold = false;  // hold-persist: writes stay in flight until flush-persist
+  /// A restart under way: its line comes before what the restarted replica does.
+  struct Restart {
+    std::uint32_t replica = 0;
+    bool recover = false;
   };
   struct ClientNode {
     Client client;
@@ -118,7 +121,7 @@ class ScenarioDriver {
   void print(fmt::format_string<Args...> format, Args&&... args) const {
     if (out_ != nullptr) out_->push_back(indent_ + fmt::format(format, std::forward<Args>(args)...));
   }
-  Node& up_node(std::uint32_t r);
+  SimHost& up_host(std::uint32_t r);
   ClientNode& client(std::uint32_t c);
   [[nodiscard]] std::string cut_links() const;
   [[nodiscard]] bool quiet() const;
@@ -129,30 +132,35 @@ class ScenarioDriver {
   void random_deliveries(double drop);
   void deliver_one(QueuedMessage m, const std::string& line, const std::string& indent);
 
-  // clients
+  // clients (sim/scenario/driver_clients.cpp)
   void submit(ClientNode& node, std::uint32_t c, OpCall call);
   OpCall random_call();
   void pump_client(std::uint32_t c);
   void complete(std::uint32_t c, const ClientCompletion& done);
 
-  // hosting
-  /// Where replica r's messages go: the queue, in the order they leave.
-  auto queue_from(std::uint32_t r);
-  void absorb(std::uint32_t r);
-  void narrate(std::uint32_t r, const Output& o);
+  // hosting: the cluster's inputs, each followed by stop_if_failed, and its callbacks
+  void step(std::uint32_t r, const Message& m);
+  void tick(std::uint32_t r);
   void release(std::uint32_t r);
-  [[noreturn]] static void fail(const CheckFailure& f);
+  void say_restarted();
+  void stop_if_failed() const;
+  void narrate(std::uint32_t r, const Output& o);
+  void observe(std::uint32_t r, const Output& out) override;
+  void send(std::uint32_t r, Outgoing o) override;
+  void write_queued(std::uint32_t r) override;
+  void check_failed(const CheckFailure& f) override { failure_ = f; }
 
-  InvariantChecker checker_;
+  Cluster cluster_;
+  std::vector<bool> hold_;  // [replica] hold-persist: writes stay in flight until flush-persist
+  std::optional<CheckFailure> failure_;
+  std::optional<Restart> restarting_;
   HistoryRecorder recorder_;
   Prng schedule_rng_;
   Prng workload_rng_;
   Prng nonce_rng_;
-  std::vector<Node> nodes_;
   std::vector<ClientNode> clients_;
   std::vector<std::vector<bool>> blocked_;  // [from][to]
   std::deque<QueuedMessage> queue_;
-  Output scratch_;
   std::vector<std::string>* out_ = nullptr;
   std::string indent_;
   std::size_t last_sent_ = 0;  // messages the last client pump queued

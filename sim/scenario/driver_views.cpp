@@ -32,20 +32,20 @@ void ScenarioDriver::print_queued_since(std::size_t before) const {
 
 void ScenarioDriver::status() const {
   for (std::uint32_t r = 0; r < size(); ++r) {
-    const Node& n = nodes_[r];
-    if (!n.host.up()) {
-      const PersistedState& disk = n.host.disk();
-      if (n.host.needs_recovery()) {
+    const SimHost& host = cluster_.host(r);
+    if (!host.up()) {
+      const PersistedState& disk = host.disk();
+      if (host.needs_recovery()) {
         print("r{}: down, disk wiped", r);
       } else {
         print("r{}: down (disk: view={} op={} commit={})", r, disk.state.view, disk.log.size(), disk.state.commit);
       }
       continue;
     }
-    const Replica& x = n.host.replica();
+    const Replica& x = host.replica();
     std::string role = x.status() == StatusKind::normal ? (x.is_primary() ? " primary" : " backup")
                                                         : fmt::format(" last_normal={}", x.last_normal_view());
-    std::size_t unpersisted = n.host.host().unpersisted_writes();
+    std::size_t unpersisted = host.host().unpersisted_writes();
     std::string held = unpersisted == 0 ? "" : fmt::format(" unpersisted={}", unpersisted);
     print("r{}: view={} {}{} op={} commit={}{}", r, x.view(), status_name(x.status()), role, x.op(), x.commit(),
           held);
@@ -62,10 +62,10 @@ void ScenarioDriver::status() const {
 
 void ScenarioDriver::log(std::uint32_t r) const {
   check_replica(r);
-  const Node& n = nodes_[r];
-  bool up = n.host.up();
-  const std::vector<LogEntry>& entries = up ? n.host.replica().log() : n.host.disk().log;
-  std::uint64_t commit = up ? n.host.replica().commit().value : n.host.disk().state.commit.value;
+  const SimHost& host = cluster_.host(r);
+  bool up = host.up();
+  const std::vector<LogEntry>& entries = up ? host.replica().log() : host.disk().log;
+  std::uint64_t commit = up ? host.replica().commit().value : host.disk().state.commit.value;
   if (!up) print("r{} is down; its disk holds:", r);
   if (entries.empty()) print("(empty log)");
   for (std::size_t i = 0; i < entries.size(); ++i) {

@@ -17,7 +17,7 @@
 //   commands.hpp        the command table: name -> spec (usage) and handler
 //   handlers.hpp        one handler per command
 //   interpreter.hpp     runs a file's commands through the table
-//   driver.hpp          the hand-delivered cluster the commands drive
+//   driver.hpp          the hand-delivered cluster the commands drive (on sim/cluster.hpp)
 //   narration.hpp       the lines it prints
 //   schedule_text.hpp   the simulator schedule's text format (`sim`, `at`, `op`), read and written
 //   values.hpp          argument values (sim/limits.hpp's parsers) and script errors
@@ -32,8 +32,9 @@
 // unless `hold-persist N` holds them back; so `crash N` loses nothing already made
 // durable and, with hold-persist, exactly the held writes and the messages that waited
 // on them. Partitions are checked when a message is delivered: a message whose link is
-// cut is dropped then (and shown as dropped). Clients are never partitioned. After every
-// input the simulator's safety checks run (sim/invariants.hpp); a client history is
+// cut is dropped then (and shown as dropped). Clients are never partitioned. The
+// replicas live in the simulator's cluster (sim/cluster.hpp), so after every input the
+// simulator's safety checks run, the same ones as in a random run; a client history is
 // recorded so `check` can run the linearizability checker.
 #pragma once
 
