@@ -10,4 +10,17 @@ namespace vsr::sim {
 /// The KV operation a client sends for `call`.
 KvOp to_kv(const OpCall& call);
 
+/// What a completed operation tells the history: its outcome, the value a read saw,
+/// and why a cas or a delete failed.
+struct KvAnswer {
+  Outcome outcome = Outcome::ok;
+  Value value;
+  CasError cas_error = CasError::unspecified;
+};
+
+/// The answer the KV machine's `result` bytes give to `call`. Errors: the bytes are no
+/// KV result, the machine calls the operation malformed, or a read's value is not a
+/// decimal integer (the workload writes only integers).
+InputResult<KvAnswer> answer_of(const OpCall& call, const Bytes& result);
+
 }  // namespace vsr::sim

@@ -2,6 +2,7 @@
 
 #include "sim/linearizability.hpp"
 #include "sim/trace.hpp"
+#include "sim/trace_event.hpp"
 
 #include <sstream>
 
@@ -143,8 +144,9 @@ TEST_CASE("trace: a violation whose detail spans several lines is one valid JSON
 
   std::ostringstream out;
   Trace trace(&out, 0);
-  trace.line(trace_line(5, "invoke").num("process", 1).str("op", "process 1 k0 write 1 [pending]").take());
-  trace.line(violation_line(9, "linearizability", detail));
+  auto describe = [] { return std::string("process 1 k0 write 1 [pending]"); };
+  trace.emit(5, trace::Invoke<decltype(describe)>{1, 1, describe});
+  trace.emit(9, trace::Violation{"linearizability", detail});
   CHECK(parse_every_line(out.str()) == 2);
   std::istringstream lines(out.str());
   std::string first, second;

@@ -1,14 +1,19 @@
 // The run's trace: a 64-bit hash over every event (always computed: the proof of
 // determinism) and, when asked, the events as JSON lines and a ring of recent lines
-// for failure reports. Lines are formatted lazily: a run without a trace file or
-// context pays only for the hash.
+// for failure reports. Every event is a typed struct (sim/trace_event.hpp) that lists
+// its fields once; Trace::emit both hashes those fields and writes them as one JSON
+// line. Lines are formatted lazily: a run without a trace file or context pays only
+// for the hash.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "vsr/json_writer.hpp"
@@ -24,11 +29,40 @@ inline vsr::JsonObject trace_line(std::uint64_t t_us, std::string_view ev) {
   return line;
 }
 
-/// The line of a violated check; `detail` may span several lines (the checker's
-/// explanation), which the writer escapes.
-inline std::string violation_line(std::uint64_t t_us, std::string_view check, std::string_view detail) {
-  return trace_line(t_us, "violation").str("check", check).str("detail", detail).take();
+/// A string's word in the trace hash (FNV-1a): stable across compilers and platforms.
+constexpr std::uint64_t text_word(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
 }
+
+/// The word a field value contributes to the trace hash: integers, bools and enums as
+/// themselves, tagged integers by their value, text by text_word. Other field types
+/// provide `std::uint64_t trace_word(const T&)` beside their definition (found by
+/// argument-dependent lookup).
+template <typename T>
+  requires(std::integral<T> || std::is_enum_v<T>)
+constexpr std::uint64_t trace_word(T v) {
+  return static_cast<std::uint64_t>(v);
+}
+inline std::uint64_t trace_word(std::string_view s) { return text_word(s); }
+inline std::uint64_t trace_word(const char* s) { return text_word(s); }
+inline std::uint64_t trace_word(const std::string& s) { return text_word(s); }
+template <typename T>
+  requires std::integral<std::remove_cvref_t<decltype(std::declval<const T&>().value)>>
+std::uint64_t trace_word(const T& v) {
+  return static_cast<std::uint64_t>(v.value);
+}
+
+/// A trace event: `ev()` names it (the line's "ev"), and `fields(f)` calls
+/// f(key, value) for each of its fields in line order.
+template <typename E>
+concept TraceEvent = requires(const E& e) {
+  { e.ev() } -> std::convertible_to<std::string_view>;
+};
 
 class Trace {
  public:
@@ -37,6 +71,29 @@ class Trace {
   /// True when lines are wanted (a trace file or a context ring).
   [[nodiscard]] bool detailed() const { return out_ != nullptr || context_lines_ > 0; }
 
+  /// Hashes `e` (its name, then each field's trace_word) and, when lines are wanted,
+  /// writes it as `{"t_us":..,"ev":..,<fields>}` (put_json for each field).
+  template <TraceEvent E>
+  void emit(std::uint64_t t_us, const E& e) {
+    std::string_view ev = e.ev();
+    mix(text_word(ev));
+    e.fields([this](std::string_view, const auto& v) {
+      using vsr::sim::trace_word;
+      mix(trace_word(v));
+    });
+    if (!detailed()) return;
+    vsr::JsonObject o = trace_line(t_us, ev);
+    e.fields([&o](std::string_view key, const auto& v) {
+      using vsr::put_json;
+      put_json(o, key, v);
+    });
+    line(o.take());
+  }
+
+  [[nodiscard]] std::uint64_t hash() const { return hash_; }
+  [[nodiscard]] std::vector<std::string> recent() const { return {recent_.begin(), recent_.end()}; }
+
+ private:
   /// Feeds one word of an event into the hash.
   void mix(std::uint64_t word) {
     hash_ ^= word + 0x9e3779b97f4a7c15ULL + (hash_ << 6) + (hash_ >> 2);
@@ -52,10 +109,6 @@ class Trace {
     if (recent_.size() > context_lines_) recent_.pop_front();
   }
 
-  [[nodiscard]] std::uint64_t hash() const { return hash_; }
-  [[nodiscard]] std::vector<std::string> recent() const { return {recent_.begin(), recent_.end()}; }
-
- private:
   std::ostream* out_;
   std::size_t context_lines_;
   std::deque<std::string> recent_;

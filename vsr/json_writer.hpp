@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace vsr {
 
@@ -52,5 +53,24 @@ class JsonObject {
   void key(std::string_view k);
   std::string text_;
 };
+
+/// Writes one field of a typed record (a trace event, a telemetry event) by its type:
+/// integers and tagged integers (a `.value` member) as numbers, bools, text as a
+/// string. Other types add overloads of put_json next to their own definition, found
+/// by argument-dependent lookup.
+template <typename T>
+  requires(std::integral<T> && !std::same_as<T, bool>)
+void put_json(JsonObject& o, std::string_view key, T v) {
+  o.num(key, v);
+}
+inline void put_json(JsonObject& o, std::string_view key, bool v) { o.boolean(key, v); }
+inline void put_json(JsonObject& o, std::string_view key, std::string_view v) { o.str(key, v); }
+inline void put_json(JsonObject& o, std::string_view key, const char* v) { o.str(key, v); }
+inline void put_json(JsonObject& o, std::string_view key, const std::string& v) { o.str(key, v); }
+template <typename T>
+  requires std::integral<std::remove_cvref_t<decltype(std::declval<const T&>().value)>>
+void put_json(JsonObject& o, std::string_view key, const T& v) {
+  o.num(key, v.value);
+}
 
 }  // namespace vsr

@@ -59,18 +59,10 @@ std::string_view event_detail(EventKind k) {
 }
 
 std::string telemetry_json(const TelemetryEvent& e, std::uint64_t t_us) {
-  return JsonObject()
-      .num("t_us", t_us)
-      .str("ev", "telemetry")
-      .str("name", event_name(e.kind))
-      .num("replica", e.replica.value)
-      .num("view", e.view.value)
-      .str("status", status_name(e.status))
-      .num("op", e.op.value)
-      .num("commit", e.commit.value)
-      .num("peer", e.peer)
-      .num("detail", e.detail)
-      .take();
+  JsonObject o;
+  o.num("t_us", t_us).str("ev", "telemetry");
+  for_each_field(e, [&o](std::string_view key, const auto& v) { put_json(o, key, v); });
+  return o.take();
 }
 
 }  // namespace vsr

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "vsr/json_writer.hpp"
 #include "vsr/types.hpp"
 
 namespace vsr {
@@ -124,6 +125,24 @@ struct TelemetryEvent {
 /// "status":..,"op":..,"commit":..,"peer":..,"detail":..}. `t_us` is the driver's clock
 /// in microseconds; the field order is fixed (traces are hashed and diffed). Pure.
 std::string telemetry_json(const TelemetryEvent& e, std::uint64_t t_us);
+
+/// Calls f(key, value) for each field of `e`, in the order of telemetry_json: the one
+/// list of its fields, for every writer and hasher of telemetry events.
+template <typename F>
+void for_each_field(const TelemetryEvent& e, F&& f) {
+  f("name", e.kind);
+  f("replica", e.replica);
+  f("view", e.view);
+  f("status", e.status);
+  f("op", e.op);
+  f("commit", e.commit);
+  f("peer", e.peer);
+  f("detail", e.detail);
+}
+
+/// JSON fields of telemetry enums are their names (json_writer.hpp, put_json).
+inline void put_json(JsonObject& o, std::string_view key, EventKind k) { o.str(key, event_name(k)); }
+inline void put_json(JsonObject& o, std::string_view key, StatusKind s) { o.str(key, status_name(s)); }
 
 /// The keys telemetry_json writes after "t_us" and "ev", in order (for the reference test).
 inline constexpr std::string_view telemetry_json_fields[] = {

@@ -1,0 +1,66 @@
+// The simulator's agenda: what happens next, in simulated time. One queue orders every
+// event of a run by (time, faults after everything else of the same microsecond, the
+// order events were scheduled), so a run is a pure function of its seed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <tuple>
+#include <vector>
+
+namespace vsr::sim {
+
+/// What a scheduled event does when its time comes.
+enum class Action : std::uint8_t {
+  deliver,        // arg: parcel index (network.hpp)
+  replica_tick,   // node: replica, arg: incarnation
+  client_tick,    // node: client slot
+  client_issue,   // node: client slot
+  disk_done,      // node: replica, arg: incarnation
+  crash,          // the fault stream's next crash
+  crash_replica,  // an aimed crash: node: replica, arg: incarnation
+  restart,        // node: replica
+  partition,
+  heal,
+  pause,
+  resume,         // node: replica, arg: incarnation
+  clog,
+  planned_fault,  // replay: arg = index into the schedule's faults
+  liveness_phase,
+  convergence_check,
+};
+
+/// Faults run after every other event of the same microsecond, so a replayed schedule
+/// (whose faults are queued first) meets ties exactly as the recorded run did.
+constexpr bool is_fault(Action a) { return a >= Action::crash && a <= Action::planned_fault; }
+
+struct Event {
+  std::uint64_t at_us;
+  bool fault;  // is_fault(action)
+  std::uint64_t seq;
+  Action action;
+  std::uint32_t node;  // replica index or client slot
+  std::uint64_t arg;   // parcel index, incarnation, ...
+  bool operator>(const Event& o) const { return std::tie(at_us, fault, seq) > std::tie(o.at_us, o.fault, o.seq); }
+};
+
+class EventQueue {
+ public:
+  void schedule(std::uint64_t at_us, Action action, std::uint32_t node = 0, std::uint64_t arg = 0) {
+    events_.push(Event{at_us, is_fault(action), seq_++, action, node, arg});
+  }
+  [[nodiscard]] bool empty() const { return events_.empty(); }
+  /// The next event, removed. Precondition: !empty().
+  Event pop() {
+    Event e = events_.top();
+    events_.pop();
+    return e;
+  }
+
+ private:
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t seq_ = 0;
+};
+
+}  // namespace vsr::sim

@@ -1,0 +1,89 @@
+// The simulated network: the messages in flight (parcels), the state of every link
+// (partition cuts between replicas, clogs on any directed link) and each message's fate
+// (dropped, or delivered once or twice after a drawn delay). Network nodes are numbered
+// replicas first (0..n-1), then client slots (n..n+m-1).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sim/prng.hpp"
+#include "sim/swarm.hpp"
+#include "vsr/message.hpp"
+#include "vsr/types.hpp"
+
+namespace vsr::sim {
+
+/// A message in flight.
+struct Parcel {
+  Endpoint from;
+  Endpoint to;
+  Message message;
+};
+
+/// One message's fate on the network.
+struct Route {
+  bool dropped = false;
+  std::string_view reason;  // why it was dropped: "partition" or "drop"
+  std::uint64_t deliver_us[2] = {0, 0};
+  int copies = 0;  // 1, or 2 when duplicated
+};
+
+/// A directed link between two network nodes.
+using Link = std::pair<std::uint32_t, std::uint32_t>;
+
+class Network {
+ public:
+  /// A network of the swarm's replicas and client slots, every link up; fates are
+  /// drawn from `rng` (the network stream), which must outlive the network.
+  Network(const SwarmParams& params, Prng& rng);
+
+  // ------------------------------------------------------------ links
+
+  /// From now on exactly the replica links in `cuts` (from, to) are cut; links naming
+  /// a node outside the replicas, or a node and itself, are ignored.
+  void cut(const std::vector<Link>& cuts);
+  /// The replica links cut now, in (from, to) order.
+  [[nodiscard]] std::vector<Link> cuts() const;
+  [[nodiscard]] bool partitioned() const { return partitioned_; }
+  /// Every replica link is up again.
+  void heal();
+  /// The directed link a -> b delivers nothing before `until_us`. Precondition: both
+  /// are network nodes.
+  void clog(std::uint32_t a, std::uint32_t b, std::uint64_t until_us);
+  void clear_clogs();
+  [[nodiscard]] std::uint32_t node_count() const { return nodes_; }
+
+  // ------------------------------------------------------------ fates
+
+  /// The fate of `m` sent at `now_us` from node `a` to node `b` (a != b). With
+  /// `faults` off (the liveness phase) nothing is dropped and no clog holds it back;
+  /// delays and duplicates stay. Draws from the network stream.
+  Route route(std::uint32_t a, std::uint32_t b, bool client_link, const Message& m, std::uint64_t now_us,
+              bool faults);
+
+  // ------------------------------------------------------------ parcels
+
+  /// Stores a message in flight; returns its index, valid until release().
+  std::uint32_t hold(Parcel p);
+  [[nodiscard]] Parcel& parcel(std::uint32_t index) { return parcels_[index]; }
+  /// The slot of a delivered or lost parcel is free for reuse.
+  void release(std::uint32_t index) { free_.push_back(index); }
+
+ private:
+  std::uint64_t delay_us();
+
+  const SwarmParams* params_;
+  Prng* rng_;
+  std::uint32_t replicas_;
+  std::uint32_t nodes_;
+  std::vector<std::vector<bool>> blocked_;  // [from][to], replicas only
+  std::vector<std::uint64_t> clogged_until_us_;  // [from * nodes + to]
+  bool partitioned_ = false;
+  std::vector<Parcel> parcels_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace vsr::sim

@@ -1,0 +1,179 @@
+// vsr-maelstrom-router's plumbing: the node processes, the latency queue between them,
+// and the partitions that cut links (tools/maelstrom/router.hpp).
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "tools/maelstrom/router.hpp"
+
+namespace vsr::maelstrom::router {
+
+bool Router::start_nodes() {
+  for (std::uint32_t i = 0; i < o_.nodes; ++i) {
+    std::string error;
+    auto p = spawn(o_.bin, o_.node_args, o_.node_log, fmt::format("n{}", i + 1), error);
+    if (!p) {
+      std::cerr << "vsr-maelstrom-router: " << error << '\n';
+      return false;
+    }
+    nodes_.push_back(std::move(*p));
+  }
+  links_ = all_connected(o_.nodes);
+  return true;
+}
+
+/// Closes every node's stdin (a node exits on EOF), waits up to 3 s, then kills.
+/// A node that exits with a signal or a non-zero status is a failure.
+void Router::stop_nodes() {
+  for (auto& n : nodes_) {
+    ::close(n.to_fd);
+    n.to_fd = -1;
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(3);
+  for (auto& n : nodes_) {
+    int status = 0;
+    pid_t r = 0;
+    while ((r = ::waitpid(n.pid, &status, WNOHANG)) == 0 && Clock::now() < deadline) {
+      ::usleep(10000);
+    }
+    if (r == 0) {
+      ::kill(n.pid, SIGKILL);
+      ::waitpid(n.pid, &status, 0);
+      node_failures_.push_back(fmt::format("{} did not exit when its stdin closed", n.id));
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      node_failures_.push_back(fmt::format("{} ended with status {:#x}", n.id, status));
+    }
+    ::close(n.from_fd);
+  }
+}
+
+/// Queues `line` for `dest` (a node or a client) after a random latency.
+void Router::post(int from, std::string dest, std::string line) {
+  const double factor = 0.5 + net_rng_.real();  // uniform in [0.5, 1.5) x the mean
+  const auto delay_us = static_cast<std::uint64_t>(o_.latency_ms * 1000.0 * factor);
+  in_flight_.push(Parcel{now_us_ + delay_us, parcel_seq_++, from, std::move(dest), std::move(line)});
+}
+
+bool Router::linked(std::size_t from, std::size_t to) const { return links_[from][to]; }
+
+void Router::update_partition() {
+  const bool inside = window_index_ < windows_.size() &&
+                      now_us_ >= load_start_us_ + windows_[window_index_].start_us;
+  if (inside && !partitioned_) {
+    partitioned_ = true;
+    links_ = windows_[window_index_].links;
+    partition_log_.push_back(fmt::format("{:6.2f}s partition: {}", now_us_ / 1e6,
+                                         windows_[window_index_].name));
+  }
+  if (partitioned_ && now_us_ >= load_start_us_ + windows_[window_index_].end_us) {
+    partitioned_ = false;
+    links_ = all_connected(o_.nodes);
+    partition_log_.push_back(fmt::format("{:6.2f}s heal", now_us_ / 1e6));
+    ++window_index_;
+  }
+}
+
+/// Hands every parcel that is due to its node's stdin buffer or to the clients.
+/// A message between nodes is dropped when the link is cut at delivery time.
+void Router::deliver_due() {
+  while (!in_flight_.empty() && in_flight_.top().due_us <= now_us_) {
+    Parcel p = in_flight_.top();
+    in_flight_.pop();
+    if (p.dest.starts_with("c")) {
+      try {
+        on_client_message(json::parse(p.line, nullptr, false));
+      } catch (const json::exception& e) {
+        ++bad_replies_;
+        node_failures_.push_back(fmt::format("reply with ill-typed fields ({}): {:.200}", e.what(), p.line));
+      }
+      continue;
+    }
+    const auto to = static_cast<std::size_t>(std::stoul(p.dest.substr(1)) - 1);
+    if (p.from >= 0 && !linked(static_cast<std::size_t>(p.from), to)) {
+      ++dropped_;
+      continue;
+    }
+    ++routed_;
+    nodes_[to].pending_out += p.line;
+    nodes_[to].pending_out += '\n';
+    write_to(to);
+  }
+}
+
+void Router::on_node_line(std::size_t from, const std::string& line) {
+  const json m = json::parse(line, nullptr, false);
+  const auto dest = m.is_object() ? m.find("dest") : m.end();
+  if (!m.is_object() || dest == m.end() || !dest->is_string()) {
+    node_failures_.push_back(fmt::format("{} wrote a line that is not a message: {:.120}",
+                                         nodes_[from].id, line));
+    return;
+  }
+  const std::string& d = dest->get_ref<const std::string&>();
+  const bool to_node = d.size() > 1 && d[0] == 'n' && d.find_first_not_of("0123456789", 1) == std::string::npos &&
+                       std::stoul(d.substr(1)) >= 1 && std::stoul(d.substr(1)) <= o_.nodes;
+  const bool to_client = d.size() > 1 && d[0] == 'c';
+  if (!to_node && !to_client) {
+    node_failures_.push_back(fmt::format("{} wrote to unknown destination '{}'", nodes_[from].id, d));
+    return;
+  }
+  post(static_cast<int>(from), d, line);
+}
+
+void Router::read_from(std::size_t i) {
+  NodeProc& n = nodes_[i];
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(n.from_fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return;  // EAGAIN: nothing more now
+    if (r == 0) {
+      if (!n.eof) node_failures_.push_back(fmt::format("{} closed its stdout (died?)", n.id));
+      n.eof = true;
+      return;
+    }
+    n.partial_in.append(buf, static_cast<std::size_t>(r));
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = n.partial_in.find('\n', start)) != std::string::npos; start = nl + 1) {
+      on_node_line(i, n.partial_in.substr(start, nl - start));
+    }
+    n.partial_in.erase(0, start);
+  }
+}
+
+void Router::write_to(std::size_t i) {
+  NodeProc& n = nodes_[i];
+  while (!n.pending_out.empty() && n.to_fd >= 0) {
+    const ssize_t w = ::write(n.to_fd, n.pending_out.data(), n.pending_out.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return;  // EAGAIN (pipe full: poll for POLLOUT) or EPIPE (node died)
+    n.pending_out.erase(0, static_cast<std::size_t>(w));
+  }
+}
+
+/// Waits for node output (or room in a node's stdin) at most `max_wait_us`, then
+/// moves whatever is ready.
+void Router::pump(std::uint64_t max_wait_us) {
+  std::vector<pollfd> fds;
+  for (const auto& n : nodes_) {
+    short events = n.eof ? 0 : POLLIN;
+    fds.push_back(pollfd{n.from_fd, events, 0});
+    fds.push_back(pollfd{n.pending_out.empty() ? -1 : n.to_fd, POLLOUT, 0});
+  }
+  const int timeout_ms = static_cast<int>((max_wait_us + 999) / 1000);
+  const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+  now_us_ = micros_since(start_);
+  if (ready <= 0) return;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (fds[2 * i].revents != 0) read_from(i);
+    if (fds[2 * i + 1].revents != 0) write_to(i);
+  }
+}
+
+}  // namespace vsr::maelstrom::router
