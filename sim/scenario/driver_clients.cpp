@@ -1,7 +1,6 @@
 // The scenario driver's clients (sim/scenario/driver.hpp): requests, the random
 // workload of `run load=true`, and completions recorded in the client history.
 #include <array>
-#include <charconv>
 
 #include "sim/kv_call.hpp"
 #include "sim/scenario/driver.hpp"
@@ -57,35 +56,23 @@ void ScenarioDriver::pump_client(std::uint32_t c) {
   if (o.completed) complete(c, *o.completed);
 }
 
-/// Records the completion in the history (a read's value parsed as an integer) and
-/// tells the checker the client saw it.
+/// Records the completion in the history (sim/kv_call.hpp's answer_of, as in a random
+/// run) and tells the checker the client saw it.
 void ScenarioDriver::complete(std::uint32_t c, const ClientCompletion& done) {
   ClientNode& node = clients_[c - 1];
   if (!node.op) return;
-  auto decoded = decode_kv_result(done.result);
-  if (!decoded) throw ScriptFailure{"a replica sent a result that does not decode"};
-  const KvResult& r = decoded.value();
-  Outcome outcome = r.status == KvStatus::ok ? Outcome::ok : Outcome::fail;
-  Value value;
-  if (node.call.kind == OpKind::read) {
-    outcome = Outcome::ok;
-    if (r.value) {
-      std::int64_t v = 0;
-      auto [p, ec] = std::from_chars(r.value->data(), r.value->data() + r.value->size(), v);
-      if (ec == std::errc{} && p == r.value->data() + r.value->size()) value = v;
-    }
-  }
-  CasError cas_error = r.status == KvStatus::not_found             ? CasError::not_found
-                       : r.status == KvStatus::precondition_failed ? CasError::precondition_failed
-                                                                   : CasError::unspecified;
-  auto ok = recorder_.complete(*node.op, outcome, value, static_cast<std::int64_t>(now_), cas_error);
+  auto answer = answer_of(node.call, done.result);
+  if (!answer) throw ScriptFailure{answer.error().message};
+  const KvAnswer& a = answer.value();
+  auto ok = recorder_.complete(*node.op, a.outcome, a.value, static_cast<std::int64_t>(now_), a.cas_error);
   if (!ok) throw ScriptFailure{ok.error().message};
-  if (node.call.kind == OpKind::write && outcome == Outcome::ok) last_written_[node.call.key] = node.call.value;
-  if (node.call.kind == OpKind::cas && outcome == Outcome::ok) last_written_[node.call.key] = node.call.to;
+  bool done_ok = a.outcome == Outcome::ok;
+  if (node.call.kind == OpKind::write && done_ok) last_written_[node.call.key] = node.call.value;
+  if (node.call.kind == OpKind::cas && done_ok) last_written_[node.call.key] = node.call.to;
   cluster_.checker().on_client_ack(node.client.id(), done.request, done.view);
   ++completed_;
   print("c{} completes #{} {} -> {} (view {})", c, done.request, fmt::format("{}", to_kv(node.call)),
-        fmt::format("{}", r), done.view);
+        result_text(done.result), done.view);
   node.op.reset();
 }
 
