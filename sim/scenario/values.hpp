@@ -48,11 +48,12 @@ double probability_value(std::string_view text, std::string_view what);
 /// as a number of scenario ticks (scenario_tick_us each); at least one tick.
 std::uint64_t ticks_value(std::string_view text, std::string_view what);
 
-/// The argument `key`, or null when absent; each reads it with the parser above.
+/// The argument `key` read with the parser above; when the command leaves it out,
+/// `fallback`, false and 0.
 std::uint64_t count_arg(const ScriptCommand& c, std::string_view key, std::uint64_t fallback, std::uint64_t min,
                         std::uint64_t max);
-bool bool_arg(const ScriptCommand& c, std::string_view key);                // false when absent
-double probability_arg(const ScriptCommand& c, std::string_view key);       // 0 when absent
+bool bool_arg(const ScriptCommand& c, std::string_view key);
+double probability_arg(const ScriptCommand& c, std::string_view key);
 
 /// The argument `key`; absent, it is the error "<command>: <key>=... is required".
 const std::string& required_arg(const ScriptCommand& c, std::string_view key);
