@@ -2,7 +2,8 @@
 // its time, and every client operation with the think time before it. A recorded run
 // (RunOptions::record_schedule) replays from its schedule (RunOptions::schedule) with
 // the same trace hash; the shrinker (sim/shrink.hpp) edits schedules, and a schedule
-// prints as a scenario script (the `sim`, `at`, `op` and `simulate` commands).
+// prints as a scenario script (the `sim`, `at`, `op` and `simulate` commands; its
+// text format is written and read in sim/scenario/schedule_text.hpp).
 //
 // What stays random in a replay: the network's per-message fates (drop, duplicate,
 // delay), keyed by each message's identity under the seed (sim/network.hpp), so
@@ -74,13 +75,5 @@ struct Schedule {
 
   std::size_t op_count() const;
 };
-
-/// The schedule as a scenario script: a `sim` line, one `at` line per fault, one `op`
-/// line per operation, then `simulate`, whose expected output is `passed`. Every line
-/// of `header` becomes a `# ` comment at the top.
-std::string schedule_to_scenario(const Schedule& s, std::string_view header);
-
-/// One line per fault and a count of the operations per client, for reports.
-std::vector<std::string> describe_schedule(const Schedule& s);
 
 }  // namespace vsr::sim

@@ -71,25 +71,3 @@ TEST_CASE("schedule: a replay follows an edited schedule") {
   CHECK(r.schedule.faults[0].at_us == 500'000);
   CHECK(r.schedule.faults[1].kind == FaultStep::Kind::restart);
 }
-
-TEST_CASE("schedule: printed as a scenario, one command per step") {
-  Schedule s;
-  s.params.seed = 9;
-  s.params.replica_count = 3;
-  s.params.client_count = 1;
-  s.duration_us = 1'500'000;
-  s.faults.push_back(at(10, FaultStep::of(FaultStep::Kind::crash, 2, true)));
-  FaultStep cut = at(20, FaultStep::of(FaultStep::Kind::partition));
-  cut.cuts = {{0, 1}, {1, 0}};
-  s.faults.push_back(cut);
-  s.faults.push_back(at(30, FaultStep::clog_link(0, 3, 99)));
-  s.clients.push_back({ClientStep{5, vsr::sim::OpCall::cas("k1", 1, 2)}});
-  std::string text = schedule_to_scenario(s, "shrunk\nby a test");
-  CHECK(text.find("# shrunk\n# by a test\n") == 0);
-  CHECK(text.find("\nsim seed=9 replicas=3 clients=1 for=1500000us ") != std::string::npos);
-  CHECK(text.find("\nat 10us crash 2 wipe\n----\n\n") != std::string::npos);
-  CHECK(text.find("\nat 20us partition cut=0>1,1>0\n") != std::string::npos);
-  CHECK(text.find("\nat 30us clog from=0 to=3 until=99us\n") != std::string::npos);
-  CHECK(text.find("\nop client=1 think=5us cas key=k1 from=1 to=2\n") != std::string::npos);
-  CHECK(text.ends_with("\nsimulate\n----\npassed\n\n"));
-}

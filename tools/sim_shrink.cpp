@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/scenario/schedule_text.hpp"
 #include "sim/schedule.hpp"
 #include "sim/shrink.hpp"
 

@@ -6,7 +6,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -25,9 +24,9 @@
 
 #include "sim/history_json.hpp"
 #include "sim/limits.hpp"
-#include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tools/sim_cli.hpp"
+#include "tools/scenario_files.hpp"
 #include "tools/sim_report.hpp"
 #include "tools/timeline_html.hpp"
 #include "tools/sim_shrink.hpp"
@@ -483,31 +482,6 @@ std::optional<std::string> unknown_subcommand(int argc, char** argv, const std::
     names += fmt::format("{}{}", names.empty() ? "" : ", ", sub->get_name());
   }
   return fmt::format("unknown subcommand '{}' (the subcommands are: {}; see vsr-sim --help)", argv[1], names);
-}
-
-/// `vsr-sim scenario` arguments: files as given, and each directory as every `*.txt` in
-/// it, sorted by name. A directory without one is an error.
-std::optional<std::vector<std::string>> scenario_paths(const std::vector<std::string>& args, std::string* error) {
-  std::vector<std::string> paths;
-  for (const auto& arg : args) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(arg, ec)) {
-      paths.push_back(arg);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const auto& entry : std::filesystem::directory_iterator(arg, ec)) {
-      if (entry.path().extension() == ".txt" && !entry.is_directory()) found.push_back(entry.path().string());
-    }
-    if (ec || found.empty()) {
-      *error = fmt::format("scenario: '{}' is a directory with no *.txt scenario files{}", arg,
-                           ec ? fmt::format(" ({})", ec.message()) : "");
-      return std::nullopt;
-    }
-    std::sort(found.begin(), found.end());
-    paths.insert(paths.end(), found.begin(), found.end());
-  }
-  return paths;
 }
 
 /// `--seed` of run, replay and shrink: a seed 0..2^64-1; "-1" is an error, not 2^64-1.

@@ -1,10 +1,8 @@
-#include "sim/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
-#include "sim/schedule.hpp"
-#include "sim/simulator.hpp"
-
-#include <sstream>
 #include <string>
+
+#include "sim/simulator.hpp"
 
 #include <doctest/doctest.h>
 
@@ -116,13 +114,6 @@ TEST_CASE("rewrite fills in outputs and keeps comments; diff shows the mismatch"
   CHECK(diff_scenario(again.value(), rerun.value()).empty());
 }
 
-TEST_CASE("scenario files: exit codes") {
-  std::ostringstream out;
-  std::ostringstream err;
-  CHECK(run_scenario_files({"/nonexistent/scenario.txt"}, false, out, err) == 2);
-  CHECK(err.str().find("cannot read") != std::string::npos);
-}
-
 TEST_CASE("schedules: a shrunk schedule printed as a scenario replays the same failure") {
   // A liveness bound of 1 us is a failure every run with work left has: a real failing
   // run on the real code, so the round trip schedule -> text -> schedule is checked.
@@ -152,13 +143,13 @@ TEST_CASE("schedules: malformed schedule commands are errors with file, line and
   CHECK(error_of("sim replicas=3\n----\n\nat 5x heal\n----\n") ==
         "t.txt:4: at: '5x' is not a duration (a whole number with a unit: 250us, 500ms, 10s, 2m, 1h; a bare "
         "number is seconds)");
-  CHECK(error_of("sim replicas=3\n----\n\nat 5us crash 3\n----\n") == "t.txt:4: replica: 3 is larger than 2");
+  CHECK(error_of("sim replicas=3\n----\n\nat 5us crash 3\n----\n") == "t.txt:4: replica: 3 exceeds the maximum 2");
   CHECK(error_of("sim replicas=3\n----\n\nat 9us heal\n----\n\nat 5us heal\n----\n") ==
         "t.txt:7: at: faults must be in time order");
   CHECK(error_of("sim replicas=3\n----\n\nat 5us partition cut=0>0\n----\n") ==
         "t.txt:4: cut: '0>0' links a replica to itself");
   CHECK(error_of("sim drop=1.5\n----\n") == "t.txt:1: drop: '1.5' is not a probability between 0 and 1");
-  CHECK(error_of("sim clients=1\n----\n\nop client=2 read key=x\n----\n") == "t.txt:4: client: 2 is larger than 1");
+  CHECK(error_of("sim clients=1\n----\n\nop client=2 read key=x\n----\n") == "t.txt:4: client: 2 exceeds the maximum 1");
   CHECK(error_of("sim\n----\n\nsim\n----\n") == "t.txt:4: sim: one schedule per file");
 }
 
@@ -175,7 +166,7 @@ TEST_CASE("limits: every scenario command enforces sim/limits.hpp and states the
   CHECK(error_of("cluster\n----\n\nrun for=360001ticks\n----\n") ==
         "t.txt:4: for: 360001 exceeds the maximum 360000");
   CHECK(error_of("cluster\n----\n\nrun for=5ms\n----\n") == "t.txt:4: for: '5ms' is shorter than one tick (10ms)");
-  CHECK(error_of("cluster\n----\n\nstabilize ticks=360001\n----\n") == "t.txt:4: ticks: 360001 is larger than 360000");
+  CHECK(error_of("cluster\n----\n\nstabilize ticks=360001\n----\n") == "t.txt:4: ticks: 360001 exceeds the maximum 360000");
   // One cluster size rule: 1..7 replicas, at most 64 clients, in `cluster` and `sim` alike.
   CHECK(error_of("cluster replicas=9\n----\n") == "t.txt:1: replicas: 9 exceeds the maximum 7");
   CHECK(error_of("cluster replicas=0\n----\n") == "t.txt:1: replicas: 0 is below the minimum 1");
@@ -192,11 +183,4 @@ TEST_CASE("limits: every scenario command enforces sim/limits.hpp and states the
   CHECK(error_of("cluster\n----\n\nrun for=1\n----\n") == "");
   CHECK(error_of("sim replicas=3 for=10s\n----\n\nat 5 heal\n----\n\nat 4999ms heal\n----\n") ==
         "t.txt:7: at: faults must be in time order");
-}
-
-TEST_CASE("limits: a scenario path that is a directory is an error naming it, exit 2") {
-  std::ostringstream out, err;
-  CHECK(run_scenario_files({"."}, false, out, err) == 2);
-  CHECK(err.str() == "scenario: '.' is a directory, not a file\n");
-  CHECK(out.str() == "0 of 1 scenario file(s) passed\n");
 }
