@@ -81,7 +81,6 @@ class Network {
   /// are network nodes.
   void clog(std::uint32_t a, std::uint32_t b, std::uint64_t until_us);
   void clear_clogs();
-  [[nodiscard]] std::uint32_t node_count() const { return nodes_; }
 
   // ------------------------------------------------------------ fates
 
