@@ -49,6 +49,8 @@ inline constexpr std::uint64_t max_jobs = 1024;
 
 /// `vsr-sim shrink --max-runs`: candidate replays.
 inline constexpr std::uint64_t max_shrink_runs = 1'000'000;
+/// `vsr-sim shrink --reseeds`: other seeds tried per candidate (sim/shrink.hpp).
+inline constexpr std::uint64_t max_shrink_reseeds = 64;
 
 /// Input files read whole: a scenario script, a tape (`--input`), a sweep's JSON (`compare`).
 inline constexpr std::size_t max_scenario_file_bytes = std::size_t{16} << 20;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "sim/prng.hpp"
 #include "vsr/config.hpp"
 
 namespace vsr::sim {
@@ -141,12 +142,28 @@ class Shrinker {
     return true;
   }
 
-  /// Keeps `candidate` if it differs from the current schedule and still fails.
+  /// Keeps `candidate` if it differs from the current schedule and still fails, under
+  /// its own seed or, failing that, under one of `reseeds` other seeds (see reseeded).
   bool attempt(Schedule candidate) {
-    if (candidate == current_ || !fails(candidate)) return false;
-    current_ = std::move(candidate);
-    return true;
+    if (candidate == current_) return false;
+    std::uint64_t chain = candidate.params.seed;
+    for (std::uint32_t i = 0; i <= options_.reseeds && budget_left(); ++i) {
+      if (i > 0) candidate.params.seed = reseeded(chain);
+      if (fails(candidate)) {
+        current_ = std::move(candidate);
+        return true;
+      }
+    }
+    return false;
   }
+
+  /// The next seed of a fixed chain. A schedule's seed draws only what the schedule
+  /// leaves random: message fates, disk latencies, drift, tick phases, nonces. A
+  /// removal often stops failing not because what it removed mattered but because it
+  /// moved the timing, and with it which fates the critical messages meet; under
+  /// fresh fates the smaller schedule may fail again, so a few are tried. The chain
+  /// is a pure function of the candidate's seed: shrinking stays deterministic.
+  static std::uint64_t reseeded(std::uint64_t& chain) { return splitmix64(chain); }
 
   Schedule with_duration(std::uint64_t duration_us) const {
     Schedule c = current_;
@@ -221,8 +238,9 @@ class Shrinker {
     std::vector<std::size_t> all(current_.faults.size());
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
     Schedule base = current_;
-    return ddmin(all, [&base](const std::vector<std::size_t>& keep) {
+    return ddmin(all, [&](const std::vector<std::size_t>& keep) {
       Schedule c = base;
+      c.params.seed = current_.params.seed;  // a reseeded success moves it
       c.faults.clear();
       for (std::size_t i : keep) c.faults.push_back(base.faults[i]);
       return c;
@@ -235,8 +253,9 @@ class Shrinker {
       for (std::size_t i = 0; i < current_.clients[s].size(); ++i) all.push_back({s, i});
     }
     Schedule base = current_;
-    return ddmin(all, [&base](const std::vector<OpRef>& keep) {
+    return ddmin(all, [&](const std::vector<OpRef>& keep) {
       Schedule c = base;
+      c.params.seed = current_.params.seed;  // a reseeded success moves it
       for (auto& steps : c.clients) steps.clear();
       for (const OpRef& r : keep) c.clients[r.slot].push_back(base.clients[r.slot][r.index]);
       return c;

@@ -8,8 +8,14 @@
 //   3. ddmin over the faults, then over the operations;
 //   4. a calmer network and disk: no drops, duplicates, long tails, clog stalls or
 //      slow disk writes; the shortest delays; no clock drift.
-// Deterministic: no wall clock, so the same failing seed always shrinks to the same
-// schedule.
+// A candidate that no longer fails under the schedule's seed is also tried under a
+// few other seeds (ShrinkOptions::reseeds): the seed draws only what a schedule leaves
+// random (message fates, disk latencies, drift, tick phases), and a removal that moves
+// the timing hands the critical messages other fates, so the failure often returns
+// under fresh ones. The shrunk schedule may therefore carry another seed than the
+// original; it names its seed and replays exactly like any schedule.
+// Deterministic: no wall clock, and the other seeds are a fixed chain from the
+// candidate's, so the same failing seed always shrinks to the same schedule.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +41,9 @@ using ScheduleRunner = std::function<RunResult(const Schedule&)>;
 
 struct ShrinkOptions {
   std::uint32_t max_runs = 5000;  // budget of candidate replays
+  /// Other seeds tried for a candidate that no longer fails under its own (0: the
+  /// shrunk schedule keeps the original seed). See the file comment.
+  std::uint32_t reseeds = 3;
 };
 
 struct ShrinkSize {

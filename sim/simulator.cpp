@@ -59,6 +59,8 @@ struct ClientNode {
   std::optional<HistoryRecorder::OpIndex> op;
   OpCall call;
   std::uint64_t invoked_us = 0;
+  bool ticking = false;      // a client_tick is queued (only while the client is busy)
+  std::uint64_t planned_us = 0;  // when its pending client_issue was queued
 };
 
 std::vector<Config> cluster_configs(const SwarmParams& params) {
@@ -140,6 +142,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void plan_issue(std::uint32_t c, std::uint64_t base_us, bool think);
   void client_issue(std::uint32_t c);
   void client_tick(std::uint32_t c);
+  void resume_ticks(std::uint32_t c);
   void handle_client_output(std::uint32_t c);
   void complete_op(std::uint32_t c, const ClientCompletion& done);
   void give_up(std::uint32_t c);
@@ -303,7 +306,6 @@ void Simulation::boot() {
   clients_.resize(params_.client_count);
   for (std::uint32_t c = 0; c < params_.client_count; ++c) {
     new_client(c);
-    events_.schedule(client_tick_us + c, Action::client_tick, c);
     plan_issue(c, 0, true);
   }
   faults_.start(options_.duration_us);
@@ -431,6 +433,7 @@ void Simulation::new_client(std::uint32_t c) {
 /// Schedules slot `c`'s next issue 1 us plus a think time after `base_us` (workload.hpp).
 void Simulation::plan_issue(std::uint32_t c, std::uint64_t base_us, bool think) {
   if (auto think_us = workload_.next_think_us(c, think)) {
+    clients_[c].planned_us = now_us_;
     events_.schedule(base_us + 1 + *think_us, Action::client_issue, c);
   }
 }
@@ -446,14 +449,40 @@ void Simulation::client_issue(std::uint32_t c) {
   node.op = index.value();
   node.invoked_us = now_us_;
   node.client->submit(encode_kv_op(to_kv(node.call)));
+  resume_ticks(c);
   auto describe = [&] { return describe_with_key(history_.history().ops[*node.op]); };
   emit(trace::Invoke<decltype(describe)>{node.process, node.client->id().value, describe});
   handle_client_output(c);
 }
 
-void Simulation::client_tick(std::uint32_t c) {
-  events_.schedule(now_us_ + client_tick_us, Action::client_tick, c);
+/// A client's ticks fall on its grid, client_tick_us + c + k * client_tick_us, but only
+/// while it is busy: an idle client's tick does nothing (vsr::Client counts ticks only
+/// to measure a request), so an idle slot costs no events. Resumes at the next grid
+/// point; one at this very microsecond runs after this issue exactly when a tick that
+/// had kept going would have (it would have been queued one period ago, after an issue
+/// planned earlier than that).
+void Simulation::resume_ticks(std::uint32_t c) {
   ClientNode& node = clients_[c];
+  if (node.ticking) return;
+  node.ticking = true;
+  std::uint64_t first = client_tick_us + c;
+  if (now_us_ < first) {
+    events_.schedule(first, Action::client_tick, c);
+    return;
+  }
+  std::uint64_t since = (now_us_ - first) % client_tick_us;
+  bool on_grid_after_issue = since == 0 && now_us_ > first && node.planned_us < now_us_ - client_tick_us;
+  std::uint64_t next = on_grid_after_issue ? now_us_ : now_us_ - since + client_tick_us;
+  events_.schedule(next, Action::client_tick, c);
+}
+
+void Simulation::client_tick(std::uint32_t c) {
+  ClientNode& node = clients_[c];
+  if (!node.client->busy()) {
+    node.ticking = false;
+    return;
+  }
+  events_.schedule(now_us_ + client_tick_us, Action::client_tick, c);
   if (!liveness_ && node.client->busy() && now_us_ - node.invoked_us >= params_.give_up_us) {
     give_up(c);
     return;

@@ -61,6 +61,10 @@ std::string header(const ShrinkCommand& c, const ShrinkResult& s, const RunResul
   h += fmt::format("After:  {}.\n", size_text(s.after));
   h += fmt::format("The minimal run fails with: {} ({}): {}\n", to_string(s.minimal_run.verdict),
                    s.minimal_run.check, s.minimal_run.detail);
+  if (s.minimal.params.seed != original.params.seed) {
+    h += fmt::format("It runs under seed {}, not {}: shrinking tried fresh message fates (--reseeds).\n",
+                     s.minimal.params.seed, original.params.seed);
+  }
   h += "On correct code the schedule passes; `simulate` prints `passed`.";
   return h;
 }
@@ -81,6 +85,7 @@ int run_shrink_command(const ShrinkCommand& c) {
              original.failed_at_us, original.detail);
   ShrinkOptions so;
   so.max_runs = c.max_runs;
+  so.reseeds = c.reseeds;
   RunOptions checking;
   checking.check_linearizability = o.check_linearizability;
   ShrinkResult s = shrink(original.schedule, failure_class(original), simulation_runner(checking), so);

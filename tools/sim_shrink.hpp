@@ -13,6 +13,7 @@ struct ShrinkCommand {
   RunOptions options;       // the seed and its shape, as `vsr-sim run` would run it
   std::string output_path;  // the scenario file to write
   std::uint32_t max_runs = 5000;
+  std::uint32_t reseeds = 3;  // ShrinkOptions::reseeds
   std::string origin;       // how the failing run was made, for the file's header
 };
 

@@ -551,12 +551,18 @@ int main(int argc, char** argv) {
 
   std::string shrink_out;
   std::string shrink_runs = "5000";
+  std::string shrink_reseeds = "3";
   auto* shrink_cmd = app.add_subcommand(
       "shrink", "Shrink a failing seed to a minimal schedule and write it as a scenario file");
   shrink_cmd->add_option("--seed", seed_text, "The failing seed")->required();
   add_shape_flags(shrink_cmd, shape);
   shrink_cmd->add_option("-o,--output", shrink_out, "The scenario file to write (default: shrunk-seed-N.txt)");
   shrink_cmd->add_option("--max-runs", shrink_runs, fmt::format("Budget of candidate replays, 1..{}", max_shrink_runs))
+      ->capture_default_str();
+  shrink_cmd
+      ->add_option("--reseeds", shrink_reseeds,
+                   fmt::format("Other seeds (fresh message fates) tried per candidate, 0..{}; 0 keeps the seed",
+                               max_shrink_reseeds))
       ->capture_default_str();
 
   std::vector<std::string> scenario_files;
@@ -593,8 +599,11 @@ int main(int argc, char** argv) {
     if (!options) return usage_error(error);
     auto runs = parse_bounded_uint(shrink_runs, "--max-runs", 1, max_shrink_runs);
     if (!runs) return usage_error(runs.error().message);
+    auto reseeds = parse_bounded_uint(shrink_reseeds, "--reseeds", 0, max_shrink_reseeds);
+    if (!reseeds) return usage_error(reseeds.error().message);
     ShrinkCommand c{*options, shrink_out.empty() ? fmt::format("shrunk-seed-{}.txt", *seed) : shrink_out,
-                    static_cast<std::uint32_t>(runs.value()), fmt::format("seed {}{}", *seed, shape_flags(shape))};
+                    static_cast<std::uint32_t>(runs.value()), static_cast<std::uint32_t>(reseeds.value()),
+                    fmt::format("seed {}{}", *seed, shape_flags(shape))};
     if (!check_writable(c.output_path, "-o", &error)) return usage_error(error);
     return run_shrink_command(c);
   }
