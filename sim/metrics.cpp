@@ -29,7 +29,9 @@ void Metrics::observe_fact(const Fact& f) {
 void Metrics::sent(const Message& m) {
   ++stats_->messages_sent;
   ++stats_->messages_by_type[m.index()];
-  stats_->bytes_sent += encoded_size(m);
+  std::uint64_t bytes = encoded_size(m);
+  stats_->bytes_sent += bytes;
+  stats_->max_message_bytes = std::max(stats_->max_message_bytes, bytes);
 }
 
 void Metrics::primary_present(bool present, std::uint64_t now_us) {

@@ -4,6 +4,7 @@
 // enters the trace hash or steers the run.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "sim/simulator.hpp"
@@ -24,6 +25,8 @@ class Metrics {
   /// One client telemetry event.
   void observe_client(const TelemetryEvent& e) { ++stats_->telemetry[static_cast<std::size_t>(e.kind)]; }
   void sent(const Message& m);
+  /// A replica holds `entries` log entries in memory now.
+  void log_held(std::uint64_t entries) { stats_->max_log_entries = std::max(stats_->max_log_entries, entries); }
   void delivered() { ++stats_->messages_delivered; }
   void dropped() { ++stats_->messages_dropped; }
 

@@ -323,6 +323,7 @@ void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
 
 void Simulation::observe(std::uint32_t r, const Output& out) {
   metrics_.observe(out);
+  metrics_.log_held(cluster_.host(r).replica().log().size());
   for (const Fact& f : out.facts) faults_.after_fact(r, f, now_us_);
   for (const TelemetryEvent& e : out.events) emit(trace::Telemetry{e});
 }

@@ -77,6 +77,8 @@ struct RunStats {
   std::vector<std::uint64_t> latencies_us;  // invoke -> complete of every answered op, in order
   std::array<std::uint64_t, vsr::message_type_count> messages_by_type{};  // sent, by Message index
   std::uint64_t bytes_sent = 0;             // encoded frame bytes of every message sent
+  std::uint64_t max_message_bytes = 0;      // the largest message sent, encoded
+  std::uint64_t max_log_entries = 0;        // the most log entries any replica held at once
   std::array<std::uint64_t, vsr::event_kind_count> telemetry{};  // events by EventKind
   std::array<std::uint64_t, vsr::probe_count> probes{};          // probe hits by Probe
   std::uint64_t view_change_us_total = 0;   // completed view changes' durations (ticks x tick_us)

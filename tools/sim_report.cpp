@@ -46,6 +46,8 @@ SeedMetrics seed_metrics(const RunStats& s) {
   m.repairs = s.repairs;
   m.state_transfers = s.state_transfers;
   m.no_primary_us = s.no_primary_us;
+  m.max_message_bytes = s.max_message_bytes;
+  m.max_log_entries = s.max_log_entries;
   return m;
 }
 
@@ -61,7 +63,9 @@ nlohmann::json to_json(const SeedMetrics& m) {
           {"view_changes", m.view_changes},
           {"repairs", m.repairs},
           {"state_transfers", m.state_transfers},
-          {"no_primary_us", m.no_primary_us}};
+          {"no_primary_us", m.no_primary_us},
+          {"max_message_bytes", m.max_message_bytes},
+          {"max_log_entries", m.max_log_entries}};
 }
 
 // ---------------------------------------------------------------- one run
@@ -89,6 +93,7 @@ void print_metrics(std::ostream& out, const RunStats& s) {
   fmt::print(out, "  messages: {} sent ({:.1f} per committed op), {} bytes on the wire ({:.0f} per op)\n",
              s.messages_sent, m.messages_per_op, s.bytes_sent, m.bytes_per_op);
   fmt::print(out, "  by type: {}\n", by_type(s.messages_by_type));
+  fmt::print(out, "  largest message: {} bytes; log entries held: max {}\n", s.max_message_bytes, s.max_log_entries);
   fmt::print(out, "  view changes: {} completed, mean {:.1f} ms, longest {:.1f} ms\n", s.view_changes,
              s.view_changes == 0 ? 0.0 : ms(s.view_change_us_total) / static_cast<double>(s.view_changes),
              ms(s.view_change_us_max));
@@ -130,6 +135,8 @@ void Coverage::add(const RunStats& s) {
   simulated_us += s.simulated_us;
   messages_sent += s.messages_sent;
   bytes_sent += s.bytes_sent;
+  max_message_bytes = std::max(max_message_bytes, s.max_message_bytes);
+  max_log_entries = std::max(max_log_entries, s.max_log_entries);
   commits += s.final_commit;
   view_changes += s.view_changes;
   view_change_us_total += s.view_change_us_total;
@@ -153,8 +160,9 @@ void print_coverage(std::ostream& out, const Coverage& c) {
   fmt::print(out, "\nmetrics over {} runs (simulated time):\n", c.runs);
   fmt::print(out, "  throughput: {:.1f} ops/s per run; client latency p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
              per(c.ops * 1'000'000, c.simulated_us), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max));
-  fmt::print(out, "  messages: {} sent ({:.1f} per committed op), {} bytes on the wire\n", c.messages_sent,
-             per(c.messages_sent, c.commits), c.bytes_sent);
+  fmt::print(out, "  messages: {} sent ({:.1f} per committed op), {} bytes on the wire; largest {} bytes\n",
+             c.messages_sent, per(c.messages_sent, c.commits), c.bytes_sent, c.max_message_bytes);
+  fmt::print(out, "  log entries held: max {} (one replica, any time)\n", c.max_log_entries);
   fmt::print(out, "  view changes: {} (mean {:.1f} ms, longest {:.1f} ms); repairs {}; state transfers {}\n",
              c.view_changes, c.view_changes == 0 ? 0.0 : ms(c.view_change_us_total) / static_cast<double>(c.view_changes),
              ms(c.view_change_us_max), c.repairs, c.state_transfers);
@@ -212,6 +220,8 @@ nlohmann::json coverage_json(const Coverage& c) {
   all.repairs = c.repairs;
   all.state_transfers = c.state_transfers;
   all.no_primary_us = c.no_primary_us;
+  all.max_message_bytes = c.max_message_bytes;
+  all.max_log_entries = c.max_log_entries;
   nlohmann::json m = to_json(all);
   m["messages_sent"] = c.messages_sent;
   m["bytes_sent"] = c.bytes_sent;
@@ -239,7 +249,7 @@ constexpr MetricSpec compared_metrics[] = {
     {"ops_per_s", true},          {"latency_p50_us", false}, {"latency_p90_us", false},
     {"latency_p99_us", false},    {"latency_max_us", false}, {"messages_per_op", false},
     {"bytes_per_op", false},      {"view_changes", false},   {"repairs", false},
-    {"no_primary_us", false},
+    {"no_primary_us", false},     {"max_message_bytes", false}, {"max_log_entries", false},
 };
 
 /// A sweep's JSON: its runs by seed, and the settings every seed ran with.

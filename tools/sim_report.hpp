@@ -31,6 +31,8 @@ struct SeedMetrics {
   std::uint64_t repairs = 0;
   std::uint64_t state_transfers = 0;
   std::uint64_t no_primary_us = 0;
+  std::uint64_t max_message_bytes = 0;  // the largest message sent, encoded
+  std::uint64_t max_log_entries = 0;    // the most log entries a replica held at once
 };
 SeedMetrics seed_metrics(const RunStats& s);
 nlohmann::json to_json(const SeedMetrics& m);
@@ -48,6 +50,7 @@ struct Coverage {
   std::uint64_t crashes = 0, wipes = 0, partitions = 0, pauses = 0, clogs = 0, drops = 0;
   std::vector<std::uint64_t> latencies_us;
   std::uint64_t ops = 0, simulated_us = 0, messages_sent = 0, bytes_sent = 0, commits = 0;
+  std::uint64_t max_message_bytes = 0, max_log_entries = 0;  // maxima over the runs
   std::uint64_t view_changes = 0, view_change_us_total = 0, view_change_us_max = 0;
   std::uint64_t repairs = 0, state_transfers = 0, no_primary_us = 0, no_primary_longest_us = 0;
 
