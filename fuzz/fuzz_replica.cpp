@@ -271,6 +271,7 @@ class ReplicaFuzzer {
         std::vector<LogEntry> log(target.log().begin(),
                                   target.log().begin() + static_cast<std::ptrdiff_t>(keep));
         if (keep == executed) log.back().operation.push_back(0xff);  // changed, not dropped
+        seal_chain(empty_log_checksum, OpNumber(1), log);  // a well-formed lie
         const OpNumber op(log.size());
         const CommitNumber commit(in.u8() % (op.value + 1));
         ViewNumber view(target.view().value + in.u8() % 3);

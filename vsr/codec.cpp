@@ -18,8 +18,8 @@ namespace {
 constexpr std::uint8_t magic0 = 'V';
 constexpr std::uint8_t magic1 = 'S';
 constexpr std::size_t checksummed_header_bytes = 8;  // magic, version, type, body length
-/// view + client + request (u64 each) + the operation's u32 length.
-constexpr std::size_t min_log_entry_bytes = 3 * 8 + 4;
+/// view + client + request (u64 each) + the operation's u32 length + the checksum (u64).
+constexpr std::size_t min_log_entry_bytes = 3 * 8 + 4 + 8;
 
 // ---- The field list of each message, in wire order --------------------------------
 // `M` is `T` when decoding and `const T` when encoding; `io(field, name)` reads or
@@ -31,6 +31,7 @@ void fields(Io& io, M& m, std::type_identity<LogEntry>) {
   io(m.client, "entry.client");
   io(m.request, "entry.request");
   io(m.operation, "entry.operation");
+  io(m.checksum, "entry.checksum");
 }
 template <class Io, class M>
 void fields(Io& io, M& m, std::type_identity<Request>) {
@@ -139,6 +140,8 @@ class Encoder {
     }
   }
   void operator()(const bool& v, std::string_view) { w_.boolean(v); }
+  void operator()(const std::uint64_t& v, std::string_view) { w_.u64(v); }
+  void operator()(const std::uint32_t& v, std::string_view) { w_.u32(v); }
   void operator()(const Bytes& v, std::string_view) { w_.bytes(v); }
   void operator()(const LogEntry& e, std::string_view) { all_fields(*this, e); }
   void operator()(const std::vector<LogEntry>& log, std::string_view) {
@@ -158,6 +161,8 @@ class Sizer {
     bytes += sizeof(Rep) == 1 ? 1 : 8;
   }
   void operator()(const bool&, std::string_view) { bytes += 1; }
+  void operator()(const std::uint64_t&, std::string_view) { bytes += 8; }
+  void operator()(const std::uint32_t&, std::string_view) { bytes += 4; }
   void operator()(const Bytes& v, std::string_view) { bytes += 4 + v.size(); }
   void operator()(const LogEntry& e, std::string_view) { all_fields(*this, e); }
   void operator()(const std::vector<LogEntry>& log, std::string_view) {
@@ -181,6 +186,8 @@ class Decoder {
     }
   }
   void operator()(bool& v, std::string_view name) { v = r_.boolean(name); }
+  void operator()(std::uint64_t& v, std::string_view name) { v = r_.u64(name); }
+  void operator()(std::uint32_t& v, std::string_view name) { v = r_.u32(name); }
   void operator()(Bytes& v, std::string_view name) { v = r_.bytes(name); }
   void operator()(LogEntry& e, std::string_view) { all_fields(*this, e); }
   /// The count is bounded by the remaining input before anything is reserved.

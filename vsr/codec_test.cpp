@@ -81,7 +81,7 @@ std::vector<LogEntry> random_log(Prng& g, std::size_t n) {
   std::vector<LogEntry> log(n);
   for (auto& e : log) {
     e = LogEntry{ViewNumber(g.number()), ClientId(g.number()), RequestNumber(g.number()),
-                 g.bytes(g.below(4) == 0 ? 300 : 8)};
+                 g.bytes(g.below(4) == 0 ? 300 : 8), g.number()};
   }
   return log;
 }
@@ -316,13 +316,13 @@ TEST_CASE("codec: huge claimed counts are rejected without allocating") {
                                   ReplicaIndex(0)});
   patch(dvc, body(32), 1ULL << 31, 4);
   CHECK(decode_error(dvc) ==
-        "decode: do_view_change: field 'log' at offset 48 claims 2147483648 items of at least 28 "
+        "decode: do_view_change: field 'log' at offset 48 claims 2147483648 items of at least 36 "
         "bytes, but only 1 bytes remain");
   // A count the input can just not hold: 2 entries' worth of minimal room claims 3.
   Bytes two = encode(StartView{ViewNumber(1), OpNumber(2), CommitNumber(0), log_of(2, 0),
                                ReplicaIndex(0)});
   patch(two, body(24), 3, 4);
-  CHECK(contains(decode_error(two), "claims 3 items of at least 28 bytes, but only 57 bytes remain"));
+  CHECK(contains(decode_error(two), "claims 3 items of at least 36 bytes, but only 73 bytes remain"));
   // A byte string claiming 2^31 bytes.
   Bytes req = encode(Request{ClientId(1), RequestNumber(1), Bytes{}});
   patch(req, body(16), 1ULL << 31, 4);

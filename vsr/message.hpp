@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -17,13 +18,36 @@ namespace vsr {
 
 /// One log slot. `view` is the view in which a primary assigned the op its number;
 /// the op number itself is the entry's position in the log (first entry is op 1).
+/// `checksum` chains the log (as TigerBeetle's headers do): it is
+/// entry_checksum(op, entry, checksum of op-1), op 0's checksum being 0. So two logs
+/// whose entries at op k have the same checksum hold the same ops 1..k (up to a hash
+/// collision, outside the fault model: VR assumes no lying peers), and a receiver can
+/// tell from one number whether its prefix matches a sender's without seeing it.
 struct LogEntry {
   ViewNumber view{};
   ClientId client{};
   RequestNumber request{};
   Bytes operation;
+  std::uint64_t checksum = 0;
   auto operator<=>(const LogEntry&) const = default;
 };
+
+/// The checksum of the log before op 1.
+inline constexpr std::uint64_t empty_log_checksum = 0;
+
+/// The chained checksum of `e` as op `op` after an entry whose checksum is `parent`:
+/// a hash of (op, view, client, request, operation, parent) written here (hash_bytes,
+/// hash_combine), so it is the same on every compiler and platform. `e.checksum` is
+/// not an input.
+std::uint64_t entry_checksum(OpNumber op, const LogEntry& e, std::uint64_t parent);
+
+/// Whether `entries`, as ops first, first+1, ..., each carry the chained checksum that
+/// follows `parent` (the checksum of op first-1).
+bool chain_valid(std::uint64_t parent, OpNumber first, std::span<const LogEntry> entries);
+
+/// Sets the chained checksum of each of `entries`, as ops first, first+1, ..., after
+/// `parent`. For a primary building its next entry, and for tests writing logs by hand.
+void seal_chain(std::uint64_t parent, OpNumber first, std::span<LogEntry> entries);
 
 /// Client → replica (§4.1). `request` grows by one per new request of the client.
 struct Request {

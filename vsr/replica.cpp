@@ -38,6 +38,7 @@ std::optional<RejectReason> whole_log_claim(const std::vector<LogEntry>& log, Vi
                                             OpNumber op, CommitNumber commit) {
   if (log.size() != op.value || commit > to_commit(op)) return RejectReason::inconsistent;
   if (!views_in_order(log, view)) return RejectReason::views_out_of_order;
+  if (!chain_valid(empty_log_checksum, OpNumber(1), log)) return RejectReason::bad_checksum;
   if (log_size_bytes(log) > max_log_bytes) return RejectReason::log_full;
   return std::nullopt;
 }
@@ -68,6 +69,10 @@ std::optional<RejectReason> content_claim(const NewState& m) {
     return RejectReason::inconsistent;
   }
   if (!views_in_order(m.entries, m.view)) return RejectReason::views_out_of_order;
+  // The entries chain among themselves; check_append links the first to the receiver's log.
+  if (n > 1 && !chain_valid(m.entries[0].checksum, m.first_op.next(), std::span(m.entries).subspan(1))) {
+    return RejectReason::bad_checksum;
+  }
   return std::nullopt;
 }
 
@@ -291,9 +296,14 @@ std::optional<RejectReason> Replica::check_append(OpNumber keep,
   std::size_t bytes = log_bytes_;
   for (OpNumber k = keep.next(); k <= op(); k = k.next()) bytes -= encoded_entry_size(entry(k));
   ViewNumber last = keep.value == 0 ? ViewNumber{} : entry(keep).view;
+  std::uint64_t parent = checksum_at(keep);
+  OpNumber k = keep;
   for (const LogEntry& e : entries) {
     if (e.view < last) return RejectReason::views_out_of_order;
     last = e.view;
+    k = k.next();
+    parent = entry_checksum(k, e, parent);
+    if (e.checksum != parent) return RejectReason::bad_checksum;
     bytes += encoded_entry_size(e);
     if (bytes > max_log_bytes) return RejectReason::log_full;
   }
@@ -359,6 +369,10 @@ const LogEntry& Replica::entry(OpNumber op) const {
   return log_[op.value - 1];
 }
 
+std::uint64_t Replica::checksum_at(OpNumber op) const {
+  return op.value == 0 ? empty_log_checksum : entry(op).checksum;
+}
+
 std::uint64_t Replica::state_hash() const {
   std::uint64_t h = machine_->state_hash();
   for (const auto& [client, session] : client_table_) {
@@ -379,7 +393,8 @@ void Replica::on_request(const Request& m) {
     hit(Probe::pipeline_full);  // dropped: the client resends once the pipeline drains
     return;
   }
-  const LogEntry e{view_, m.client, m.request, m.operation};
+  LogEntry e{view_, m.client, m.request, m.operation};
+  e.checksum = entry_checksum(op().next(), e, checksum_at(op()));
   if (const auto why = check_append(op(), std::span(&e, 1))) return reject(std::nullopt, *why);
   prepare(m);
 }
@@ -399,7 +414,19 @@ bool Replica::try_answer_from_client_table(const Request& m) {
 }
 
 void Replica::prepare(const Request& m) {
+  // The uncommitted window (§4.1 "pipelining", bounded here): the primary numbers op k
+  // only while its commit number is at least k - P (P = max_pipeline_ops; on_request
+  // checked it). Its commit number only ever holds committed ops, and a log's prefix up
+  // to an entry is the prefix of the log of the primary that numbered the entry (logs
+  // match up to any common entry, §4.2's correctness argument). So in any replica's log
+  // whose last op is n, every op at most n - P is committed in the cluster, whatever
+  // view changes handed the ops on: an op inherited from a view change keeps the bound
+  // it was numbered under. A new primary may hold more than P ops above its own commit
+  // number (it learns commits late), but then it numbers none until they commit.
+  VSR_ASSERT(op().value - commit_.value < config_.max_pipeline_ops,
+             "the primary numbers an op only within the uncommitted window");
   LogEntry e{view_, m.client, m.request, m.operation};
+  e.checksum = entry_checksum(op().next(), e, checksum_at(op()));
   append(e);
   in_flight_[m.client] = m.request;
   Prepare p{view_, op(), commit_, std::move(e), config_.self};
@@ -900,6 +927,8 @@ void Replica::tick_recovering(RecoveringStatus& s) {
 
 void Replica::append(const LogEntry& e) {
   VSR_ASSERT(log_.empty() || log_.back().view <= e.view, "log entry views must not decrease");
+  VSR_ASSERT(e.checksum == entry_checksum(op().next(), e, checksum_at(op())),
+             "every appended entry continues the log's checksum chain");
   log_.push_back(e);
   log_bytes_ += encoded_entry_size(e);
   VSR_ASSERT(log_bytes_ <= max_log_bytes, "the log outgrew max_log_bytes");

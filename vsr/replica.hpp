@@ -112,6 +112,8 @@ class Replica {
   /// The sum of encoded_entry_size over the log; never above max_log_bytes.
   [[nodiscard]] std::size_t log_bytes() const { return log_bytes_; }
   [[nodiscard]] const LogEntry& entry(OpNumber op) const;
+  /// The chained checksum of op `op` (empty_log_checksum for op 0). Precondition: op ≤ op().
+  [[nodiscard]] std::uint64_t checksum_at(OpNumber op) const;
   [[nodiscard]] const std::map<ClientId, ClientSession>& client_table() const {
     return client_table_;
   }

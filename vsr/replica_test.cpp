@@ -51,6 +51,15 @@ LogEntry entry_of(std::uint64_t view, std::uint64_t client, std::uint64_t reques
   return LogEntry{ViewNumber(view), ClientId(client), RequestNumber(request), std::move(op)};
 }
 
+/// `log` as ops 1, 2, ... with its checksum chain sealed (message.hpp), as a primary builds it.
+std::vector<LogEntry> chained(std::vector<LogEntry> log) {
+  seal_chain(empty_log_checksum, OpNumber(1), log);
+  return log;
+}
+
+/// `e` sealed as op 1 of a log.
+LogEntry first_entry(LogEntry e) { return chained({std::move(e)})[0]; }
+
 /// Makes replica `r` (the primary of `view`) send its own DoViewChange for `view`: a
 /// StartViewChange from `voter` completes its quorum of votes (n=3), and its
 /// DoViewChange to itself is delivered.
@@ -127,7 +136,7 @@ TEST_CASE("§4.1 normal operation: a replica's log entries carry the client and 
   call(c, ClientId(42), 7, kv_write("k", "v"), 0);
   heartbeat(c, 0);
   for (std::uint32_t r = 0; r < 3; ++r) {
-    CHECK(c.replica(r).entry(OpNumber(1)) == entry_of(0, 42, 7, kv_write("k", "v")));
+    CHECK(c.replica(r).entry(OpNumber(1)) == first_entry(entry_of(0, 42, 7, kv_write("k", "v"))));
     REQUIRE(c.node(r).committed.size() == 1);
     CHECK(c.node(r).committed[0].client == ClientId(42));
     CHECK(c.node(r).committed[0].request == RequestNumber(7));
@@ -189,6 +198,34 @@ TEST_CASE("§4.1 pipelining: the primary prepares at most max_pipeline_ops beyon
   CHECK(c.replica(0).commit() == CommitNumber(bound + 5));
 }
 
+TEST_CASE("§4.1 pipelining: a new primary inheriting more than max_pipeline_ops uncommitted ops numbers none until they commit") {
+  // The old primary numbered ops 1..P+2 (committing as it went); the backups heard of no
+  // commit. The new primary of view 3 inherits P+2 ops above its commit number 0: the
+  // window counts them, so a new request waits until they commit.
+  Cluster c(3);
+  const std::uint64_t bound = c.config(0).max_pipeline_ops;
+  std::vector<LogEntry> log;
+  for (std::uint64_t k = 1; k <= bound + 2; ++k) log.push_back(entry_of(0, k, 1, kv_write("a", "1")));
+  log = chained(log);
+  const OpNumber op(bound + 2);
+  c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), op, CommitNumber(0), log, rep(1)});
+  c.deliver_all(to(0) && is<DoViewChange>());
+  own_do_view_change(c, 0, 3, 1);
+  REQUIRE(c.replica(0).is_acting_primary());
+  REQUIRE(c.replica(0).op() == op);
+  REQUIRE(c.replica(0).commit() == CommitNumber(0));
+  c.request(ClientId(1000), 1, kv_write("b", "2"), 0);
+  c.deliver_one(is<Request>() && to(0));
+  CHECK(c.node(0).last.probes[static_cast<std::size_t>(Probe::pipeline_full)] == 1);
+  CHECK(c.replica(0).op() == op);
+  c.deliver_all(to(0) && is<PrepareOk>());  // its own
+  c.inject(rep(1), rep(0), PrepareOk{ViewNumber(3), op, rep(1)});
+  c.deliver_all(to(0) && is<PrepareOk>());
+  REQUIRE(c.replica(0).commit() == to_commit(op));
+  CHECK(call(c, ClientId(1000), 1, kv_write("b", "2"), 0).view == ViewNumber(3));
+  CHECK(c.replica(0).op() == op.next());
+}
+
 TEST_CASE("§4.1 a commit needs a quorum of distinct replicas (n=5)") {
   Cluster c(5);
   c.request(ClientId(1), 1, kv_write("x", "1"), 0);
@@ -214,8 +251,8 @@ TEST_CASE("§4.1 a PrepareOk from an older view is not counted in a later view")
   // Replica 0 becomes primary of view 3 (3 % 3 == 0) from hand-made DoViewChanges;
   // PrepareOks of view 0 for the same op numbers must not commit anything in view 3.
   Cluster c(3);
-  const std::vector<LogEntry> log = {entry_of(0, 1, 1, kv_write("a", "1")),
-                                     entry_of(0, 2, 1, kv_write("b", "2"))};
+  const std::vector<LogEntry> log = chained({entry_of(0, 1, 1, kv_write("a", "1")),
+                                             entry_of(0, 2, 1, kv_write("b", "2"))});
   c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), OpNumber(2), CommitNumber(0), log, rep(1)});
   c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(0), OpNumber(2), CommitNumber(0), log, rep(2)});
   c.deliver_all(to(0) && is<DoViewChange>());
@@ -332,9 +369,10 @@ TEST_CASE("§4.2 log selection: the highest last-normal view wins over the longe
   // (2 ops); replica 2's in view 1 (4 ops, more than replica 1's). Op 1 is committed.
   Cluster c(3);
   const LogEntry e1 = entry_of(0, 1, 1, kv_write("a", "1"));
-  const std::vector<LogEntry> newer = {e1, entry_of(2, 2, 1, kv_write("b", "new"))};
+  const std::vector<LogEntry> newer = chained({e1, entry_of(2, 2, 1, kv_write("b", "new"))});
   std::vector<LogEntry> older = {e1};
   for (std::uint64_t k = 2; k <= 4; ++k) older.push_back(entry_of(1, 3, k, kv_write("b", "old")));
+  older = chained(older);
 
   SUBCASE("higher last-normal view, fewer ops") {
     c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(1), OpNumber(4), CommitNumber(1), older, rep(2)});
@@ -363,6 +401,7 @@ TEST_CASE("§4.2 log selection: the highest last-normal view wins over the longe
   SUBCASE("equal last-normal views: the longer log wins") {
     std::vector<LogEntry> longer = {e1};
     for (std::uint64_t k = 2; k <= 4; ++k) longer.push_back(entry_of(2, 3, k, kv_write("c", "3")));
+    longer = chained(longer);
     c.inject(rep(1), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(2), CommitNumber(1), newer, rep(1)});
     c.inject(rep(2), rep(0), DoViewChange{ViewNumber(3), ViewNumber(2), OpNumber(4), CommitNumber(1), longer, rep(2)});
     c.deliver_all(to(0) && is<DoViewChange>());
@@ -1047,11 +1086,42 @@ std::vector<RejectReason> forge(Cluster& c, std::uint32_t sender, std::uint32_t 
 
 }  // namespace
 
+TEST_CASE("§4.1 the log is a checksum chain: a Prepare or a log that breaks it is rejected") {
+  Cluster c(3);
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  const LogEntry e1 = c.replica(1).entry(OpNumber(1));
+  CHECK(e1.checksum == entry_checksum(OpNumber(1), e1, empty_log_checksum));
+  // Op 2 as the primary would number it, and with a checksum that does not follow op 1.
+  LogEntry e2 = entry_of(0, 1, 2, kv_write("x", "2"));
+  e2.checksum = entry_checksum(OpNumber(2), e2, e1.checksum);
+  LogEntry forged = e2;
+  forged.checksum = entry_checksum(OpNumber(2), e2, empty_log_checksum);  // not after op 1
+  using R = RejectReason;
+  CHECK(forge(c, 0, 1, Prepare{ViewNumber(0), OpNumber(2), CommitNumber(1), forged, rep(0)}) ==
+        std::vector{R::bad_checksum});
+  CHECK(c.replica(1).op() == OpNumber(1));
+  // A log whose second entry does not chain to its first, in a StartView and a DoViewChange.
+  CHECK(forge(c, 1, 2, StartView{ViewNumber(1), OpNumber(2), CommitNumber(1), {e1, forged}, rep(1)}) ==
+        std::vector{R::bad_checksum});
+  CHECK(forge(c, 2, 1, DoViewChange{ViewNumber(1), ViewNumber(0), OpNumber(2), CommitNumber(1),
+                                    {e1, forged}, rep(2)}) == std::vector{R::bad_checksum});
+  // A NewState whose entries do not chain among themselves.
+  CHECK(forge(c, 0, 1, NewState{ViewNumber(0), OpNumber(1), OpNumber(2), CommitNumber(1),
+                                {e1, forged}, rep(0)}) == std::vector{R::bad_checksum});
+  CHECK(c.replica(1).view() == ViewNumber(0));
+  CHECK(c.replica(2).view() == ViewNumber(0));
+  // The honest entry is taken.
+  CHECK(forge(c, 0, 1, Prepare{ViewNumber(0), OpNumber(2), CommitNumber(1), e2, rep(0)}).empty());
+  CHECK(c.replica(1).op() == OpNumber(2));
+  CHECK(c.replica(1).entry(OpNumber(2)) == e2);
+}
+
 TEST_CASE("robustness: a StartView whose log drops an executed op is rejected, not asserted") {
   // Issue 13 item 3, as the Maelstrom node saw it: n1 gets a StartView for view 1 from
   // n2 (which executes op 1), then one for view 2 from n3 whose log lacks op 1.
   Cluster c(3);
-  const LogEntry op1 = entry_of(1, 7, 1, kv_write("x", "1"));
+  const LogEntry op1 = first_entry(entry_of(1, 7, 1, kv_write("x", "1")));
   CHECK(forge(c, 1, 0, StartView{ViewNumber(1), OpNumber(1), CommitNumber(1), {op1}, rep(1)})
             .empty());
   REQUIRE(c.replica(0).view() == ViewNumber(1));
@@ -1059,14 +1129,14 @@ TEST_CASE("robustness: a StartView whose log drops an executed op is rejected, n
   CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(0), CommitNumber(0), {}, rep(2)}) ==
         std::vector{RejectReason::drops_executed});
   // The same op with other contents is no better.
-  const LogEntry other = entry_of(2, 7, 1, kv_write("x", "2"));
+  const LogEntry other = first_entry(entry_of(2, 7, 1, kv_write("x", "2")));
   CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(1), CommitNumber(1), {other}, rep(2)}) ==
         std::vector{RejectReason::drops_executed});
   CHECK(c.replica(0).view() == ViewNumber(1));
   CHECK(c.replica(0).status() == StatusKind::normal);
   CHECK(c.replica(0).log() == std::vector{op1});
   // A StartView that keeps it is taken.
-  CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(2), CommitNumber(1), {op1, other}, rep(2)})
+  CHECK(forge(c, 2, 0, StartView{ViewNumber(2), OpNumber(2), CommitNumber(1), chained({op1, other}), rep(2)})
             .empty());
   CHECK(c.replica(0).view() == ViewNumber(2));
   CHECK(c.replica(0).op() == OpNumber(2));
