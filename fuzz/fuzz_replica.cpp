@@ -296,8 +296,11 @@ class ReplicaFuzzer {
         if (in.u8() % 2 == 0) {
           m = StartViewChange{target.view(), rep(n_ + in.u8() % (max_replica_count - n_))};
         } else {
+          // More entries than its op number (a shorter log is a suffix, issue 15).
           const ViewNumber view(target.view().value + 1);
-          m = StartView{view, OpNumber(target.log().size() + 1), CommitNumber(0), target.log(),
+          std::vector<LogEntry> log = target.log();
+          log.push_back(LogEntry{});
+          m = StartView{view, OpNumber(log.size() - 1), CommitNumber(0), std::move(log),
                         cfg.primary_of(view)};
         }
         break;

@@ -10,7 +10,7 @@ namespace {
 constexpr std::array<std::string_view, message_type_count> names = {
     "request",        "prepare",    "prepare_ok", "reply",    "commit",
     "start_view_change", "do_view_change", "start_view", "get_state", "new_state",
-    "recovery",       "recovery_response"};
+    "recovery",       "recovery_response", "get_entries", "entries"};
 }  // namespace
 
 std::string_view message_name(const Message& m) { return names[m.index()]; }
@@ -84,6 +84,9 @@ VSR_FORMAT(RecoveryResponse,
            "recovery_response{{from={} view={} nonce={} has_log={} op={} commit={} log={} "
            "entries}}",
            m.replica, m.view, m.nonce, m.has_log, m.op, m.commit, m.log.size())
+VSR_FORMAT(GetEntries, "get_entries{{from={} last={} checksum={:x}}}", m.replica, m.last,
+           m.checksum)
+VSR_FORMAT(Entries, "entries{{from={} last={} entries={}}}", m.replica, m.last, m.entries.size())
 
 fmt::format_context::iterator fmt::formatter<vsr::Message>::format(const vsr::Message& m,
                                           fmt::format_context& ctx) const {

@@ -100,24 +100,33 @@ struct StartViewChange {
   auto operator<=>(const StartViewChange&) const = default;
 };
 
-/// View change, step 2 (§4.2): the sender's whole log, sent to the new primary.
+/// View change, step 2 (§4.2): the sender's log, sent to the new primary. Deviation:
+/// not the whole log but its last log.size() ≤ op entries (ops op-size+1 .. op, at most
+/// max_pipeline_ops of them, as many as fit max_message_bytes), and `parent`, the
+/// chained checksum of op op-size (empty_log_checksum when the suffix starts at op 1),
+/// which stands for the whole prefix; the new primary fetches what it cannot prove it
+/// holds (GetEntries). See Replica::become_primary for why this is the paper's choice.
 struct DoViewChange {
   ViewNumber view{};
   ViewNumber last_normal_view{};
   OpNumber op{};
   CommitNumber commit{};
-  std::vector<LogEntry> log;  // log[k] is op k+1; log.size() == op
+  std::vector<LogEntry> log;  // log[k] is op op-log.size()+k+1
   ReplicaIndex replica{};
+  std::uint64_t parent = empty_log_checksum;
   auto operator<=>(const DoViewChange&) const = default;
 };
 
-/// View change, step 4 (§4.2): the new primary's log.
+/// View change, step 4 (§4.2): the new primary's log, as a suffix and its parent's
+/// checksum as in DoViewChange; a backup that cannot prove its prefix matches it joins
+/// the view by state transfer (§5.2).
 struct StartView {
   ViewNumber view{};
   OpNumber op{};
   CommitNumber commit{};
-  std::vector<LogEntry> log;  // log.size() == op
+  std::vector<LogEntry> log;  // log[k] is op op-log.size()+k+1
   ReplicaIndex replica{};
+  std::uint64_t parent = empty_log_checksum;
   auto operator<=>(const StartView&) const = default;
 };
 
@@ -148,21 +157,45 @@ struct Recovery {
   auto operator<=>(const Recovery&) const = default;
 };
 
-/// Recovery (§4.3). Only the primary of `view` fills `has_log`, `log`, `op`, `commit`.
+/// Recovery (§4.3). Only the primary of `view` fills `has_log`, `log`, `op`, `commit`
+/// and `parent`; the log is a suffix as in DoViewChange, and the recovering replica
+/// fetches the rest (GetEntries) before it recovers.
 struct RecoveryResponse {
   ViewNumber view{};
   Nonce nonce{};
   bool has_log = false;
   OpNumber op{};
   CommitNumber commit{};
-  std::vector<LogEntry> log;
+  std::vector<LogEntry> log;  // log[k] is op op-log.size()+k+1
   ReplicaIndex replica{};
+  std::uint64_t parent = empty_log_checksum;
   auto operator<=>(const RecoveryResponse&) const = default;
+};
+
+/// Log fetch (not in the paper; see Replica::become_primary): "send me the entries of
+/// your log that end at op `last`, if your entry there has chained checksum `checksum`".
+/// Any replica holding that entry may answer, whatever its view or status: the answer
+/// is checked against the checksum, so it is right whoever sends it.
+struct GetEntries {
+  OpNumber last{};
+  std::uint64_t checksum = 0;
+  ReplicaIndex replica{};
+  auto operator<=>(const GetEntries&) const = default;
+};
+
+/// Log fetch: ops last-entries.size()+1 .. last of the sender's log (≥ 1 of them), and
+/// `parent`, the chained checksum of the op before the first.
+struct Entries {
+  OpNumber last{};
+  std::uint64_t parent = empty_log_checksum;
+  std::vector<LogEntry> entries;
+  ReplicaIndex replica{};
+  auto operator<=>(const Entries&) const = default;
 };
 
 using Message = std::variant<Request, Prepare, PrepareOk, Reply, Commit, StartViewChange,
                              DoViewChange, StartView, GetState, NewState, Recovery,
-                             RecoveryResponse>;
+                             RecoveryResponse, GetEntries, Entries>;
 
 inline constexpr std::size_t message_type_count = std::variant_size_v<Message>;
 
@@ -199,5 +232,7 @@ VSR_MESSAGE_FORMATTER(GetState)
 VSR_MESSAGE_FORMATTER(NewState)
 VSR_MESSAGE_FORMATTER(Recovery)
 VSR_MESSAGE_FORMATTER(RecoveryResponse)
+VSR_MESSAGE_FORMATTER(GetEntries)
+VSR_MESSAGE_FORMATTER(Entries)
 VSR_MESSAGE_FORMATTER(Message)
 #undef VSR_MESSAGE_FORMATTER
