@@ -271,6 +271,7 @@ class ReplicaFuzzer {
         std::vector<LogEntry> log(target.log().begin(),
                                   target.log().begin() + static_cast<std::ptrdiff_t>(keep));
         if (keep == executed) log.back().operation.push_back(0xff);  // changed, not dropped
+        seal_chain(empty_log_checksum, OpNumber(1), log);  // a well-formed lie
         const OpNumber op(log.size());
         const CommitNumber commit(in.u8() % (op.value + 1));
         ViewNumber view(target.view().value + in.u8() % 3);
@@ -295,8 +296,11 @@ class ReplicaFuzzer {
         if (in.u8() % 2 == 0) {
           m = StartViewChange{target.view(), rep(n_ + in.u8() % (max_replica_count - n_))};
         } else {
+          // More entries than its op number (a shorter log is a suffix, issue 15).
           const ViewNumber view(target.view().value + 1);
-          m = StartView{view, OpNumber(target.log().size() + 1), CommitNumber(0), target.log(),
+          std::vector<LogEntry> log = target.log();
+          log.push_back(LogEntry{});
+          m = StartView{view, OpNumber(log.size() - 1), CommitNumber(0), std::move(log),
                         cfg.primary_of(view)};
         }
         break;

@@ -25,6 +25,8 @@ std::uint64_t identity(const GetState& m) { return hash_combine(m.view.value, m.
 std::uint64_t identity(const NewState& m) { return hash_combine(m.view.value, m.first_op.value); }
 std::uint64_t identity(const Recovery& m) { return m.nonce.value; }
 std::uint64_t identity(const RecoveryResponse& m) { return hash_combine(m.view.value, m.nonce.value); }
+std::uint64_t identity(const GetEntries& m) { return hash_combine(m.last.value, m.checksum); }
+std::uint64_t identity(const Entries& m) { return hash_combine(m.last.value, m.parent); }
 
 }  // namespace
 

@@ -18,8 +18,8 @@ namespace {
 constexpr std::uint8_t magic0 = 'V';
 constexpr std::uint8_t magic1 = 'S';
 constexpr std::size_t checksummed_header_bytes = 8;  // magic, version, type, body length
-/// view + client + request (u64 each) + the operation's u32 length.
-constexpr std::size_t min_log_entry_bytes = 3 * 8 + 4;
+/// view + client + request (u64 each) + the operation's u32 length + the checksum (u64).
+constexpr std::size_t min_log_entry_bytes = 3 * 8 + 4 + 8;
 
 // ---- The field list of each message, in wire order --------------------------------
 // `M` is `T` when decoding and `const T` when encoding; `io(field, name)` reads or
@@ -31,6 +31,7 @@ void fields(Io& io, M& m, std::type_identity<LogEntry>) {
   io(m.client, "entry.client");
   io(m.request, "entry.request");
   io(m.operation, "entry.operation");
+  io(m.checksum, "entry.checksum");
 }
 template <class Io, class M>
 void fields(Io& io, M& m, std::type_identity<Request>) {
@@ -78,6 +79,7 @@ void fields(Io& io, M& m, std::type_identity<DoViewChange>) {
   io(m.op, "op");
   io(m.commit, "commit");
   io(m.log, "log");
+  io(m.parent, "parent");
   io(m.replica, "replica");
 }
 template <class Io, class M>
@@ -86,6 +88,7 @@ void fields(Io& io, M& m, std::type_identity<StartView>) {
   io(m.op, "op");
   io(m.commit, "commit");
   io(m.log, "log");
+  io(m.parent, "parent");
   io(m.replica, "replica");
 }
 template <class Io, class M>
@@ -116,6 +119,21 @@ void fields(Io& io, M& m, std::type_identity<RecoveryResponse>) {
   io(m.op, "op");
   io(m.commit, "commit");
   io(m.log, "log");
+  io(m.parent, "parent");
+  io(m.replica, "replica");
+}
+
+template <class Io, class M>
+void fields(Io& io, M& m, std::type_identity<GetEntries>) {
+  io(m.last, "last");
+  io(m.checksum, "checksum");
+  io(m.replica, "replica");
+}
+template <class Io, class M>
+void fields(Io& io, M& m, std::type_identity<Entries>) {
+  io(m.last, "last");
+  io(m.parent, "parent");
+  io(m.entries, "entries");
   io(m.replica, "replica");
 }
 
@@ -139,6 +157,8 @@ class Encoder {
     }
   }
   void operator()(const bool& v, std::string_view) { w_.boolean(v); }
+  void operator()(const std::uint64_t& v, std::string_view) { w_.u64(v); }
+  void operator()(const std::uint32_t& v, std::string_view) { w_.u32(v); }
   void operator()(const Bytes& v, std::string_view) { w_.bytes(v); }
   void operator()(const LogEntry& e, std::string_view) { all_fields(*this, e); }
   void operator()(const std::vector<LogEntry>& log, std::string_view) {
@@ -158,6 +178,8 @@ class Sizer {
     bytes += sizeof(Rep) == 1 ? 1 : 8;
   }
   void operator()(const bool&, std::string_view) { bytes += 1; }
+  void operator()(const std::uint64_t&, std::string_view) { bytes += 8; }
+  void operator()(const std::uint32_t&, std::string_view) { bytes += 4; }
   void operator()(const Bytes& v, std::string_view) { bytes += 4 + v.size(); }
   void operator()(const LogEntry& e, std::string_view) { all_fields(*this, e); }
   void operator()(const std::vector<LogEntry>& log, std::string_view) {
@@ -181,6 +203,8 @@ class Decoder {
     }
   }
   void operator()(bool& v, std::string_view name) { v = r_.boolean(name); }
+  void operator()(std::uint64_t& v, std::string_view name) { v = r_.u64(name); }
+  void operator()(std::uint32_t& v, std::string_view name) { v = r_.u32(name); }
   void operator()(Bytes& v, std::string_view name) { v = r_.bytes(name); }
   void operator()(LogEntry& e, std::string_view) { all_fields(*this, e); }
   /// The count is bounded by the remaining input before anything is reserved.
@@ -233,11 +257,17 @@ Result<void> check_commit_not_above_op(std::string_view name, CommitNumber commi
   return outcome::success();
 }
 
-/// A whole log: log[k] is op k+1, so its size is the op number.
-Result<void> check_whole_log(std::string_view name, const std::vector<LogEntry>& log, OpNumber op,
-                             CommitNumber commit) {
-  if (log.size() != op.value) {
-    return inconsistent(name, fmt::format("log has {} entries but op is {}", log.size(), op));
+/// A log suffix ending at op `op`: at most op entries; a suffix from op 1 has the empty
+/// log's checksum as its parent.
+Result<void> check_suffix(std::string_view name, const std::vector<LogEntry>& log,
+                          std::uint64_t parent, OpNumber op, CommitNumber commit) {
+  if (log.size() > op.value) {
+    return inconsistent(name, fmt::format("log has {} entries, more than op {}", log.size(), op));
+  }
+  if (log.size() == op.value && parent != empty_log_checksum) {
+    return inconsistent(name, fmt::format("log starts at op 1 but its parent checksum is {:x}, "
+                                          "not the empty log's",
+                                          parent));
   }
   return check_commit_not_above_op(name, commit, op);
 }
@@ -257,11 +287,26 @@ Result<void> check_fields(const Prepare& m, std::string_view name) {
 }
 
 Result<void> check_fields(const DoViewChange& m, std::string_view name) {
-  return check_whole_log(name, m.log, m.op, m.commit);
+  return check_suffix(name, m.log, m.parent, m.op, m.commit);
 }
 
 Result<void> check_fields(const StartView& m, std::string_view name) {
-  return check_whole_log(name, m.log, m.op, m.commit);
+  return check_suffix(name, m.log, m.parent, m.op, m.commit);
+}
+
+/// At least one entry, ops last-size+1 .. last, all at least 1.
+Result<void> check_fields(const Entries& m, std::string_view name) {
+  if (m.entries.empty()) return inconsistent(name, "no entries");
+  if (m.entries.size() > m.last.value) {
+    return inconsistent(name, fmt::format("{} entries end at op {}, so the first is below op 1",
+                                          m.entries.size(), m.last));
+  }
+  if (m.entries.size() == m.last.value && m.parent != empty_log_checksum) {
+    return inconsistent(name, fmt::format("entries start at op 1 but the parent checksum is {:x}, "
+                                          "not the empty log's",
+                                          m.parent));
+  }
+  return outcome::success();
 }
 
 /// Entries are ops first_op .. first_op+size-1, all within the sender's log of `op` ops.
@@ -277,11 +322,11 @@ Result<void> check_fields(const NewState& m, std::string_view name) {
 
 /// Only the primary sends its log; everyone else sends none and zero op/commit.
 Result<void> check_fields(const RecoveryResponse& m, std::string_view name) {
-  if (m.has_log) return check_whole_log(name, m.log, m.op, m.commit);
-  if (m.op.value != 0 || m.commit.value != 0 || !m.log.empty()) {
+  if (m.has_log) return check_suffix(name, m.log, m.parent, m.op, m.commit);
+  if (m.op.value != 0 || m.commit.value != 0 || !m.log.empty() || m.parent != empty_log_checksum) {
     return inconsistent(name, fmt::format("has_log is false but op is {}, commit {}, log has "
-                                          "{} entries (all must be 0)",
-                                          m.op, m.commit, m.log.size()));
+                                          "{} entries, parent {:x} (all must be 0)",
+                                          m.op, m.commit, m.log.size(), m.parent));
   }
   return outcome::success();
 }

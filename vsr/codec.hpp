@@ -24,14 +24,15 @@ std::size_t encoded_size(const Message& m);
 /// a whole log's item, a NewState's entry).
 std::size_t encoded_entry_size(const LogEntry& e);
 
-/// The most bytes of a frame, beyond its entries, that a message carrying a whole log
-/// (DoViewChange, StartView, RecoveryResponse) or a run of entries (NewState) takes:
-/// header, fixed fields and the entry count (RecoveryResponse's 54 bytes, rounded up).
+/// The most bytes of a frame, beyond its entries, that a message carrying log entries
+/// (DoViewChange, StartView, RecoveryResponse, NewState, Entries, Prepare) takes:
+/// header, fixed fields and the entry count (RecoveryResponse's 62 bytes, rounded up).
 inline constexpr std::size_t whole_log_overhead_bytes = 64;
 
-/// The largest log, as the sum of encoded_entry_size over its entries, that every
-/// message carrying it whole still fits max_frame_bytes. A replica never lets its log
-/// grow past it (vsr/replica.hpp): otherwise its DoViewChange could not be encoded.
+/// The largest log a replica holds, as the sum of encoded_entry_size over its entries
+/// (vsr/replica.hpp). Messages no longer carry whole logs (issue 15: suffixes and
+/// fetched runs, each within Config::max_message_bytes); this bounds the log's memory
+/// until it is compacted.
 inline constexpr std::size_t max_log_bytes = max_frame_bytes - whole_log_overhead_bytes;
 
 /// Decodes exactly one frame. Errors name the problem: truncated, oversize, unknown
@@ -43,8 +44,9 @@ Result<Message> decode(std::span<const std::uint8_t> frame);
 ///   [0]  u8  magic 'V'      [1] u8 magic 'S'    [2] u8 version (1)   [3] u8 type
 ///   [4]  u32 body length    [8] u64 checksum of bytes [0, 8) then the body:
 ///        hash_bytes(body, seed = hash_bytes(bytes [0, 8))), see state_machine.hpp
-///   [16] body: the message's fields in declaration order; byte strings and lists
-///        are a u32 count then the items; bools are one byte, exactly 0 or 1.
+///   [16] body: the message's fields in declaration order, except that a log suffix's
+///        `parent` comes just before `replica`, which is always last; byte strings
+///        and lists are a u32 count then the items; bools are one byte, exactly 0 or 1.
 inline constexpr std::size_t frame_header_bytes = 16;
 inline constexpr std::uint8_t frame_version = 1;
 

@@ -64,6 +64,9 @@ std::vector<Message> samples() {
       DoViewChange{ViewNumber(5), ViewNumber(3), OpNumber(1000), CommitNumber(990),
                    log_of(1000), ReplicaIndex(2)},
       DoViewChange{ViewNumber(1), ViewNumber(0), OpNumber(0), CommitNumber(0), {}, ReplicaIndex(0)},
+      DoViewChange{ViewNumber(9), ViewNumber(8), OpNumber(5000), CommitNumber(4990), log_of(64),
+                   ReplicaIndex(3), 0x0123456789abcdefULL},
+      StartView{ViewNumber(9), OpNumber(70), CommitNumber(60), log_of(64), ReplicaIndex(1), 77},
       StartView{ViewNumber(5), OpNumber(3), CommitNumber(3), log_of(3, 0), ReplicaIndex(2)},
       GetState{ViewNumber(6), OpNumber(17), ReplicaIndex(1)},
       NewState{ViewNumber(6), OpNumber(18), OpNumber(30), CommitNumber(25), log_of(13),
@@ -74,6 +77,11 @@ std::vector<Message> samples() {
                        ReplicaIndex(0)},
       RecoveryResponse{ViewNumber(8), Nonce(77), false, OpNumber(0), CommitNumber(0), {},
                        ReplicaIndex(1)},
+      RecoveryResponse{ViewNumber(8), Nonce(78), true, OpNumber(400), CommitNumber(390), log_of(4),
+                       ReplicaIndex(0), UINT64_MAX},
+      GetEntries{OpNumber(336), 0xfeedULL, ReplicaIndex(4)},
+      Entries{OpNumber(336), 0xbeefULL, log_of(128), ReplicaIndex(2)},
+      Entries{OpNumber(2), empty_log_checksum, log_of(2), ReplicaIndex(2)},
   };
 }
 
@@ -81,7 +89,7 @@ std::vector<LogEntry> random_log(Prng& g, std::size_t n) {
   std::vector<LogEntry> log(n);
   for (auto& e : log) {
     e = LogEntry{ViewNumber(g.number()), ClientId(g.number()), RequestNumber(g.number()),
-                 g.bytes(g.below(4) == 0 ? 300 : 8)};
+                 g.bytes(g.below(4) == 0 ? 300 : 8), g.number()};
   }
   return log;
 }
@@ -101,10 +109,16 @@ Message random_message(Prng& g) {
     case 3: return Reply{v, ClientId(g.number()), RequestNumber(g.number()), g.bytes(64), r};
     case 4: return Commit{v, CommitNumber(g.number()), r};
     case 5: return StartViewChange{v, r};
-    case 6:
-      return DoViewChange{v, ViewNumber(g.number()), OpNumber(n), CommitNumber(g.below(n + 1)),
-                          random_log(g, n), r};
-    case 7: return StartView{v, OpNumber(n), CommitNumber(g.below(n + 1)), random_log(g, n), r};
+    case 6: {
+      const std::uint64_t op = n + (g.coin() ? 0 : g.below(100));
+      return DoViewChange{v, ViewNumber(g.number()), OpNumber(op), CommitNumber(g.below(op + 1)),
+                          random_log(g, n), r, op == n ? empty_log_checksum : g.next()};
+    }
+    case 7: {
+      const std::uint64_t op = n + (g.coin() ? 0 : g.below(100));
+      return StartView{v, OpNumber(op), CommitNumber(g.below(op + 1)), random_log(g, n), r,
+                       op == n ? empty_log_checksum : g.next()};
+    }
     case 8: return GetState{v, OpNumber(g.number()), r};
     case 9: {
       const std::uint64_t op = n + g.below(5);
@@ -113,10 +127,19 @@ Message random_message(Prng& g) {
                       random_log(g, n), r};
     }
     case 10: return Recovery{Nonce(g.next()), r};
-    default:
+    case 11: {
       if (g.coin()) return RecoveryResponse{v, Nonce(g.next()), false, {}, {}, {}, r};
-      return RecoveryResponse{v, Nonce(g.next()), true, OpNumber(n),
-                              CommitNumber(g.below(n + 1)), random_log(g, n), r};
+      const std::uint64_t op = n + (g.coin() ? 0 : g.below(100));
+      return RecoveryResponse{v, Nonce(g.next()), true, OpNumber(op),
+                              CommitNumber(g.below(op + 1)), random_log(g, n), r,
+                              op == n ? empty_log_checksum : g.next()};
+    }
+    case 12: return GetEntries{OpNumber(g.number()), g.next(), r};
+    default: {
+      const std::uint64_t last = n + 1 + (g.coin() ? 0 : g.below(100));
+      return Entries{OpNumber(last), last == n + 1 ? empty_log_checksum : g.next(),
+                     random_log(g, n + 1), r};
+    }
   }
 }
 
@@ -272,7 +295,7 @@ TEST_CASE("codec: one flipped bit anywhere is rejected") {
 }
 
 TEST_CASE("codec: rejects an unknown type, bad magic and an unsupported version") {
-  CHECK(decode_error(seal_frame(message_type_count, {})) == "decode: unknown message type 12");
+  CHECK(decode_error(seal_frame(message_type_count, {})) == "decode: unknown message type 14");
   CHECK(decode_error(seal_frame(255, Bytes(9))) == "decode: unknown message type 255");
   Bytes frame = encode(StartViewChange{ViewNumber(1), ReplicaIndex(1)});
   Bytes bad_magic = frame;
@@ -316,13 +339,13 @@ TEST_CASE("codec: huge claimed counts are rejected without allocating") {
                                   ReplicaIndex(0)});
   patch(dvc, body(32), 1ULL << 31, 4);
   CHECK(decode_error(dvc) ==
-        "decode: do_view_change: field 'log' at offset 48 claims 2147483648 items of at least 28 "
-        "bytes, but only 1 bytes remain");
+        "decode: do_view_change: field 'log' at offset 48 claims 2147483648 items of at least 36 "
+        "bytes, but only 9 bytes remain");
   // A count the input can just not hold: 2 entries' worth of minimal room claims 3.
   Bytes two = encode(StartView{ViewNumber(1), OpNumber(2), CommitNumber(0), log_of(2, 0),
                                ReplicaIndex(0)});
   patch(two, body(24), 3, 4);
-  CHECK(contains(decode_error(two), "claims 3 items of at least 28 bytes, but only 57 bytes remain"));
+  CHECK(contains(decode_error(two), "claims 3 items of at least 36 bytes, but only 81 bytes remain"));
   // A byte string claiming 2^31 bytes.
   Bytes req = encode(Request{ClientId(1), RequestNumber(1), Bytes{}});
   patch(req, body(16), 1ULL << 31, 4);
@@ -332,11 +355,19 @@ TEST_CASE("codec: huge claimed counts are rejected without allocating") {
 }
 
 TEST_CASE("codec: rejects internally inconsistent fields") {
-  SUBCASE("do_view_change: log size differs from op") {
+  SUBCASE("do_view_change: more entries than op, or a log from op 1 with a parent") {
     Bytes f = encode(DoViewChange{ViewNumber(5), ViewNumber(3), OpNumber(3), CommitNumber(1),
                                   log_of(3), ReplicaIndex(2)});
-    patch(f, body(16), 5);
-    CHECK(decode_error(f) == "decode: do_view_change: log has 3 entries but op is 5");
+    Bytes more = f;
+    patch(more, body(16), 2);
+    CHECK(decode_error(more) == "decode: do_view_change: log has 3 entries, more than op 2");
+    // A suffix (3 entries ending at op 5) is fine; a whole log has the empty parent.
+    Bytes suffix = f;
+    patch(suffix, body(16), 5);
+    CHECK(decode(suffix).has_value());
+    patch(f, f.size() - 9, 42);  // parent
+    CHECK(decode_error(f) == "decode: do_view_change: log starts at op 1 but its parent checksum "
+                             "is 2a, not the empty log's");
   }
   SUBCASE("do_view_change: commit above op") {
     Bytes f = encode(DoViewChange{ViewNumber(5), ViewNumber(3), OpNumber(3), CommitNumber(1),
@@ -348,7 +379,7 @@ TEST_CASE("codec: rejects internally inconsistent fields") {
     Bytes f = encode(StartView{ViewNumber(5), OpNumber(2), CommitNumber(2), log_of(2),
                                ReplicaIndex(0)});
     patch(f, body(8), 1);
-    CHECK(decode_error(f) == "decode: start_view: log has 2 entries but op is 1");
+    CHECK(decode_error(f) == "decode: start_view: log has 2 entries, more than op 1");
   }
   SUBCASE("prepare: op 0, or commit not below op") {
     Bytes f = encode(Prepare{ViewNumber(1), OpNumber(5), CommitNumber(4), entry(5), ReplicaIndex(0)});
@@ -384,15 +415,29 @@ TEST_CASE("codec: rejects internally inconsistent fields") {
                                             ReplicaIndex(0)});
     patch(without, body(17), 1);  // op
     CHECK(decode_error(without) ==
-          "decode: recovery_response: has_log is false but op is 1, commit 0, log has 0 entries "
-          "(all must be 0)");
+          "decode: recovery_response: has_log is false but op is 1, commit 0, log has 0 entries, "
+          "parent 0 (all must be 0)");
     Bytes with = encode(RecoveryResponse{ViewNumber(1), Nonce(2), true, OpNumber(2),
                                          CommitNumber(1), log_of(2), ReplicaIndex(0)});
     Bytes flipped = with;
     patch(flipped, body(16), 0, 1);  // has_log
     CHECK(contains(decode_error(flipped), "has_log is false but op is 2"));
-    patch(with, body(17), 3);
-    CHECK(decode_error(with) == "decode: recovery_response: log has 2 entries but op is 3");
+    patch(with, body(17), 1);
+    CHECK(decode_error(with) == "decode: recovery_response: log has 2 entries, more than op 1");
+  }
+  SUBCASE("entries: none, a first op below 1, or a run from op 1 with a parent") {
+    const Bytes f = encode(Entries{OpNumber(9), 5, log_of(3), ReplicaIndex(1)});
+    Bytes below = f;
+    patch(below, body(0), 2);
+    CHECK(decode_error(below) == "decode: entries: 3 entries end at op 2, so the first is below op 1");
+    Bytes from_one = f;
+    patch(from_one, body(0), 3);
+    CHECK(decode_error(from_one) == "decode: entries: entries start at op 1 but the parent checksum "
+                                    "is 5, not the empty log's");
+    // last 9, parent 5, a count of 0, replica 1: encode() would assert on it.
+    const Bytes empty = seal_frame(static_cast<std::uint8_t>(Message{Entries{}}.index()),
+                                   Bytes{9, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+    CHECK(decode_error(empty) == "decode: entries: no entries");
   }
   SUBCASE("replica index out of range, in every replica message") {
     for (const Message& m : samples()) {
@@ -407,7 +452,7 @@ TEST_CASE("codec: rejects internally inconsistent fields") {
 }
 
 TEST_CASE("codec: encode asserts on an inconsistent message") {
-  CHECK_THROWS_AS(encode(DoViewChange{ViewNumber(1), ViewNumber(0), OpNumber(2), CommitNumber(0),
+  CHECK_THROWS_AS(encode(DoViewChange{ViewNumber(1), ViewNumber(0), OpNumber(0), CommitNumber(0),
                                       log_of(1), ReplicaIndex(0)}),
                   AssertionError);
   CHECK_THROWS_AS(encode(Prepare{ViewNumber(1), OpNumber(0), CommitNumber(0), {}, ReplicaIndex(0)}),

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "vsr/codec.hpp"
+
 namespace vsr {
 
 namespace {
@@ -44,7 +46,25 @@ Result<Config> Config::make(std::uint32_t replica_count, ReplicaIndex self, Time
   c.replica_count = replica_count;
   c.self = self;
   c.timeouts = timeouts;
+  BOOST_OUTCOME_TRY(c.validate());
   return c;
+}
+
+Result<void> Config::validate() const {
+  if (replica_count < 1 || replica_count > max_replica_count || self.value >= replica_count) {
+    return Error{fmt::format("config: replica {} of {} is not a member of a valid cluster", self,
+                             replica_count)};
+  }
+  BOOST_OUTCOME_TRY(check_timeouts(timeouts));
+  if (max_repair_entries < 1) return Error{"config: max_repair_entries must be at least 1"};
+  if (max_pipeline_ops < 1) return Error{"config: max_pipeline_ops must be at least 1"};
+  // Room for the largest fixed part of a message and a small entry.
+  constexpr std::size_t min_message_bytes = 4 * whole_log_overhead_bytes;
+  if (max_message_bytes < min_message_bytes || max_message_bytes > max_frame_bytes) {
+    return Error{fmt::format("config: max_message_bytes {} is outside {}..{}", max_message_bytes,
+                             min_message_bytes, max_frame_bytes)};
+  }
+  return outcome::success();
 }
 
 }  // namespace vsr

@@ -2,6 +2,7 @@
 // (in ticks). Built only through Config::make, which validates it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -48,10 +49,18 @@ struct Config {
   /// The primary prepares at most this many ops beyond its commit number (pipelining
   /// bound); further requests are dropped until commits catch up, and clients retry.
   std::uint32_t max_pipeline_ops = 64;
+  /// No message a replica sends encodes to more bytes than this (the default is
+  /// vsr::max_frame_bytes). A request whose log entry would not fit a message with
+  /// entries (encoded_entry_size + whole_log_overhead_bytes) is rejected (too_large);
+  /// so every message carries at least one entry, and log suffixes and runs of entries
+  /// are cut to fit.
+  std::size_t max_message_bytes = std::size_t{64} << 20;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,
                              Timeouts timeouts = {});
+  /// The checks of make() on a config whose bounds were set afterwards.
+  [[nodiscard]] Result<void> validate() const;
 
   /// ⌊n/2⌋+1: any two quorums intersect.
   [[nodiscard]] std::uint32_t quorum() const { return replica_count / 2 + 1; }

@@ -159,7 +159,9 @@ TEST_CASE("host: a recovered replica trusts its disk again once a state write co
   };
   carry_out();  // the Recovery broadcast
   // A quorum answers, the primary of view 0 (replica 0) with its log of one op.
-  h.replica().step(RecoveryResponse{ViewNumber(0), Nonce(7), true, OpNumber(1), CommitNumber(1), {entry(1)}, rep(0)});
+  std::vector<LogEntry> log = {entry(1)};
+  seal_chain(empty_log_checksum, OpNumber(1), log);
+  h.replica().step(RecoveryResponse{ViewNumber(0), Nonce(7), true, OpNumber(1), CommitNumber(1), log, rep(0)});
   carry_out();
   h.replica().step(RecoveryResponse{ViewNumber(0), Nonce(7), false, OpNumber(0), CommitNumber(0), {}, rep(2)});
   carry_out();

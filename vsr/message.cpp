@@ -2,19 +2,46 @@
 
 #include <array>
 
+#include "vsr/state_machine.hpp"  // hash_bytes, hash_combine: our deterministic hash
+
 namespace vsr {
 
 namespace {
 constexpr std::array<std::string_view, message_type_count> names = {
     "request",        "prepare",    "prepare_ok", "reply",    "commit",
     "start_view_change", "do_view_change", "start_view", "get_state", "new_state",
-    "recovery",       "recovery_response"};
+    "recovery",       "recovery_response", "get_entries", "entries"};
 }  // namespace
 
 std::string_view message_name(const Message& m) { return names[m.index()]; }
 
 std::string_view message_name(std::size_t type_index) {
   return type_index < names.size() ? names[type_index] : std::string_view("unknown");
+}
+
+std::uint64_t entry_checksum(OpNumber op, const LogEntry& e, std::uint64_t parent) {
+  std::uint64_t h = hash_combine(parent, op.value);
+  h = hash_combine(h, e.view.value);
+  h = hash_combine(h, e.client.value);
+  h = hash_combine(h, e.request.value);
+  return hash_bytes(e.operation.data(), e.operation.size(), h);
+}
+
+bool chain_valid(std::uint64_t parent, OpNumber first, std::span<const LogEntry> entries) {
+  std::uint64_t h = parent;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    h = entry_checksum(OpNumber(first.value + i), entries[i], h);
+    if (entries[i].checksum != h) return false;
+  }
+  return true;
+}
+
+void seal_chain(std::uint64_t parent, OpNumber first, std::span<LogEntry> entries) {
+  std::uint64_t h = parent;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    h = entry_checksum(OpNumber(first.value + i), entries[i], h);
+    entries[i].checksum = h;
+  }
 }
 
 std::string format_bytes(const Bytes& b) {
@@ -33,8 +60,8 @@ std::string format_bytes(const Bytes& b) {
     return fmt::formatter<std::string_view>::format(fmt::format(__VA_ARGS__), ctx);    \
   }
 
-VSR_FORMAT(LogEntry, "{{v={} c={} req={} op={}}}", m.view, m.client, m.request,
-           vsr::format_bytes(m.operation))
+VSR_FORMAT(LogEntry, "{{v={} c={} req={} op={} sum={:x}}}", m.view, m.client, m.request,
+           vsr::format_bytes(m.operation), m.checksum)
 VSR_FORMAT(Request, "request{{client={} req={} op={}}}", m.client, m.request,
            vsr::format_bytes(m.operation))
 VSR_FORMAT(Prepare, "prepare{{from={} view={} op={} commit={} entry={}}}", m.replica, m.view,
@@ -57,6 +84,9 @@ VSR_FORMAT(RecoveryResponse,
            "recovery_response{{from={} view={} nonce={} has_log={} op={} commit={} log={} "
            "entries}}",
            m.replica, m.view, m.nonce, m.has_log, m.op, m.commit, m.log.size())
+VSR_FORMAT(GetEntries, "get_entries{{from={} last={} checksum={:x}}}", m.replica, m.last,
+           m.checksum)
+VSR_FORMAT(Entries, "entries{{from={} last={} entries={}}}", m.replica, m.last, m.entries.size())
 
 fmt::format_context::iterator fmt::formatter<vsr::Message>::format(const vsr::Message& m,
                                           fmt::format_context& ctx) const {

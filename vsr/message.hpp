@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -17,13 +18,36 @@ namespace vsr {
 
 /// One log slot. `view` is the view in which a primary assigned the op its number;
 /// the op number itself is the entry's position in the log (first entry is op 1).
+/// `checksum` chains the log (as TigerBeetle's headers do): it is
+/// entry_checksum(op, entry, checksum of op-1), op 0's checksum being 0. So two logs
+/// whose entries at op k have the same checksum hold the same ops 1..k (up to a hash
+/// collision, outside the fault model: VR assumes no lying peers), and a receiver can
+/// tell from one number whether its prefix matches a sender's without seeing it.
 struct LogEntry {
   ViewNumber view{};
   ClientId client{};
   RequestNumber request{};
   Bytes operation;
+  std::uint64_t checksum = 0;
   auto operator<=>(const LogEntry&) const = default;
 };
+
+/// The checksum of the log before op 1.
+inline constexpr std::uint64_t empty_log_checksum = 0;
+
+/// The chained checksum of `e` as op `op` after an entry whose checksum is `parent`:
+/// a hash of (op, view, client, request, operation, parent) written here (hash_bytes,
+/// hash_combine), so it is the same on every compiler and platform. `e.checksum` is
+/// not an input.
+std::uint64_t entry_checksum(OpNumber op, const LogEntry& e, std::uint64_t parent);
+
+/// Whether `entries`, as ops first, first+1, ..., each carry the chained checksum that
+/// follows `parent` (the checksum of op first-1).
+bool chain_valid(std::uint64_t parent, OpNumber first, std::span<const LogEntry> entries);
+
+/// Sets the chained checksum of each of `entries`, as ops first, first+1, ..., after
+/// `parent`. For a primary building its next entry, and for tests writing logs by hand.
+void seal_chain(std::uint64_t parent, OpNumber first, std::span<LogEntry> entries);
 
 /// Client → replica (§4.1). `request` grows by one per new request of the client.
 struct Request {
@@ -76,24 +100,33 @@ struct StartViewChange {
   auto operator<=>(const StartViewChange&) const = default;
 };
 
-/// View change, step 2 (§4.2): the sender's whole log, sent to the new primary.
+/// View change, step 2 (§4.2): the sender's log, sent to the new primary. Deviation:
+/// not the whole log but its last log.size() ≤ op entries (ops op-size+1 .. op, at most
+/// max_pipeline_ops of them, as many as fit max_message_bytes), and `parent`, the
+/// chained checksum of op op-size (empty_log_checksum when the suffix starts at op 1),
+/// which stands for the whole prefix; the new primary fetches what it cannot prove it
+/// holds (GetEntries). See Replica::become_primary for why this is the paper's choice.
 struct DoViewChange {
   ViewNumber view{};
   ViewNumber last_normal_view{};
   OpNumber op{};
   CommitNumber commit{};
-  std::vector<LogEntry> log;  // log[k] is op k+1; log.size() == op
+  std::vector<LogEntry> log;  // log[k] is op op-log.size()+k+1
   ReplicaIndex replica{};
+  std::uint64_t parent = empty_log_checksum;
   auto operator<=>(const DoViewChange&) const = default;
 };
 
-/// View change, step 4 (§4.2): the new primary's log.
+/// View change, step 4 (§4.2): the new primary's log, as a suffix and its parent's
+/// checksum as in DoViewChange; a backup that cannot prove its prefix matches it joins
+/// the view by state transfer (§5.2).
 struct StartView {
   ViewNumber view{};
   OpNumber op{};
   CommitNumber commit{};
-  std::vector<LogEntry> log;  // log.size() == op
+  std::vector<LogEntry> log;  // log[k] is op op-log.size()+k+1
   ReplicaIndex replica{};
+  std::uint64_t parent = empty_log_checksum;
   auto operator<=>(const StartView&) const = default;
 };
 
@@ -124,21 +157,45 @@ struct Recovery {
   auto operator<=>(const Recovery&) const = default;
 };
 
-/// Recovery (§4.3). Only the primary of `view` fills `has_log`, `log`, `op`, `commit`.
+/// Recovery (§4.3). Only the primary of `view` fills `has_log`, `log`, `op`, `commit`
+/// and `parent`; the log is a suffix as in DoViewChange, and the recovering replica
+/// fetches the rest (GetEntries) before it recovers.
 struct RecoveryResponse {
   ViewNumber view{};
   Nonce nonce{};
   bool has_log = false;
   OpNumber op{};
   CommitNumber commit{};
-  std::vector<LogEntry> log;
+  std::vector<LogEntry> log;  // log[k] is op op-log.size()+k+1
   ReplicaIndex replica{};
+  std::uint64_t parent = empty_log_checksum;
   auto operator<=>(const RecoveryResponse&) const = default;
+};
+
+/// Log fetch (not in the paper; see Replica::become_primary): "send me the entries of
+/// your log that end at op `last`, if your entry there has chained checksum `checksum`".
+/// Any replica holding that entry may answer, whatever its view or status: the answer
+/// is checked against the checksum, so it is right whoever sends it.
+struct GetEntries {
+  OpNumber last{};
+  std::uint64_t checksum = 0;
+  ReplicaIndex replica{};
+  auto operator<=>(const GetEntries&) const = default;
+};
+
+/// Log fetch: ops last-entries.size()+1 .. last of the sender's log (≥ 1 of them), and
+/// `parent`, the chained checksum of the op before the first.
+struct Entries {
+  OpNumber last{};
+  std::uint64_t parent = empty_log_checksum;
+  std::vector<LogEntry> entries;
+  ReplicaIndex replica{};
+  auto operator<=>(const Entries&) const = default;
 };
 
 using Message = std::variant<Request, Prepare, PrepareOk, Reply, Commit, StartViewChange,
                              DoViewChange, StartView, GetState, NewState, Recovery,
-                             RecoveryResponse>;
+                             RecoveryResponse, GetEntries, Entries>;
 
 inline constexpr std::size_t message_type_count = std::variant_size_v<Message>;
 
@@ -175,5 +232,7 @@ VSR_MESSAGE_FORMATTER(GetState)
 VSR_MESSAGE_FORMATTER(NewState)
 VSR_MESSAGE_FORMATTER(Recovery)
 VSR_MESSAGE_FORMATTER(RecoveryResponse)
+VSR_MESSAGE_FORMATTER(GetEntries)
+VSR_MESSAGE_FORMATTER(Entries)
 VSR_MESSAGE_FORMATTER(Message)
 #undef VSR_MESSAGE_FORMATTER

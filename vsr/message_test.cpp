@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -55,4 +56,33 @@ TEST_CASE("message: format_bytes shows at most 16 bytes then the size") {
 TEST_CASE("message: endpoints format as r<index> and c<client>") {
   CHECK(fmt::format("{}", Endpoint{ReplicaIndex(3)}) == "r3");
   CHECK(fmt::format("{}", Endpoint{ClientId(12)}) == "c12");
+}
+
+TEST_CASE("message: the entry checksum chains a log; one changed field or op breaks the chain") {
+  std::vector<LogEntry> log = {LogEntry{ViewNumber(0), ClientId(1), RequestNumber(1), Bytes{1}},
+                               LogEntry{ViewNumber(0), ClientId(2), RequestNumber(1), Bytes{2}},
+                               LogEntry{ViewNumber(1), ClientId(1), RequestNumber(2), Bytes{3}}};
+  CHECK_FALSE(chain_valid(empty_log_checksum, OpNumber(1), log));
+  seal_chain(empty_log_checksum, OpNumber(1), log);
+  CHECK(chain_valid(empty_log_checksum, OpNumber(1), log));
+  CHECK(log[0].checksum == entry_checksum(OpNumber(1), log[0], empty_log_checksum));
+  CHECK(log[2].checksum == entry_checksum(OpNumber(3), log[2], log[1].checksum));
+  // A suffix checks against its parent's checksum alone.
+  CHECK(chain_valid(log[0].checksum, OpNumber(2), std::span(log).subspan(1)));
+  CHECK_FALSE(chain_valid(log[0].checksum, OpNumber(3), std::span(log).subspan(1)));  // op off by one
+  CHECK_FALSE(chain_valid(log[1].checksum, OpNumber(2), std::span(log).subspan(1)));  // other parent
+  // Every field is covered; the stored checksum is not an input.
+  for (int field = 0; field < 4; ++field) {
+    LogEntry e = log[1];
+    if (field == 0) e.view = ViewNumber(7);
+    if (field == 1) e.client = ClientId(7);
+    if (field == 2) e.request = RequestNumber(7);
+    if (field == 3) e.operation.push_back(0);
+    CHECK(entry_checksum(OpNumber(2), e, log[0].checksum) != log[1].checksum);
+  }
+  LogEntry same = log[1];
+  same.checksum = 12345;
+  CHECK(entry_checksum(OpNumber(2), same, log[0].checksum) == log[1].checksum);
+  // Portable: a fixed value, the same with every compiler and standard library.
+  CHECK(entry_checksum(OpNumber(1), LogEntry{}, empty_log_checksum) == 0x73f4a28f4f34b516ULL);
 }

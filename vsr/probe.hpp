@@ -31,7 +31,12 @@ namespace vsr {
   X(commit_jumps_past_pipeline, "commit.jumps_past_pipeline")                                       \
   X(pipeline_full, "pipeline.full")                                                                 \
   X(prepare_resent, "prepare.resent")                                                               \
-  X(prepare_stale_view_ignored, "prepare.stale_view_ignored")
+  X(prepare_stale_view_ignored, "prepare.stale_view_ignored")                                       \
+  X(view_change_new_primary_fetches, "view_change.new_primary_fetches_log")                        \
+  X(view_change_fetch_completed, "view_change.fetched_log_adopted")                                \
+  X(start_view_prefix_unproven, "view_change.start_view_prefix_unproven")                           \
+  X(recovery_fetches, "recovery.fetches_log")                                                       \
+  X(fetch_served, "fetch.entries_served")
 
 enum class Probe : std::uint8_t {
 #define VSR_X(id, name) id,

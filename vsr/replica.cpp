@@ -33,12 +33,16 @@ bool views_in_order(std::span<const LogEntry> log, ViewNumber view) {
   return true;
 }
 
-/// What a whole log (DoViewChange, StartView, RecoveryResponse) claims by itself.
-std::optional<RejectReason> whole_log_claim(const std::vector<LogEntry>& log, ViewNumber view,
-                                            OpNumber op, CommitNumber commit) {
-  if (log.size() != op.value || commit > to_commit(op)) return RejectReason::inconsistent;
+/// What a log suffix ending at `op` after a parent of checksum `parent` (DoViewChange,
+/// StartView, RecoveryResponse) claims by itself.
+std::optional<RejectReason> suffix_claim(const std::vector<LogEntry>& log, std::uint64_t parent,
+                                         ViewNumber view, OpNumber op, CommitNumber commit) {
+  if (log.size() > op.value || commit > to_commit(op)) return RejectReason::inconsistent;
+  if (log.size() == op.value && parent != empty_log_checksum) return RejectReason::inconsistent;
   if (!views_in_order(log, view)) return RejectReason::views_out_of_order;
-  if (log_size_bytes(log) > max_log_bytes) return RejectReason::log_full;
+  if (!chain_valid(parent, OpNumber(op.value - log.size() + 1), log)) {
+    return RejectReason::bad_checksum;
+  }
   return std::nullopt;
 }
 
@@ -54,11 +58,23 @@ std::optional<RejectReason> content_claim(const Prepare& m) {
 
 std::optional<RejectReason> content_claim(const DoViewChange& m) {
   if (m.last_normal_view > m.view) return RejectReason::views_out_of_order;
-  return whole_log_claim(m.log, m.view, m.op, m.commit);
+  return suffix_claim(m.log, m.parent, m.view, m.op, m.commit);
 }
 
 std::optional<RejectReason> content_claim(const StartView& m) {
-  return whole_log_claim(m.log, m.view, m.op, m.commit);
+  return suffix_claim(m.log, m.parent, m.view, m.op, m.commit);
+}
+
+std::optional<RejectReason> content_claim(const Entries& m) {
+  const std::uint64_t n = m.entries.size();
+  if (n == 0 || n > m.last.value || (n == m.last.value && m.parent != empty_log_checksum)) {
+    return RejectReason::inconsistent;
+  }
+  if (!views_in_order(m.entries, max_view)) return RejectReason::views_out_of_order;
+  if (!chain_valid(m.parent, OpNumber(m.last.value - n + 1), m.entries)) {
+    return RejectReason::bad_checksum;
+  }
+  return std::nullopt;
 }
 
 std::optional<RejectReason> content_claim(const NewState& m) {
@@ -68,12 +84,18 @@ std::optional<RejectReason> content_claim(const NewState& m) {
     return RejectReason::inconsistent;
   }
   if (!views_in_order(m.entries, m.view)) return RejectReason::views_out_of_order;
+  // The entries chain among themselves; check_append links the first to the receiver's log.
+  if (n > 1 && !chain_valid(m.entries[0].checksum, m.first_op.next(), std::span(m.entries).subspan(1))) {
+    return RejectReason::bad_checksum;
+  }
   return std::nullopt;
 }
 
 std::optional<RejectReason> content_claim(const RecoveryResponse& m) {
-  if (m.has_log) return whole_log_claim(m.log, m.view, m.op, m.commit);
-  if (m.op.value != 0 || m.commit.value != 0 || !m.log.empty()) return RejectReason::inconsistent;
+  if (m.has_log) return suffix_claim(m.log, m.parent, m.view, m.op, m.commit);
+  if (m.op.value != 0 || m.commit.value != 0 || !m.log.empty() || m.parent != empty_log_checksum) {
+    return RejectReason::inconsistent;
+  }
   return std::nullopt;
 }
 
@@ -110,7 +132,7 @@ inline constexpr bool sent_by_primary = is_one_of<M, Prepare, Commit, StartView,
 /// StartViewChange either, but one naming it is handled as from any other replica.)
 template <class M>
 inline constexpr bool never_sent_to_self =
-    is_one_of<M, StartView, GetState, NewState, Recovery, RecoveryResponse>;
+    is_one_of<M, StartView, GetState, NewState, Recovery, RecoveryResponse, GetEntries, Entries>;
 
 /// Whether a replica in `status`, the primary of its view or not, handles type M.
 template <class M>
@@ -126,6 +148,10 @@ bool handled_in(StatusKind status, bool primary) {
     return !primary && (status == normal || status == state_transfer);  // repairing, joining
   } else if constexpr (is_one_of<M, RecoveryResponse>) {
     return status == recovering;
+  } else if constexpr (is_one_of<M, GetEntries>) {
+    return status != recovering;  // any replica with the entry answers: the checksum vouches
+  } else if constexpr (is_one_of<M, Entries>) {
+    return status == view_change || status == recovering;  // a new primary, a recoverer fetch
   } else {
     static_assert(is_one_of<M, Prepare, Commit, StartViewChange, DoViewChange, StartView>);
     return status != recovering;  // §4.3: a recovering replica takes no part in the protocol
@@ -147,6 +173,8 @@ S& status_as(Status& status) {
 Replica::Replica(const Config& config, std::unique_ptr<StateMachine> machine)
     : config_(config), machine_(std::move(machine)), status_(NormalStatus{}) {
   VSR_ASSERT(machine_ != nullptr);
+  const auto valid = config_.validate();
+  VSR_ASSERT(valid.has_value(), valid.has_error() ? valid.error().message : "");
 }
 
 Replica Replica::fresh(const Config& config, std::unique_ptr<StateMachine> machine) {
@@ -196,7 +224,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
 Replica Replica::recovering(const Config& config, std::unique_ptr<StateMachine> machine,
                             Nonce nonce) {
   Replica r(config, std::move(machine));
-  r.set_status(RecoveringStatus{nonce, {}, 0});
+  r.set_status(RecoveringStatus{nonce, {}, 0, std::nullopt, std::nullopt});
   r.emit(EventKind::recovery_start, -1, nonce.value);
   r.broadcast(Recovery{nonce, config.self}, /*durable=*/false);
   return r;
@@ -229,6 +257,8 @@ void Replica::step(const Message& message) {
                  [this](const NewState& m) { on_new_state(m); },
                  [this](const Recovery& m) { on_recovery(m); },
                  [this](const RecoveryResponse& m) { on_recovery_response(m); },
+                 [this](const GetEntries& m) { on_get_entries(m); },
+                 [this](const Entries& m) { on_entries(m); },
              },
              message);
 }
@@ -264,7 +294,7 @@ void Replica::take_output(Output& into) {
 // ---------------------------------------------------------------- claims no honest sender makes
 
 std::optional<RejectReason> Replica::check_claims(const Message& message) const {
-  return std::visit(
+  const std::optional<RejectReason> why = std::visit(
       [this](const auto& m) -> std::optional<RejectReason> {
         if constexpr (requires { m.view; }) {
           if (m.view > max_view) return RejectReason::view_overflow;
@@ -275,14 +305,14 @@ std::optional<RejectReason> Replica::check_claims(const Message& message) const 
         return content_claim(m);
       },
       message);
-}
-
-/// Committed ops survive every view change (§4.2), so a log that lacks or changes one
-/// this replica executed cannot be a correct new view's log.
-bool Replica::keeps_executed(const std::vector<LogEntry>& log) const {
-  if (log.size() < executed_.value) return false;
-  return std::equal(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(executed_.value),
-                    log_.begin());
+  if (why) return why;
+  // No replica sends a message above max_message_bytes (a client's request is judged by
+  // its entry, in on_request).
+  if (!std::holds_alternative<Request>(message) &&
+      encoded_size(message) > config_.max_message_bytes) {
+    return RejectReason::too_large;
+  }
+  return std::nullopt;
 }
 
 std::optional<RejectReason> Replica::check_append(OpNumber keep,
@@ -291,9 +321,14 @@ std::optional<RejectReason> Replica::check_append(OpNumber keep,
   std::size_t bytes = log_bytes_;
   for (OpNumber k = keep.next(); k <= op(); k = k.next()) bytes -= encoded_entry_size(entry(k));
   ViewNumber last = keep.value == 0 ? ViewNumber{} : entry(keep).view;
+  std::uint64_t parent = checksum_at(keep);
+  OpNumber k = keep;
   for (const LogEntry& e : entries) {
     if (e.view < last) return RejectReason::views_out_of_order;
     last = e.view;
+    k = k.next();
+    parent = entry_checksum(k, e, parent);
+    if (e.checksum != parent) return RejectReason::bad_checksum;
     bytes += encoded_entry_size(e);
     if (bytes > max_log_bytes) return RejectReason::log_full;
   }
@@ -359,6 +394,10 @@ const LogEntry& Replica::entry(OpNumber op) const {
   return log_[op.value - 1];
 }
 
+std::uint64_t Replica::checksum_at(OpNumber op) const {
+  return op.value == 0 ? empty_log_checksum : entry(op).checksum;
+}
+
 std::uint64_t Replica::state_hash() const {
   std::uint64_t h = machine_->state_hash();
   for (const auto& [client, session] : client_table_) {
@@ -379,7 +418,12 @@ void Replica::on_request(const Request& m) {
     hit(Probe::pipeline_full);  // dropped: the client resends once the pipeline drains
     return;
   }
-  const LogEntry e{view_, m.client, m.request, m.operation};
+  LogEntry e{view_, m.client, m.request, m.operation};
+  e.checksum = entry_checksum(op().next(), e, checksum_at(op()));
+  // Every message that carries entries must fit max_message_bytes with at least this one.
+  if (encoded_entry_size(e) + whole_log_overhead_bytes > config_.max_message_bytes) {
+    return reject(std::nullopt, RejectReason::too_large);
+  }
   if (const auto why = check_append(op(), std::span(&e, 1))) return reject(std::nullopt, *why);
   prepare(m);
 }
@@ -399,7 +443,19 @@ bool Replica::try_answer_from_client_table(const Request& m) {
 }
 
 void Replica::prepare(const Request& m) {
+  // The uncommitted window (§4.1 "pipelining", bounded here): the primary numbers op k
+  // only while its commit number is at least k - P (P = max_pipeline_ops; on_request
+  // checked it). Its commit number only ever holds committed ops, and a log's prefix up
+  // to an entry is the prefix of the log of the primary that numbered the entry (logs
+  // match up to any common entry, §4.2's correctness argument). So in any replica's log
+  // whose last op is n, every op at most n - P is committed in the cluster, whatever
+  // view changes handed the ops on: an op inherited from a view change keeps the bound
+  // it was numbered under. A new primary may hold more than P ops above its own commit
+  // number (it learns commits late), but then it numbers none until they commit.
+  VSR_ASSERT(op().value - commit_.value < config_.max_pipeline_ops,
+             "the primary numbers an op only within the uncommitted window");
   LogEntry e{view_, m.client, m.request, m.operation};
+  e.checksum = entry_checksum(op().next(), e, checksum_at(op()));
   append(e);
   in_flight_[m.client] = m.request;
   Prepare p{view_, op(), commit_, std::move(e), config_.self};
@@ -602,7 +658,10 @@ void Replica::maybe_send_do_view_change(ViewChangeStatus& s) {
 /// Durable before it leaves: the new primary may build its log on this one.
 void Replica::send_do_view_change() {
   ReplicaIndex primary = config_.primary_of(view_);
-  send_durable(primary, DoViewChange{view_, last_normal_view_, op(), commit_, log_, config_.self});
+  const OpNumber base = suffix_base();
+  send_durable(primary, DoViewChange{view_, last_normal_view_, op(), commit_,
+                                     std::vector(log_.begin() + static_cast<std::ptrdiff_t>(base.value), log_.end()),
+                                     config_.self, checksum_at(base)});
   emit(EventKind::do_view_change_sent, primary.value, view_.value);
   note(DoViewChangeSent{view_, primary});
 }
@@ -630,6 +689,7 @@ void Replica::on_do_view_change(const DoViewChange& m) {
 /// vote for this view is durable, so a crash cannot make it forget this view and form
 /// it again, with another log, after a restart.
 void Replica::try_become_primary(ViewChangeStatus& s) {
+  if (s.chosen.has_value()) return;  // chosen already; fetching its log
   if (s.do_votes.size() >= config_.quorum() && s.do_votes.contains(config_.self)) {
     become_primary(s);
   }
@@ -637,9 +697,24 @@ void Replica::try_become_primary(ViewChangeStatus& s) {
 
 /// Step 3: the new primary takes the log with the highest last-normal view, then the
 /// highest op number, and the highest commit number among the quorum.
+///
+/// Deviation: a DoViewChange carries only its sender's last entries and the checksum of
+/// the entry before them (message.hpp), so the new primary may not see the chosen log
+/// whole. It still adopts exactly that log, as the paper says: it keeps its own ops
+/// 1..base only if its entry at base (the op below the chosen suffix) has the chosen
+/// log's checksum there, which by the checksum chain means its ops 1..base are that
+/// log's (up to a hash collision, outside VR's fault model); otherwise it fetches the
+/// chosen log's entries below the suffix, backwards, each run checked against the
+/// checksum of the run above, until its own log matches (finish_view_change). Which
+/// log is chosen does not depend on how much was shipped, and the new primary enters
+/// the view, and sends StartView, only once it holds the whole chosen log. The suffix
+/// length only decides how often a fetch is needed: in a log ending at n, every op at
+/// most n - max_pipeline_ops is committed (prepare()), and a replica that executed up
+/// to it holds those ops unchanged, so a new primary that is not far behind needs none.
 void Replica::become_primary(ViewChangeStatus& s) {
   VSR_ASSERT(s.do_votes.size() >= config_.quorum() && s.do_votes.contains(config_.self),
              "a new primary needs a quorum of votes, its own among them");
+  VSR_ASSERT(!s.chosen.has_value(), "a view change chooses its log once");
   const DoViewChange* best = nullptr;
   CommitNumber commit = commit_;
   for (const auto& [replica, dvc] : s.do_votes) {
@@ -650,29 +725,61 @@ void Replica::become_primary(ViewChangeStatus& s) {
     commit = std::max(commit, dvc.commit);
   }
   VSR_ASSERT(best != nullptr);
-  if (!keeps_executed(best->log)) {
-    // A lie (the log a quorum chooses holds every committed op): drop that vote and
-    // choose again among the rest, if they still make a quorum with this replica's own.
-    reject(best->replica, RejectReason::drops_executed);
-    s.do_votes.erase(best->replica);
-    return try_become_primary(s);
+  // A lie (the log a quorum chooses holds every committed op): drop that vote and
+  // choose again among the rest, if they still make a quorum with this replica's own.
+  if (surely_drops_executed(best->op, best->log)) {
+    return drop_vote(s, best->replica, RejectReason::drops_executed);
   }
   for (const auto& [replica, dvc] : s.do_votes) {
     if (dvc.op > best->op) hit(Probe::view_change_longer_log_from_older_view);
   }
   if (commit > commit_ && commit > best->commit) hit(Probe::view_change_commit_raised_by_vote);
-  std::vector<LogEntry> chosen = best->log;  // `s` dies when the status changes
+  s.chosen = *best;
+  s.chosen_commit = commit;
+  const OpNumber base(best->op.value - best->log.size());
+  if (matches_at(base, best->parent)) return finish_view_change(s);
+  hit(Probe::view_change_new_primary_fetches);
+  start_fetch(s.fetch, base, best->parent, best->replica);
+  s.ticks = 0;  // the fetch's progress keeps the view change alive (tick_view_change)
+}
+
+/// Adopts the chosen log once this replica holds its prefix (its own, or fetched), and
+/// enters the new view as its primary.
+void Replica::finish_view_change(ViewChangeStatus& s) {
+  VSR_ASSERT(s.chosen.has_value() && (!s.fetch || fetch_done(*s.fetch)),
+             "the new primary adopts the chosen log only once it holds it whole");
+  const DoViewChange chosen = std::move(*s.chosen);  // `s` dies when the status changes
+  const OpNumber keep = s.fetch ? s.fetch->next : OpNumber(chosen.op.value - chosen.log.size());
+  const std::vector<LogEntry> tail =
+      s.fetch ? fetched_then(*s.fetch, chosen.log) : std::vector<LogEntry>(chosen.log);
+  if (s.fetch) hit(Probe::view_change_fetch_completed);
+  if (common_prefix(keep, tail) < executed_) {
+    return drop_vote(s, chosen.replica, RejectReason::drops_executed);
+  }
+  if (const auto why = check_append(keep, tail)) return drop_vote(s, chosen.replica, *why);
+  CommitNumber commit = s.chosen_commit;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
-  replace_log(chosen);
+  replace_suffix(keep, tail);
   commit = std::min(commit, to_commit(op()));
   enter_normal(view_);
   advance_commit(commit);
   report_view_change_completed(-1, duration_ticks);
 }
 
+void Replica::drop_vote(ViewChangeStatus& s, ReplicaIndex voter, RejectReason why) {
+  reject(voter, why);
+  s.do_votes.erase(voter);
+  s.chosen.reset();
+  s.fetch.reset();
+  try_become_primary(s);
+}
+
 void Replica::send_start_view(ReplicaIndex to) {
   VSR_ASSERT(to != config_.self && is_acting_primary(), "the primary sends StartView to backups");
-  send_durable(to, StartView{view_, op(), commit_, log_, config_.self});
+  const OpNumber base = suffix_base();
+  send_durable(to, StartView{view_, op(), commit_,
+                             std::vector(log_.begin() + static_cast<std::ptrdiff_t>(base.value), log_.end()),
+                             config_.self, checksum_at(base)});
 }
 
 /// Enters normal status in `view` (after a view change, restart, state transfer or
@@ -700,14 +807,28 @@ void Replica::enter_normal(ViewNumber view) {
 }
 
 /// Step 5: a backup adopts the new primary's log and acknowledges its uncommitted ops.
-/// From the primary of a view at least this replica's (step checked it).
+/// From the primary of a view at least this replica's (step checked it). Deviation: the
+/// StartView carries a suffix of that log (message.hpp); a backup whose own entry below
+/// it has another checksum, or which lacks that entry, cannot prove its prefix is the
+/// new log's, so it joins the view by state transfer (§5.2) instead, which keeps only
+/// its executed ops and fetches the rest from the primary.
 void Replica::on_start_view(const StartView& m) {
   if (is_normal_in(m.view)) return;  // already in it
-  if (!keeps_executed(m.log)) return reject(m.replica, RejectReason::drops_executed);
+  if (surely_drops_executed(m.op, m.log)) {
+    return reject(m.replica, RejectReason::drops_executed);
+  }
+  const OpNumber base(m.op.value - m.log.size());
+  if (!matches_at(base, m.parent)) {
+    if (is_transferring() && m.view == view_) return;  // already joining it
+    hit(Probe::start_view_prefix_unproven);
+    return join_by_state_transfer(m.view);
+  }
+  if (common_prefix(base, m.log) < executed_) return reject(m.replica, RejectReason::drops_executed);
+  if (const auto why = check_append(base, m.log)) return reject(m.replica, *why);
   const bool was_view_change = status() == StatusKind::view_change;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   stop_leadership();
-  replace_log(m.log);
+  replace_suffix(base, m.log);
   enter_normal(m.view);
   // Only a view-change span ends here; a normal or transferring replica skips views.
   if (was_view_change) report_view_change_completed(m.replica.value, duration_ticks);
@@ -716,6 +837,7 @@ void Replica::on_start_view(const StartView& m) {
 
 void Replica::tick_view_change(ViewChangeStatus& s) {
   ++s.ticks;
+  if (s.fetch) tick_fetch(*s.fetch);
   if (s.ticks >= config_.timeouts.view_change_timeout_ticks) {
     hit(Probe::view_change_timed_out);
     start_view_change(view_.next());  // stalled: try the next view (§4.2)
@@ -780,11 +902,11 @@ void Replica::join_by_state_transfer(ViewNumber view) {
 void Replica::on_get_state(const GetState& m) {
   if (m.op == OpNumber(~std::uint64_t{0})) return;  // m.op.next() would wrap to op 0
   NewState ns{view_, m.op.next(), op(), commit_, {}, config_.self};
-  std::size_t bytes = 0;  // the NewState must fit a frame (max_log_bytes bounds the log)
+  std::size_t bytes = whole_log_overhead_bytes;  // the NewState must fit max_message_bytes
   for (OpNumber k = m.op.next(); k <= op() && ns.entries.size() < config_.max_repair_entries;
        k = k.next()) {
     bytes += encoded_entry_size(entry(k));
-    if (bytes > max_log_bytes) break;
+    if (bytes > config_.max_message_bytes) break;
     ns.entries.push_back(entry(k));
   }
   emit(EventKind::state_transfer_sent, m.replica.value, ns.entries.size());
@@ -846,10 +968,12 @@ void Replica::tick_state_transfer(StateTransferStatus& s) {
 void Replica::on_recovery(const Recovery& m) {
   RecoveryResponse r{view_, m.nonce, false, OpNumber{}, CommitNumber{}, {}, config_.self};
   if (is_primary()) {
+    const OpNumber base = suffix_base();
     r.has_log = true;
     r.op = op();
     r.commit = commit_;
-    r.log = log_;
+    r.log.assign(log_.begin() + static_cast<std::ptrdiff_t>(base.value), log_.end());
+    r.parent = checksum_at(base);
   }
   send(m.replica, std::move(r));
 }
@@ -858,9 +982,13 @@ void Replica::on_recovery(const Recovery& m) {
 void Replica::on_recovery_response(const RecoveryResponse& m) {
   auto& s = status_as<RecoveringStatus>(status_);
   if (m.nonce != s.nonce) return;  // an answer to an earlier recovery
+  if (s.chosen) return;            // recovering from a chosen answer already
   auto [it, inserted] = s.responses.try_emplace(m.replica, m);
   if (!inserted && m.view >= it->second.view) it->second = m;
-  if (const RecoveryResponse* primary = response_to_recover_from(s)) finish_recovery(*primary);
+  if (const RecoveryResponse* primary = response_to_recover_from(s)) {
+    s.chosen = *primary;
+    finish_recovery(s);
+  }
 }
 
 /// The response to recover from, once there is one: when f+1 replicas answered (so some
@@ -878,11 +1006,34 @@ const RecoveryResponse* Replica::response_to_recover_from(const RecoveringStatus
   return &primary->second;
 }
 
-void Replica::finish_recovery(const RecoveryResponse& primary_response) {
-  VSR_ASSERT(is_recovering(), "only a recovering replica finishes recovery");
-  RecoveryResponse r = primary_response;  // the status (and so the response) is replaced
+/// Recovers from the chosen answer: at once when it carries the primary's whole log,
+/// else once the rest of that log is fetched (deviation: the answer carries a suffix,
+/// message.hpp). The replica stays recovering, taking no part in the protocol, until it
+/// holds the primary's whole log (§4.3).
+void Replica::finish_recovery(RecoveringStatus& s) {
+  VSR_ASSERT(s.chosen.has_value() && !s.fetch, "recovery starts from one chosen answer");
+  const RecoveryResponse& r = *s.chosen;
+  const OpNumber base(r.op.value - r.log.size());
+  if (matches_at(base, r.parent)) return complete_recovery(s);
+  hit(Probe::recovery_fetches);
+  start_fetch(s.fetch, base, r.parent, r.replica);
+}
+
+void Replica::complete_recovery(RecoveringStatus& s) {
+  VSR_ASSERT(is_recovering() && s.chosen && (!s.fetch || fetch_done(*s.fetch)),
+             "a recovering replica recovers once it holds the primary's whole log");
+  const RecoveryResponse r = std::move(*s.chosen);  // the status is replaced below
+  const OpNumber keep = s.fetch ? s.fetch->next : OpNumber(r.op.value - r.log.size());
+  const std::vector<LogEntry> tail = s.fetch ? fetched_then(*s.fetch, r.log) : r.log;
+  if (const auto why = check_append(keep, tail)) {
+    reject(r.replica, *why);  // no honest primary's log: recover afresh
+    s.chosen.reset();
+    s.fetch.reset();
+    s.responses.clear();
+    return;
+  }
   std::uint64_t started = status_since_ticks_;
-  replace_log(r.log);
+  replace_suffix(keep, tail);
   enter_normal(r.view);
   advance_commit(r.commit);
   emit(EventKind::recovery_complete, r.replica.value, now_ticks_ - started);
@@ -890,16 +1041,103 @@ void Replica::finish_recovery(const RecoveryResponse& primary_response) {
 }
 
 void Replica::tick_recovering(RecoveringStatus& s) {
+  if (s.fetch) {
+    tick_fetch(*s.fetch);
+    if (s.fetch->idle_ticks < config_.timeouts.view_change_timeout_ticks) return;
+    // No replica holds the chosen log any more (its uncommitted tail may have been
+    // replaced by a view change): ask everyone again.
+    s.chosen.reset();
+    s.fetch.reset();
+    s.responses.clear();
+    s.resend_ticks = config_.timeouts.recovery_resend_ticks;
+  }
   if (++s.resend_ticks < config_.timeouts.recovery_resend_ticks) return;
   s.resend_ticks = 0;
   hit(Probe::recovery_retried);
   broadcast(Recovery{s.nonce, config_.self}, /*durable=*/false);
 }
 
+// ---------------------------------------------------------------- log fetch (GetEntries / Entries)
+
+/// Starts fetching the log whose op `next` has checksum `anchor`, from `source` first;
+/// nothing to fetch when this replica's own log already matches there.
+void Replica::start_fetch(std::optional<LogFetch>& fetch, OpNumber next, std::uint64_t anchor,
+                          ReplicaIndex source) {
+  fetch = LogFetch{next, anchor, {}, source, 0, 0};
+  if (!fetch_done(*fetch)) request_entries(*fetch);
+}
+
+void Replica::request_entries(const LogFetch& fetch) {
+  VSR_ASSERT(fetch.source != config_.self, "a replica fetches from the others");
+  send(fetch.source, GetEntries{fetch.next, fetch.anchor, config_.self});
+}
+
+/// From any replica but a recovering one (step checked it): answers when its own log
+/// has the asked entry, with the run of entries that ends there.
+void Replica::on_get_entries(const GetEntries& m) {
+  if (m.last.value == 0 || !matches_at(m.last, m.checksum)) return;  // not this log
+  const OpNumber base = run_base(m.last, config_.max_repair_entries);
+  hit(Probe::fetch_served);
+  send(m.replica, Entries{m.last, checksum_at(base),
+                          std::vector(log_.begin() + static_cast<std::ptrdiff_t>(base.value),
+                                      log_.begin() + static_cast<std::ptrdiff_t>(m.last.value)),
+                          config_.self});
+}
+
+/// To a new primary or a recovering replica (step checked it; the run chains to its
+/// parent). A run for another fetch, or an older request, is ignored.
+void Replica::on_entries(const Entries& m) {
+  if (auto* s = std::get_if<ViewChangeStatus>(&status_); s != nullptr && s->fetch) {
+    if (!take_entries(*s->fetch, m)) return;
+    s->ticks = 0;
+    if (fetch_done(*s->fetch)) finish_view_change(*s);
+  } else if (auto* r = std::get_if<RecoveringStatus>(&status_); r != nullptr && r->fetch) {
+    if (!take_entries(*r->fetch, m)) return;
+    if (fetch_done(*r->fetch)) complete_recovery(*r);
+  }
+}
+
+bool Replica::take_entries(LogFetch& fetch, const Entries& m) {
+  // The run must end at the op the fetch waits for, with the checksum it wants there;
+  // the run's own chain (content_claim) then vouches for every entry and its parent.
+  if (fetch_done(fetch) || m.last != fetch.next || m.entries.back().checksum != fetch.anchor) {
+    return false;
+  }
+  fetch.runs.push_back(m.entries);
+  fetch.next = OpNumber(m.last.value - m.entries.size());
+  fetch.anchor = m.parent;
+  fetch.idle_ticks = 0;
+  fetch.resend_ticks = 0;
+  if (!fetch_done(fetch)) request_entries(fetch);
+  return true;
+}
+
+void Replica::tick_fetch(LogFetch& fetch) {
+  ++fetch.idle_ticks;
+  if (fetch_done(fetch) || ++fetch.resend_ticks < config_.timeouts.repair_resend_ticks) return;
+  fetch.resend_ticks = 0;
+  // The next replica in turn: any that holds the entry may answer.
+  do {
+    fetch.source = ReplicaIndex(static_cast<std::uint8_t>((fetch.source.value + 1) % config_.replica_count));
+  } while (fetch.source == config_.self);
+  request_entries(fetch);
+}
+
+std::vector<LogEntry> Replica::fetched_then(const LogFetch& fetch, std::span<const LogEntry> suffix) {
+  std::vector<LogEntry> all;
+  for (auto run = fetch.runs.rbegin(); run != fetch.runs.rend(); ++run) {
+    all.insert(all.end(), run->begin(), run->end());
+  }
+  all.insert(all.end(), suffix.begin(), suffix.end());
+  return all;
+}
+
 // ---------------------------------------------------------------- log and persistence
 
 void Replica::append(const LogEntry& e) {
   VSR_ASSERT(log_.empty() || log_.back().view <= e.view, "log entry views must not decrease");
+  VSR_ASSERT(e.checksum == entry_checksum(op().next(), e, checksum_at(op())),
+             "every appended entry continues the log's checksum chain");
   log_.push_back(e);
   log_bytes_ += encoded_entry_size(e);
   VSR_ASSERT(log_bytes_ <= max_log_bytes, "the log outgrew max_log_bytes");
@@ -915,14 +1153,58 @@ void Replica::truncate(OpNumber to) {
   emit(EventKind::log_truncate, -1, to.value);
 }
 
-/// Replaces the log with `log`, writing only from the first entry that differs.
-/// The executed prefix must be unchanged: committed ops survive view changes (§4.2).
-void Replica::replace_log(const std::vector<LogEntry>& log) {
-  std::size_t same = 0;
-  while (same < log.size() && same < log_.size() && log[same] == log_[same]) ++same;
-  VSR_ASSERT(same >= executed_.value, "a new log must keep every executed op");
-  if (same < log_.size()) truncate(OpNumber(same));
-  for (std::size_t k = same; k < log.size(); ++k) append(log[k]);
+OpNumber Replica::suffix_base() const {
+  std::size_t bytes = whole_log_overhead_bytes;
+  OpNumber base = op();
+  while (base.value > 0 && op().value - base.value < config_.max_pipeline_ops) {
+    bytes += encoded_entry_size(entry(base));
+    if (bytes > config_.max_message_bytes) break;
+    base = base.prev();
+  }
+  return base;
+}
+
+OpNumber Replica::run_base(OpNumber last, std::uint64_t max_entries) const {
+  VSR_ASSERT(last.value >= 1 && last <= op(), "run_base: op out of range");
+  std::size_t bytes = whole_log_overhead_bytes + encoded_entry_size(entry(last));
+  OpNumber base = last.prev();  // one entry always fits (on_request)
+  while (base.value > 0 && last.value - base.value < max_entries) {
+    bytes += encoded_entry_size(entry(base));
+    if (bytes > config_.max_message_bytes) break;
+    base = base.prev();
+  }
+  return base;
+}
+
+OpNumber Replica::common_prefix(OpNumber base, std::span<const LogEntry> entries) const {
+  VSR_ASSERT(base <= op(), "common_prefix: base beyond the log");
+  OpNumber k = base;
+  while (k < op() && k.value - base.value < entries.size() &&
+         entry(k.next()) == entries[k.value - base.value]) {
+    k = k.next();
+  }
+  return k;
+}
+
+bool Replica::surely_drops_executed(OpNumber op, std::span<const LogEntry> suffix) const {
+  if (op < executed_) return true;
+  const OpNumber base(op.value - suffix.size());
+  if (executed_ > base) {  // the suffix shows the executed op: compare the checksums
+    return suffix[executed_.value - base.value - 1].checksum != checksum_at(executed_);
+  }
+  // Below the suffix: equal if this log matches at base; otherwise only a fetch tells.
+  return false;
+}
+
+/// Replaces the log after `base` with `entries`, writing only from the first entry that
+/// differs. The executed prefix must be unchanged: committed ops survive view changes (§4.2).
+void Replica::replace_suffix(OpNumber base, std::span<const LogEntry> entries) {
+  VSR_ASSERT(base <= op() && chain_valid(checksum_at(base), base.next(), entries),
+             "a new suffix continues the prefix it keeps");
+  const OpNumber same = common_prefix(base, entries);
+  VSR_ASSERT(same >= executed_, "a new log must keep every executed op");
+  if (same < op()) truncate(same);
+  for (std::size_t k = same.value - base.value; k < entries.size(); ++k) append(entries[k]);
 }
 
 void Replica::persist_state() {
@@ -943,10 +1225,12 @@ void Replica::rebuild_in_flight() {
 // ---------------------------------------------------------------- output helpers
 
 void Replica::send(ReplicaIndex to, Message m) {
+  VSR_ASSERT(encoded_size(m) <= config_.max_message_bytes, "a message outgrew max_message_bytes");
   out_.send_now.push_back({to, std::move(m)});
 }
 
 void Replica::send_durable(ReplicaIndex to, Message m) {
+  VSR_ASSERT(encoded_size(m) <= config_.max_message_bytes, "a message outgrew max_message_bytes");
   out_.send_after_persist.push_back({to, std::move(m)});
 }
 

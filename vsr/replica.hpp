@@ -34,13 +34,30 @@ struct NormalStatus {
   std::uint32_t resend_ticks = 0;  // primary: ticks since the last Prepare resend
 };
 
+/// A log fetch in progress (GetEntries / Entries): the entries of a log this replica
+/// knows only by its chained checksum `anchor` at op `next`, fetched backwards, one run
+/// at a time, each checked against the checksum below it, until this replica's own log
+/// has that checksum at `next` (so holds the same ops 1..next) or `next` is 0.
+struct LogFetch {
+  OpNumber next{};
+  std::uint64_t anchor = empty_log_checksum;
+  std::vector<std::vector<LogEntry>> runs;  // fetched, highest run first, each in op order
+  ReplicaIndex source{};                    // the replica asked last
+  std::uint32_t resend_ticks = 0;           // since the last GetEntries
+  std::uint32_t idle_ticks = 0;             // since the last run arrived
+};
+
 /// View change (§4.2).
 struct ViewChangeStatus {
   std::set<ReplicaIndex> start_votes;             // StartViewChange senders, self included
   std::map<ReplicaIndex, DoViewChange> do_votes;  // new primary only
   bool do_view_change_sent = false;
-  std::uint32_t ticks = 0;         // since this view change began
+  std::uint32_t ticks = 0;         // since this view change began, or its fetch last progressed
   std::uint32_t resend_ticks = 0;  // since the last resend
+  // New primary only, once a quorum of votes chose a log it cannot prove it holds:
+  std::optional<DoViewChange> chosen;  // the vote whose log it adopts
+  CommitNumber chosen_commit{};        // the highest commit number among the votes
+  std::optional<LogFetch> fetch;       // the chosen log's prefix it is fetching
 };
 
 /// Recovery after total state loss (§4.3).
@@ -48,6 +65,8 @@ struct RecoveringStatus {
   Nonce nonce{};
   std::map<ReplicaIndex, RecoveryResponse> responses;
   std::uint32_t resend_ticks = 0;
+  std::optional<RecoveryResponse> chosen;  // the primary's answer it recovers from
+  std::optional<LogFetch> fetch;           // the prefix of that answer's log it is fetching
 };
 
 /// Waiting for the log of a view this replica joined late (§5.2); the log was cut
@@ -112,6 +131,8 @@ class Replica {
   /// The sum of encoded_entry_size over the log; never above max_log_bytes.
   [[nodiscard]] std::size_t log_bytes() const { return log_bytes_; }
   [[nodiscard]] const LogEntry& entry(OpNumber op) const;
+  /// The chained checksum of op `op` (empty_log_checksum for op 0). Precondition: op ≤ op().
+  [[nodiscard]] std::uint64_t checksum_at(OpNumber op) const;
   [[nodiscard]] const std::map<ClientId, ClientSession>& client_table() const {
     return client_table_;
   }
@@ -136,8 +157,6 @@ class Replica {
   // --- claims no honest sender makes (step's contract) ---
   /// The first such claim `m` makes by itself, whatever this replica's state.
   [[nodiscard]] std::optional<RejectReason> check_claims(const Message& m) const;
-  /// Whether `log` holds every op this replica executed, unchanged.
-  [[nodiscard]] bool keeps_executed(const std::vector<LogEntry>& log) const;
   /// Whether the entries, appended after the first `keep` ops of the log, keep entry
   /// views non-decreasing and the log within max_log_bytes; the reason if not.
   [[nodiscard]] std::optional<RejectReason> check_append(OpNumber keep,
@@ -172,6 +191,8 @@ class Replica {
   void on_new_state(const NewState& m);
   void on_recovery(const Recovery& m);
   void on_recovery_response(const RecoveryResponse& m);
+  void on_get_entries(const GetEntries& m);
+  void on_entries(const Entries& m);
 
   // --- ticks, per status ---
   void tick_primary(NormalStatus& s);
@@ -197,6 +218,9 @@ class Replica {
   void send_do_view_change();
   void try_become_primary(ViewChangeStatus& s);
   void become_primary(ViewChangeStatus& s);
+  void finish_view_change(ViewChangeStatus& s);
+  /// Drops a vote that claims what no honest replica does, and chooses again.
+  void drop_vote(ViewChangeStatus& s, ReplicaIndex voter, RejectReason why);
   void send_start_view(ReplicaIndex to);
   void enter_normal(ViewNumber view);
 
@@ -206,13 +230,51 @@ class Replica {
   /// The prefix of the log known to match the current view's log.
   [[nodiscard]] OpNumber matching_prefix() const;
   void join_by_state_transfer(ViewNumber view);
-  void finish_recovery(const RecoveryResponse& primary_response);
+  void finish_recovery(RecoveringStatus& s);
+  void complete_recovery(RecoveringStatus& s);
   [[nodiscard]] const RecoveryResponse* response_to_recover_from(const RecoveringStatus& s) const;
+
+  // --- log fetch (GetEntries / Entries) ---
+  void start_fetch(std::optional<LogFetch>& fetch, OpNumber next, std::uint64_t anchor,
+                   ReplicaIndex source);
+  void request_entries(const LogFetch& fetch);
+  /// Takes `m` into `fetch` if it is the run that fetch waits for; whether it was.
+  bool take_entries(LogFetch& fetch, const Entries& m);
+  /// Resends the request, to the next replica in turn, when it has waited long enough.
+  void tick_fetch(LogFetch& fetch);
+  /// Whether this replica's own log now holds the rest: ops 1..fetch.next as wanted.
+  [[nodiscard]] bool fetch_done(const LogFetch& fetch) const {
+    return matches_at(fetch.next, fetch.anchor);
+  }
+  /// The fetched entries (ops fetch.next+1 ..) followed by `suffix`.
+  [[nodiscard]] static std::vector<LogEntry> fetched_then(const LogFetch& fetch,
+                                                          std::span<const LogEntry> suffix);
 
   // --- log and persistence ---
   void append(const LogEntry& e);
   void truncate(OpNumber to);
-  void replace_log(const std::vector<LogEntry>& log);
+  /// Whether this replica's log has op `k` with chained checksum `checksum` (op 0: the
+  /// empty log's), so holds the same ops 1..k as the log that checksum came from.
+  [[nodiscard]] bool matches_at(OpNumber k, std::uint64_t checksum) const {
+    return k <= op() && checksum_at(k) == checksum;
+  }
+  /// Where the suffix this replica ships (DoViewChange, StartView, RecoveryResponse)
+  /// starts, less one: its last max_pipeline_ops entries, or fewer, to fit a message.
+  [[nodiscard]] OpNumber suffix_base() const;
+  /// Where a run of at most `max_entries` entries ending at `last` starts, less one, so
+  /// that the run fits a message. Precondition: 1 ≤ last ≤ op().
+  [[nodiscard]] OpNumber run_base(OpNumber last, std::uint64_t max_entries) const;
+  /// How many ops this log shares with the log made of ops 1..base of this one followed
+  /// by `entries`. Precondition: base ≤ op().
+  [[nodiscard]] OpNumber common_prefix(OpNumber base, std::span<const LogEntry> entries) const;
+  /// Whether a log ending at `op` with `suffix` as its last entries cannot hold every
+  /// op this replica executed, unchanged, judged from what can be checked without its
+  /// prefix (a new view's log must, §4.2; a fetched prefix is checked once it arrives).
+  [[nodiscard]] bool surely_drops_executed(OpNumber op, std::span<const LogEntry> suffix) const;
+  /// Replaces the log after op `base` with `entries`, writing only from the first
+  /// entry that differs. Preconditions: base ≤ op(), the entries continue the chain at
+  /// base, check_append(base, entries) passed, and every executed op is kept.
+  void replace_suffix(OpNumber base, std::span<const LogEntry> entries);
   void persist_state();
   void rebuild_in_flight();
 

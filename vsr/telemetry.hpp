@@ -84,7 +84,9 @@ inline constexpr std::size_t event_kind_count = 0
   X(views_out_of_order, 3)  /* entry views decrease, or exceed the view they belong to */ \
   X(inconsistent, 4)        /* sizes disagree: log length vs op, commit above op */      \
   X(unknown_replica, 5)     /* the sender's index is not in the cluster */             \
-  X(log_full, 6)            /* the log would outgrow max_log_bytes (vsr/codec.hpp) */
+  X(log_full, 6)            /* the log would outgrow max_log_bytes (vsr/codec.hpp) */   \
+  X(bad_checksum, 7)        /* an entry's chained checksum is not the one that follows its parent */ \
+  X(too_large, 8)           /* a request whose entry would not fit Config::max_message_bytes */
 
 enum class RejectReason : std::uint8_t {
 #define VSR_X(id, number) id = number,

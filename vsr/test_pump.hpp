@@ -185,6 +185,7 @@ struct Node {
   std::vector<Committed> committed;   // ops executed by this incarnation, in order
   std::set<std::pair<ClientId, RequestNumber>> executed;  // this incarnation
   Output last;                        // the last output, for inspection
+  ProbeCounts probes{};               // summed over every output
   std::vector<Fact> facts;            // every fact its outputs reported, in order
   std::uint32_t incarnation = 0;
 
@@ -195,7 +196,11 @@ struct Node {
 
 class Cluster {
  public:
-  explicit Cluster(std::uint32_t n, Timeouts timeouts = {}) : timeouts_(timeouts), size_(n) {
+  /// Sets bounds on each replica's Config (max_pipeline_ops...) after Config::make.
+  using Bounds = std::function<void(Config&)>;
+
+  explicit Cluster(std::uint32_t n, Timeouts timeouts = {}, Bounds bounds = {})
+      : timeouts_(timeouts), bounds_(std::move(bounds)), size_(n) {
     nodes_.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) nodes_.emplace_back(config(i));
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -208,6 +213,10 @@ class Cluster {
   [[nodiscard]] Config config(std::uint32_t i) const {
     auto c = Config::make(size(), rep(i), timeouts_);
     REQUIRE(c.has_value());
+    if (bounds_) {
+      bounds_(c.value());
+      REQUIRE(c.value().validate().has_value());
+    }
     return c.value();
   }
   [[nodiscard]] const Timeouts& timeouts() const { return timeouts_; }
@@ -520,6 +529,7 @@ class Cluster {
     Replica& x = n.host.replica();
     Output o = x.take_output();
     REQUIRE_MESSAGE(facts_agree_with_events(o), "r", r, ": Output::facts disagree with its telemetry");
+    for (std::size_t p = 0; p < probe_count; ++p) n.probes[p] += o.probes[p];
     if (trace_) {
       for (const auto& ev : o.events) {
         if (ev.kind == EventKind::status_change || ev.kind == EventKind::view_change_start ||
@@ -553,6 +563,7 @@ class Cluster {
 
 
   Timeouts timeouts_;
+  Bounds bounds_;
   std::uint32_t size_;
   std::vector<Node> nodes_;
   std::deque<Envelope> queue_;

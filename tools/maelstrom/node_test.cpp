@@ -450,8 +450,9 @@ TEST_CASE("node: a 70 MB write is refused with 12, and the node stays up") {
 TEST_CASE("node: StartViews from n2 (view 1) then n3 (view 2) dropping an executed op: rejected") {
   // Issue 13 item 3: "a new log must keep every executed op" aborted the node.
   auto node = lone_node_of_three();
-  const LogEntry op1{ViewNumber(1), Node::session_id(1, 1), RequestNumber(1),
-                     encode_kv_op(KvOp{KvOpKind::write, "1", "5", ""})};
+  LogEntry op1{ViewNumber(1), Node::session_id(1, 1), RequestNumber(1),
+               encode_kv_op(KvOp{KvOpKind::write, "1", "5", ""})};
+  op1.checksum = entry_checksum(OpNumber(1), op1, empty_log_checksum);
   node->on_line(peer_line("n2", StartView{ViewNumber(1), OpNumber(1), CommitNumber(1), {op1},
                                           ReplicaIndex(1)}), 1);
   REQUIRE(node->replica()->view() == ViewNumber(1));
