@@ -7,9 +7,22 @@
 
 namespace vsr::sim {
 
+namespace {
+
+/// Whether any probe was hit: most batches hit none, and this is cheaper than adding.
+bool any_hit(const ProbeCounts& probes) {
+  std::uint32_t any = 0;
+  for (std::uint32_t n : probes) any |= n;
+  return any != 0;
+}
+
+}  // namespace
+
 void Metrics::observe(const Output& out) {
   RunStats& st = *stats_;
-  for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
+  if (any_hit(out.probes)) {
+    for (std::size_t p = 0; p < vsr::probe_count; ++p) st.probes[p] += out.probes[p];
+  }
   for (const TelemetryEvent& e : out.events) ++st.telemetry[static_cast<std::size_t>(e.kind)];
   for (const Fact& f : out.facts) observe_fact(f);
 }
