@@ -136,14 +136,17 @@ Route Network::route(std::uint32_t a, std::uint32_t b, bool client_link, const M
   return route;
 }
 
-std::uint32_t Network::hold(Parcel p) {
+std::uint32_t Network::hold(const Endpoint& from, const Endpoint& to, Message&& message) {
   if (free_.empty()) {
-    parcels_.push_back(std::move(p));
+    parcels_.push_back(Parcel{from, to, std::move(message)});
     return static_cast<std::uint32_t>(parcels_.size() - 1);
   }
   std::uint32_t index = free_.back();
   free_.pop_back();
-  parcels_[index] = std::move(p);
+  Parcel& p = parcels_[index];
+  p.from = from;
+  p.to = to;
+  p.message = std::move(message);
   return index;
 }
 

@@ -100,8 +100,8 @@ class Network {
 
   // ------------------------------------------------------------ parcels
 
-  /// Stores a message in flight; returns its index, valid until release().
-  std::uint32_t hold(Parcel p);
+  /// Stores `message` in flight from -> to; returns its index, valid until release().
+  std::uint32_t hold(const Endpoint& from, const Endpoint& to, Message&& message);
   [[nodiscard]] Parcel& parcel(std::uint32_t index) { return parcels_[index]; }
   /// The slot of a delivered or lost parcel is free for reuse.
   void release(std::uint32_t index) { free_.push_back(index); }

@@ -125,12 +125,12 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
   void observe(std::uint32_t r, const Output& out) override;
-  void send(std::uint32_t r, Outgoing o) override { send(Endpoint(ReplicaIndex(static_cast<std::uint8_t>(r))), std::move(o)); }
+  void send(std::uint32_t r, Outgoing&& o) override { send(Endpoint(ReplicaIndex(static_cast<std::uint8_t>(r))), std::move(o)); }
   void write_queued(std::uint32_t r) override;
   void check_failed(const CheckFailure& f) override { fail(RunVerdict::safety, f.check, f.detail); }
 
   // --- network ---
-  void send(const Endpoint& from, Outgoing o);
+  void send(const Endpoint& from, Outgoing&& o);
   void deliver(std::uint32_t parcel);
   void drop(std::uint32_t parcel, std::string_view reason);
   [[nodiscard]] std::uint32_t node_of(const Endpoint& e) const;
@@ -365,7 +365,7 @@ std::uint32_t Simulation::node_of(const Endpoint& e) const {
   return params_.replica_count + (it == slot_of_client_.end() ? 0 : it->second);
 }
 
-void Simulation::send(const Endpoint& from, Outgoing o) {
+void Simulation::send(const Endpoint& from, Outgoing&& o) {
   metrics_.sent(o.message);
   Route rt;
   if (from == o.to) {
@@ -381,10 +381,10 @@ void Simulation::send(const Endpoint& from, Outgoing o) {
     return;
   }
   emit(trace::MessageEvent{trace::send, from, o.to, o.message});
-  Endpoint to = o.to;
   for (int i = 0; i < rt.copies; ++i) {
-    Parcel p{from, to, i + 1 < rt.copies ? o.message : std::move(o.message)};
-    events_.schedule(rt.deliver_us[i], Action::deliver, 0, network_.hold(std::move(p)));
+    std::uint32_t parcel = i + 1 < rt.copies ? network_.hold(from, o.to, Message(o.message))
+                                             : network_.hold(from, o.to, std::move(o.message));
+    events_.schedule(rt.deliver_us[i], Action::deliver, 0, parcel);
   }
 }
 
