@@ -161,7 +161,8 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   // --- liveness ---
   void enter_liveness_phase();
   [[nodiscard]] std::optional<std::string> divergence() const;
-  [[nodiscard]] bool primary_present() const;
+  [[nodiscard]] bool primary_present();
+  [[nodiscard]] bool acting_primary_now(std::uint32_t r) const;
 
   RunOptions options_;
   const Schedule* plan_;  // replaying this schedule, or null
@@ -184,6 +185,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   std::int64_t next_process_ = 0;
   HistoryRecorder history_;
   bool liveness_ = false;
+  std::uint32_t last_primary_ = 0;  // the replica primary_present() found last
 };
 
 Simulation::Simulation(const RunOptions& o)
@@ -614,13 +616,23 @@ std::optional<std::string> Simulation::divergence() const {
   return replicas_diverge(cluster_);
 }
 
-/// An up, unpaused replica is primary of its view and normal.
-bool Simulation::primary_present() const {
+/// An up, unpaused replica is primary of its view and normal. The one found last time
+/// is asked first (it usually still is): the answer does not depend on the order.
+bool Simulation::primary_present() {
+  if (acting_primary_now(last_primary_)) return true;
   for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
-    const SimHost& host = cluster_.host(r);
-    if (host.up() && !replicas_[r].paused && host.replica().is_acting_primary()) return true;
+    if (acting_primary_now(r)) {
+      last_primary_ = r;
+      return true;
+    }
   }
   return false;
+}
+
+/// Replica `r` (< cluster size) is up, unpaused, normal and primary of its view.
+bool Simulation::acting_primary_now(std::uint32_t r) const {
+  const SimHost& host = cluster_.host(r);
+  return host.up() && !replicas_[r].paused && host.replica().is_acting_primary();
 }
 
 }  // namespace
