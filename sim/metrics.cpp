@@ -1,6 +1,7 @@
 #include "sim/metrics.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <variant>
 
 #include "vsr/codec.hpp"
@@ -9,11 +10,11 @@ namespace vsr::sim {
 
 namespace {
 
-/// Whether any probe was hit: most batches hit none, and this is cheaper than adding.
+/// Whether any probe was hit: most batches hit none, and one compare of the whole
+/// array with zeros is cheaper than adding (at -O2 as well as -O3).
 bool any_hit(const ProbeCounts& probes) {
-  std::uint32_t any = 0;
-  for (std::uint32_t n : probes) any |= n;
-  return any != 0;
+  static constexpr ProbeCounts none{};
+  return std::memcmp(probes.data(), none.data(), sizeof(ProbeCounts)) != 0;
 }
 
 }  // namespace
