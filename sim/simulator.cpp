@@ -162,7 +162,11 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void enter_liveness_phase();
   [[nodiscard]] std::optional<std::string> divergence() const;
   [[nodiscard]] bool primary_present();
-  [[nodiscard]] bool acting_primary_now(std::uint32_t r) const;
+  /// Replica `r` (< cluster size) is up, unpaused, normal and primary of its view.
+  [[nodiscard]] bool acting_primary_now(std::uint32_t r) const {
+    const SimHost& host = cluster_.host(r);
+    return host.up() && !replicas_[r].paused && host.replica().is_acting_primary();
+  }
 
   RunOptions options_;
   const Schedule* plan_;  // replaying this schedule, or null
@@ -629,11 +633,6 @@ bool Simulation::primary_present() {
   return false;
 }
 
-/// Replica `r` (< cluster size) is up, unpaused, normal and primary of its view.
-bool Simulation::acting_primary_now(std::uint32_t r) const {
-  const SimHost& host = cluster_.host(r);
-  return host.up() && !replicas_[r].paused && host.replica().is_acting_primary();
-}
 
 }  // namespace
 
