@@ -120,7 +120,7 @@ void TapeCluster::observe(std::uint32_t, const Output& out) {
   for (const Fact& f : out.facts) rejected_ += std::holds_alternative<MessageRejected>(f);
 }
 
-void TapeCluster::send(std::uint32_t r, Outgoing o) {
+void TapeCluster::send(std::uint32_t r, Outgoing&& o) {
   if (on_sent_) on_sent_(rep(r), o);
   if (const auto* client = std::get_if<ClientId>(&o.to)) {
     // A Reply from the acting primary is what a client sees as an acknowledgement.

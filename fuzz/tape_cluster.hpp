@@ -113,7 +113,7 @@ class TapeCluster final : private sim::ClusterDriver {
   void guarded(const Note& note, F&& f);
 
   void observe(std::uint32_t r, const Output& out) override;
-  void send(std::uint32_t r, Outgoing o) override;
+  void send(std::uint32_t r, Outgoing&& o) override;
   void write_queued(std::uint32_t r) override;
   [[noreturn]] void check_failed(const sim::CheckFailure& failure) override;
   /// Completes r's writes at the front of its queue that persist nothing.

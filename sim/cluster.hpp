@@ -31,7 +31,7 @@ class ClusterDriver {
   /// A message left replica `r`'s host: a send_now message at once, the others when the
   /// write they waited on completed. A message to `r` itself must be delivered back,
   /// never dropped (vsr/output.hpp).
-  virtual void send(std::uint32_t r, Outgoing o) = 0;
+  virtual void send(std::uint32_t r, Outgoing&& o) = 0;
   /// Replica `r` queued a write; the driver completes it, later or from within this
   /// call, with Cluster::complete_oldest_write(r). Writes complete in queue order.
   virtual void write_queued(std::uint32_t r) = 0;

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <functional>
 #include <queue>
-#include <tuple>
 #include <vector>
 
 namespace vsr::sim {
@@ -42,24 +41,40 @@ struct Event {
   Action action;
   std::uint32_t node;  // replica index or client slot
   std::uint64_t arg;   // parcel index, incarnation, ...
-  bool operator>(const Event& o) const { return std::tie(at_us, fault, seq) > std::tie(o.at_us, o.fault, o.seq); }
 };
 
 class EventQueue {
  public:
   void schedule(std::uint64_t at_us, Action action, std::uint32_t node = 0, std::uint64_t arg = 0) {
-    events_.push(Event{at_us, is_fault(action), seq_++, action, node, arg});
+    std::uint64_t rank = (static_cast<std::uint64_t>(is_fault(action)) << 63) | seq_++;
+    events_.push(Entry{at_us, rank, arg, node, action});
   }
   [[nodiscard]] bool empty() const { return events_.empty(); }
   /// The next event, removed. Precondition: !empty().
   Event pop() {
-    Event e = events_.top();
+    const Entry& top = events_.top();
+    Event e{top.at_us, (top.rank >> 63) != 0, top.rank & ~(1ULL << 63), top.action, top.node, top.arg};
     events_.pop();
     return e;
   }
 
  private:
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  /// An event as the heap holds it: 32 bytes, ordered by one 128-bit key (at_us, rank)
+  /// where rank = fault << 63 | seq, the same order as (at_us, fault, seq) since a run
+  /// schedules fewer than 2^63 events.
+  struct Entry {
+    std::uint64_t at_us;
+    std::uint64_t rank;
+    std::uint64_t arg;
+    std::uint32_t node;
+    Action action;
+    bool operator>(const Entry& o) const {
+      __extension__ typedef unsigned __int128 Key;
+      return ((static_cast<Key>(at_us) << 64) | rank) > ((static_cast<Key>(o.at_us) << 64) | o.rank);
+    }
+  };
+
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> events_;
   std::uint64_t seq_ = 0;
 };
 

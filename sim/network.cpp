@@ -32,13 +32,13 @@ std::uint64_t identity(const Entries& m) { return hash_combine(m.last.value, m.p
 
 std::uint32_t OccurrenceCounter::count(std::uint64_t name) {
   if (name == 0) return zero_++;
-  if (2 * (used_ + 1) > names_.size()) grow();
-  std::size_t mask = names_.size() - 1;
+  if (2 * (used_ + 1) > slots_.size()) grow();
+  std::size_t mask = slots_.size() - 1;
   for (std::size_t i = (name * 0x9e3779b97f4a7c15ULL) >> 20 & mask;; i = (i + 1) & mask) {
-    if (names_[i] == name) return counts_[i]++;
-    if (names_[i] == 0) {
-      names_[i] = name;
-      counts_[i] = 1;
+    Slot& s = slots_[i];
+    if (s.name == name) return s.count++;
+    if (s.name == 0) {
+      s = Slot{name, 1};
       ++used_;
       return 0;
     }
@@ -46,18 +46,15 @@ std::uint32_t OccurrenceCounter::count(std::uint64_t name) {
 }
 
 void OccurrenceCounter::grow() {
-  std::vector<std::uint64_t> names = std::move(names_);
-  std::vector<std::uint32_t> counts = std::move(counts_);
-  std::size_t size = names.empty() ? 1024 : 2 * names.size();
-  names_.assign(size, 0);
-  counts_.assign(size, 0);
+  std::vector<Slot> old = std::move(slots_);
+  std::size_t size = old.empty() ? initial_slots : 2 * old.size();
+  slots_.assign(size, Slot{});
   std::size_t mask = size - 1;
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    if (names[k] == 0) continue;
-    std::size_t i = (names[k] * 0x9e3779b97f4a7c15ULL) >> 20 & mask;
-    while (names_[i] != 0) i = (i + 1) & mask;
-    names_[i] = names[k];
-    counts_[i] = counts[k];
+  for (const Slot& s : old) {
+    if (s.name == 0) continue;
+    std::size_t i = (s.name * 0x9e3779b97f4a7c15ULL) >> 20 & mask;
+    while (slots_[i].name != 0) i = (i + 1) & mask;
+    slots_[i] = s;
   }
 }
 
@@ -141,14 +138,17 @@ Route Network::route(std::uint32_t a, std::uint32_t b, bool client_link, const M
   return route;
 }
 
-std::uint32_t Network::hold(Parcel p) {
+std::uint32_t Network::hold(const Endpoint& from, const Endpoint& to, Message&& message) {
   if (free_.empty()) {
-    parcels_.push_back(std::move(p));
+    parcels_.push_back(Parcel{from, to, std::move(message)});
     return static_cast<std::uint32_t>(parcels_.size() - 1);
   }
   std::uint32_t index = free_.back();
   free_.pop_back();
-  parcels_[index] = std::move(p);
+  Parcel& p = parcels_[index];
+  p.from = from;
+  p.to = to;
+  p.message = std::move(message);
   return index;
 }
 

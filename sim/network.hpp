@@ -44,17 +44,25 @@ struct Route {
 using Link = std::pair<std::uint32_t, std::uint32_t>;
 
 /// How many times each 64-bit name was seen: an open-addressing table (linear
-/// probing, grown at half load), far cheaper per message than a node-based map.
+/// probing, grown at half load), far cheaper per message than a node-based map. It
+/// starts large enough for a typical run's names (most messages have a name of their
+/// own), so a run seldom pays for a rehash.
 class OccurrenceCounter {
  public:
   /// How many times `name` was counted before; counts it once more.
   std::uint32_t count(std::uint64_t name);
 
  private:
+  /// One name and its count side by side: a lookup touches one cache line.
+  struct Slot {
+    std::uint64_t name = 0;  // 0: empty slot (name 0 is counted in zero_)
+    std::uint32_t count = 0;
+  };
+  static constexpr std::size_t initial_slots = std::size_t{1} << 14;
+
   void grow();
 
-  std::vector<std::uint64_t> names_;   // 0: empty slot (name 0 is counted in zero_)
-  std::vector<std::uint32_t> counts_;
+  std::vector<Slot> slots_;
   std::size_t used_ = 0;
   std::uint32_t zero_ = 0;
 };
@@ -92,8 +100,8 @@ class Network {
 
   // ------------------------------------------------------------ parcels
 
-  /// Stores a message in flight; returns its index, valid until release().
-  std::uint32_t hold(Parcel p);
+  /// Stores `message` in flight from -> to; returns its index, valid until release().
+  std::uint32_t hold(const Endpoint& from, const Endpoint& to, Message&& message);
   [[nodiscard]] Parcel& parcel(std::uint32_t index) { return parcels_[index]; }
   /// The slot of a delivered or lost parcel is free for reuse.
   void release(std::uint32_t index) { free_.push_back(index); }

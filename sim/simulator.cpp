@@ -127,12 +127,12 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
   void observe(std::uint32_t r, const Output& out) override;
-  void send(std::uint32_t r, Outgoing o) override { send(Endpoint(ReplicaIndex(static_cast<std::uint8_t>(r))), std::move(o)); }
+  void send(std::uint32_t r, Outgoing&& o) override { send(Endpoint(ReplicaIndex(static_cast<std::uint8_t>(r))), std::move(o)); }
   void write_queued(std::uint32_t r) override;
   void check_failed(const CheckFailure& f) override { fail(RunVerdict::safety, f.check, f.detail); }
 
   // --- network ---
-  void send(const Endpoint& from, Outgoing o);
+  void send(const Endpoint& from, Outgoing&& o);
   void deliver(std::uint32_t parcel);
   void drop(std::uint32_t parcel, std::string_view reason);
   [[nodiscard]] std::uint32_t node_of(const Endpoint& e) const;
@@ -164,7 +164,12 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   // --- liveness ---
   void enter_liveness_phase();
   [[nodiscard]] std::optional<std::string> divergence() const;
-  [[nodiscard]] bool primary_present() const;
+  [[nodiscard]] bool primary_present();
+  /// Replica `r` (< cluster size) is up, unpaused, normal and primary of its view.
+  [[nodiscard]] bool acting_primary_now(std::uint32_t r) const {
+    const SimHost& host = cluster_.host(r);
+    return host.up() && !replicas_[r].paused && host.replica().is_acting_primary();
+  }
 
   RunOptions options_;
   const Schedule* plan_;  // replaying this schedule, or null
@@ -187,6 +192,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   std::int64_t next_process_ = 0;
   HistoryRecorder history_;
   bool liveness_ = false;
+  std::uint32_t last_primary_ = 0;  // the replica primary_present() found last
 };
 
 Simulation::Simulation(const RunOptions& o)
@@ -368,7 +374,7 @@ std::uint32_t Simulation::node_of(const Endpoint& e) const {
   return params_.replica_count + (it == slot_of_client_.end() ? 0 : it->second);
 }
 
-void Simulation::send(const Endpoint& from, Outgoing o) {
+void Simulation::send(const Endpoint& from, Outgoing&& o) {
   metrics_.sent(o.message);
   Route rt;
   if (from == o.to) {
@@ -384,10 +390,10 @@ void Simulation::send(const Endpoint& from, Outgoing o) {
     return;
   }
   emit(trace::MessageEvent{trace::send, from, o.to, o.message});
-  Endpoint to = o.to;
   for (int i = 0; i < rt.copies; ++i) {
-    Parcel p{from, to, i + 1 < rt.copies ? o.message : std::move(o.message)};
-    events_.schedule(rt.deliver_us[i], Action::deliver, 0, network_.hold(std::move(p)));
+    std::uint32_t parcel = i + 1 < rt.copies ? network_.hold(from, o.to, Message(o.message))
+                                             : network_.hold(from, o.to, std::move(o.message));
+    events_.schedule(rt.deliver_us[i], Action::deliver, 0, parcel);
   }
 }
 
@@ -644,14 +650,19 @@ std::optional<std::string> Simulation::divergence() const {
   return replicas_diverge(cluster_);
 }
 
-/// An up, unpaused replica is primary of its view and normal.
-bool Simulation::primary_present() const {
+/// An up, unpaused replica is primary of its view and normal. The one found last time
+/// is asked first (it usually still is): the answer does not depend on the order.
+bool Simulation::primary_present() {
+  if (acting_primary_now(last_primary_)) return true;
   for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
-    const SimHost& host = cluster_.host(r);
-    if (host.up() && !replicas_[r].paused && host.replica().is_acting_primary()) return true;
+    if (acting_primary_now(r)) {
+      last_primary_ = r;
+      return true;
+    }
   }
   return false;
 }
+
 
 }  // namespace
 

@@ -73,10 +73,11 @@ concept TraceEvent = requires(const E& e) {
 
 class Trace {
  public:
-  Trace(std::ostream* out, std::size_t context_lines) : out_(out), context_lines_(context_lines) {}
+  Trace(std::ostream* out, std::size_t context_lines)
+      : out_(out), context_lines_(context_lines), detailed_(out != nullptr || context_lines > 0) {}
 
   /// True when lines are wanted (a trace file or a context ring).
-  [[nodiscard]] bool detailed() const { return out_ != nullptr || context_lines_ > 0; }
+  [[nodiscard]] bool detailed() const { return detailed_; }
 
   /// Hashes `e` (its name's word, then each field's trace_word, folded into one word
   /// mixed into the hash) and, when lines are wanted, writes it as
@@ -120,6 +121,7 @@ class Trace {
 
   std::ostream* out_;
   std::size_t context_lines_;
+  bool detailed_;  // out_ or a context ring: fixed at construction, asked per event
   std::deque<std::string> recent_;
   std::uint64_t hash_ = 0x6a09e667f3bcc908ULL;
 };

@@ -1,6 +1,7 @@
 #include "vsr/output.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "vsr/assert.hpp"
 
@@ -25,6 +26,25 @@ void PersistDelta::add(OpNumber op, const LogEntry& entry) {
     VSR_ASSERT(op.value == append_first.value + append.size(), "appends must be contiguous");
   }
   append.push_back(entry);
+}
+
+void PersistDelta::swap(PersistDelta& other) noexcept {
+  std::swap(truncate_to, other.truncate_to);
+  std::swap(append_first, other.append_first);
+  append.swap(other.append);
+  std::swap(state, other.state);
+}
+
+void Output::swap(Output& other) noexcept {
+  persist.swap(other.persist);
+  send_now.swap(other.send_now);
+  send_after_persist.swap(other.send_after_persist);
+  committed.swap(other.committed);
+  facts.swap(other.facts);
+  events.swap(other.events);
+  const ProbeCounts held = probes;  // trivially copied: cheaper than an element-wise swap
+  probes = other.probes;
+  other.probes = held;
 }
 
 void Output::clear() {

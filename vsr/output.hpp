@@ -37,6 +37,8 @@ struct PersistDelta {
   void truncate(OpNumber to);
   /// Records "entry is op `op`". Precondition: op follows the previous append, if any.
   void add(OpNumber op, const LogEntry& entry);
+  /// Exchanges contents with `other` field by field (no allocation, no element moved).
+  void swap(PersistDelta& other) noexcept;
 };
 
 /// What a replica restarted from its disk gets back.
@@ -89,6 +91,9 @@ struct Output {
   }
   /// Empties every field, keeping the vectors' capacity for reuse.
   void clear();
+  /// Exchanges contents with `other` field by field: the same result as std::swap,
+  /// for a fraction of its cost (no temporary Output is built and destroyed).
+  void swap(Output& other) noexcept;
 };
 
 }  // namespace vsr

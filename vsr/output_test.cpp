@@ -130,3 +130,44 @@ TEST_CASE("output: clear empties every field, facts included") {
   CHECK(o.facts.empty());
   CHECK(o.probes[0] == 0);
 }
+
+TEST_CASE("output: swap exchanges every field") {
+  Output a;
+  a.persist.truncate_to = OpNumber(2);
+  a.persist.add(OpNumber(3), e(30));
+  a.persist.state = DurableState{ViewNumber(4), ViewNumber(3), CommitNumber(2)};
+  a.send_now.push_back(Outgoing{ReplicaIndex(1), Commit{}});
+  a.send_after_persist.push_back(Outgoing{ReplicaIndex(2), PrepareOk{}});
+  a.committed.push_back(Committed{OpNumber(1), ClientId(5), RequestNumber(6), Bytes{7}});
+  a.facts.push_back(ViewChangeCompleted{ViewNumber(1), 7});
+  a.events.push_back(TelemetryEvent{});
+  a.probes[1] = 9;
+  Output b;
+  b.send_now.push_back(Outgoing{ClientId(8), Reply{}});
+  b.probes[2] = 4;
+  a.swap(b);
+  CHECK(a.persist.empty());
+  CHECK(a.persist.append_first == OpNumber{});
+  REQUIRE(a.send_now.size() == 1);
+  CHECK(std::holds_alternative<ClientId>(a.send_now[0].to));
+  CHECK(a.send_after_persist.empty());
+  CHECK(a.committed.empty());
+  CHECK(a.facts.empty());
+  CHECK(a.events.empty());
+  CHECK(a.probes[1] == 0);
+  CHECK(a.probes[2] == 4);
+  REQUIRE(b.persist.truncate_to.has_value());
+  CHECK(*b.persist.truncate_to == OpNumber(2));
+  CHECK(b.persist.append_first == OpNumber(3));
+  REQUIRE(b.persist.append.size() == 1);
+  CHECK(b.persist.append[0] == e(30));
+  REQUIRE(b.persist.state.has_value());
+  CHECK(b.persist.state->view == ViewNumber(4));
+  CHECK(b.send_now.size() == 1);
+  CHECK(b.send_after_persist.size() == 1);
+  CHECK(b.committed.size() == 1);
+  CHECK(b.facts.size() == 1);
+  CHECK(b.events.size() == 1);
+  CHECK(b.probes[1] == 9);
+  CHECK(b.probes[2] == 0);
+}

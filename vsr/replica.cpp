@@ -288,7 +288,7 @@ Output Replica::take_output() {
 
 void Replica::take_output(Output& into) {
   into.clear();
-  std::swap(into, out_);
+  into.swap(out_);
 }
 
 // ---------------------------------------------------------------- claims no honest sender makes

@@ -383,7 +383,7 @@ void ScenarioDriver::observe(std::uint32_t r, const Output& out) {
 }
 
 /// Every message joins the queue, in the order it leaves.
-void ScenarioDriver::send(std::uint32_t r, Outgoing o) {
+void ScenarioDriver::send(std::uint32_t r, Outgoing&& o) {
   queue_.push_back({replica_index(r), o.to, std::move(o.message)});
 }
 

@@ -146,7 +146,7 @@ class ScenarioDriver final : private ClusterDriver {
   void stop_if_failed() const;
   void narrate(std::uint32_t r, const Output& o);
   void observe(std::uint32_t r, const Output& out) override;
-  void send(std::uint32_t r, Outgoing o) override;
+  void send(std::uint32_t r, Outgoing&& o) override;
   void write_queued(std::uint32_t r) override;
   void check_failed(const CheckFailure& f) override { failure_ = f; }
 
