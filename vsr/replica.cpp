@@ -233,6 +233,7 @@ void Replica::restore_checkpoint(const Checkpoint& cp) {
   client_table_ = cp.clients;
   executed_ = cp.op;
   checkpoint_op_ = cp.op;
+  checkpoint_state_hash_ = cp.state_hash;
   VSR_ASSERT(state_hash() == cp.state_hash, "a restored checkpoint has its state hash");
   hit(Probe::restart_from_checkpoint);
 }
@@ -575,8 +576,9 @@ void Replica::maybe_take_checkpoint() {
   const std::uint32_t interval = config_.checkpoint_interval_ops;
   if (interval == 0 || executed_.value % interval != 0 || executed_ <= checkpoint_op_) return;
   checkpoint_op_ = executed_;
-  out_.persist.checkpoint =
-      Checkpoint{executed_, checksum_at(executed_), state_hash(), machine_->snapshot(), client_table_};
+  checkpoint_state_hash_ = state_hash();
+  out_.persist.checkpoint = Checkpoint{executed_, checksum_at(executed_), checkpoint_state_hash_,
+                                       machine_->snapshot(), client_table_};
   hit(Probe::checkpoint_taken);
 }
 

@@ -119,6 +119,8 @@ class Replica {
   [[nodiscard]] CommitNumber commit() const { return commit_; }
   /// The op of the latest checkpoint this replica took or restarted from (0: none).
   [[nodiscard]] OpNumber checkpoint_op() const { return checkpoint_op_; }
+  /// That checkpoint's state hash (0: none).
+  [[nodiscard]] std::uint64_t checkpoint_state_hash() const { return checkpoint_state_hash_; }
   [[nodiscard]] StatusKind status() const;
   [[nodiscard]] bool is_primary() const { return config_.primary_of(view_) == config_.self; }
   /// Primary of its view and in normal status: the replica acts as primary.
@@ -300,6 +302,7 @@ class Replica {
   CommitNumber commit_{};
   OpNumber executed_{};
   OpNumber checkpoint_op_{};  // the op of the latest checkpoint taken or restored
+  std::uint64_t checkpoint_state_hash_ = 0;  // its state hash
   std::vector<LogEntry> log_;
   std::size_t log_bytes_ = 0;  // sum of encoded_entry_size over log_
   Status status_;
