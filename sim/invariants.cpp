@@ -24,6 +24,7 @@ std::optional<CheckFailure> InvariantChecker::after_step(const Replica& r) {
   PerReplica& p = replicas_[r.index().value];
   if (auto f = check_monotonic(r, p)) return f;
   if (auto f = check_primary(r, p)) return f;
+  if (auto f = check_checkpoint(r)) return f;
   if (r.commit() == p.commit && p.checked == to_op(r.commit())) return std::nullopt;
   if (auto f = check_committed_prefix(r, p)) return f;
   p.commit = r.commit();
@@ -87,6 +88,19 @@ std::optional<CheckFailure> InvariantChecker::check_committed_prefix(const Repli
     }
   }
   p.checked = to_op(r.commit());
+  return std::nullopt;
+}
+
+/// Issue 15: checkpoints at the same op hold the same replicated state on every replica.
+std::optional<CheckFailure> InvariantChecker::check_checkpoint(const Replica& r) {
+  if (r.checkpoint_op().value == 0) return std::nullopt;
+  auto [it, inserted] = checkpoint_hash_.try_emplace(r.checkpoint_op().value, r.checkpoint_state_hash());
+  if (!inserted && it->second != r.checkpoint_state_hash()) {
+    return CheckFailure{"checkpoint-agrees",
+                        fmt::format("replica {}'s checkpoint at op {} has state hash {:x}, another "
+                                    "replica's there had {:x}",
+                                    r.index(), r.checkpoint_op(), r.checkpoint_state_hash(), it->second)};
+  }
   return std::nullopt;
 }
 

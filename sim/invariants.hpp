@@ -24,7 +24,8 @@ class InvariantChecker {
 
   /// After any input to `r`: the replica's own invariants, monotonic view and commit,
   /// one primary per view, committed ops agree, state hashes agree at equal commits,
-  /// acknowledged ops are in every later primary's log.
+  /// acknowledged ops are in every later primary's log, every replica's checkpoint at
+  /// op k has the same state hash.
   std::optional<CheckFailure> after_step(const Replica& r);
 
   /// An op `r` executed: no (client, request) runs twice on one replica.
@@ -62,6 +63,7 @@ class InvariantChecker {
   std::optional<CheckFailure> check_primary(const Replica& r, PerReplica& p);
   std::optional<CheckFailure> check_committed_prefix(const Replica& r, PerReplica& p);
   std::optional<CheckFailure> check_state_hash(const Replica& r);
+  std::optional<CheckFailure> check_checkpoint(const Replica& r);
 
   std::vector<PerReplica> replicas_;
   std::map<std::uint64_t, ReplicaIndex> primary_of_view_;
@@ -69,6 +71,7 @@ class InvariantChecker {
   std::map<std::pair<std::uint64_t, std::uint64_t>, OpNumber> op_of_request_;
   std::vector<std::pair<OpNumber, ViewNumber>> acknowledged_ops_;
   std::vector<std::uint64_t> state_hash_at_commit_;  // [commit]; 0 = not seen yet
+  std::map<std::uint64_t, std::uint64_t> checkpoint_hash_;  // op -> state hash of a checkpoint there
   std::uint64_t max_view_ = 0;
 };
 

@@ -70,6 +70,7 @@ std::vector<Config> cluster_configs(const SwarmParams& params) {
     VSR_ASSERT(c.has_value(), "the swarm drew an invalid cluster");
     configs.push_back(c.value());
     configs.back().max_pipeline_ops = params.pipeline_ops;
+    configs.back().checkpoint_interval_ops = params.checkpoint_interval_ops;
   }
   return configs;
 }

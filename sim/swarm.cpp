@@ -106,11 +106,15 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
   p.disk_slow_mean_us = rng.between(5'000, 200'000);
   // Drawn last, so adding it shifted no other draw.
   p.pipeline_ops = rng.chance(0.25) ? static_cast<std::uint32_t>(rng.between(1, 4)) : 64;
+  // Drawn after the pipeline, for the same reason.
+  p.checkpoint_interval_ops = rng.chance(0.5) ? static_cast<std::uint32_t>(rng.between(1, 64)) : 0;
   if (faults == FaultLevel::none) {
-    // Keep the drawn delays and the pipeline (they are not faults); switch every fault off.
+    // Keep the drawn delays and the protocol bounds (they are not faults); switch every
+    // fault off.
     fault_free.delay_min_us = p.delay_min_us;
     fault_free.delay_mean_us = p.delay_mean_us;
     fault_free.pipeline_ops = p.pipeline_ops;
+    fault_free.checkpoint_interval_ops = p.checkpoint_interval_ops;
     return fault_free;
   }
   return p;
@@ -131,9 +135,9 @@ std::string describe(const SwarmParams& p) {
       "crashes: rate={:.2f}/s after-event={:.3f} wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
       p.crash_rate_per_s, p.crash_after_event_probability, p.wipe_probability, p.restart_mean_us,
       p.pause_rate_per_s, p.pause_mean_us);
-  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={}",
+  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={}",
                    p.disk_latency_mean_us, p.disk_slow_probability, p.disk_slow_mean_us,
-                   p.think_mean_us, p.give_up_us, p.pipeline_ops);
+                   p.think_mean_us, p.give_up_us, p.pipeline_ops, p.checkpoint_interval_ops);
   return s;
 }
 

@@ -71,6 +71,9 @@ struct SwarmParams {
   // protocol: the primary's bound on uncommitted ops (Config::max_pipeline_ops); small
   // for some seeds, so requests meet a full pipeline
   std::uint32_t pipeline_ops = 64;
+  // protocol: Config::checkpoint_interval_ops (0: none); 1..64 for half the seeds, so
+  // checkpoints and restarts from them run in an ordinary sweep (issue 15)
+  std::uint32_t checkpoint_interval_ops = 0;
 
   bool operator==(const SwarmParams&) const = default;
 };

@@ -55,6 +55,10 @@ struct Config {
   /// so every message carries at least one entry, and log suffixes and runs of entries
   /// are cut to fit.
   std::size_t max_message_bytes = std::size_t{64} << 20;
+  /// A replica takes a checkpoint (output.hpp) after every this many executed ops (op
+  /// numbers that are multiples of it); 0: never. A restart resumes from the latest
+  /// durable checkpoint and re-executes only the committed ops after it.
+  std::uint32_t checkpoint_interval_ops = 0;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,

@@ -52,6 +52,7 @@ void Output::clear() {
   persist.append_first = OpNumber{};
   persist.append.clear();
   persist.state.reset();
+  persist.checkpoint.reset();
   send_now.clear();
   send_after_persist.clear();
   committed.clear();
@@ -70,6 +71,13 @@ void apply_delta(PersistedState& stored, const PersistDelta& delta) {
     stored.log.insert(stored.log.end(), delta.append.begin(), delta.append.end());
   }
   if (delta.state) stored.state = *delta.state;
+  if (delta.checkpoint) {
+    VSR_ASSERT(delta.checkpoint->op.value <= stored.log.size(),
+               "a checkpoint covers only ops the stored log holds");
+    VSR_ASSERT(!stored.checkpoint || stored.checkpoint->op <= delta.checkpoint->op,
+               "checkpoints are stored in op order");
+    stored.checkpoint = *delta.checkpoint;
+  }
 }
 
 }  // namespace vsr

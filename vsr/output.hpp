@@ -2,6 +2,7 @@
 // driver (simulator, Maelstrom node, server) to carry out. See Output for the rules.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -22,17 +23,44 @@ struct DurableState {
   auto operator<=>(const DurableState&) const = default;
 };
 
+/// The client table (§4, step 2 and 6): per client, its latest executed request and the
+/// reply. Part of the replicated state: rebuilt from the executed log prefix, or taken
+/// from a checkpoint.
+struct ClientSession {
+  RequestNumber request{};
+  Bytes reply;
+  auto operator<=>(const ClientSession&) const = default;
+};
+
+/// A checkpoint (issue 15; VRR §5 "the state as of some op"): the replicated state
+/// (state machine and client table) after executing every op up to `op`, taken every
+/// Config::checkpoint_interval_ops executed ops. Every replica that executed op `op`
+/// takes the same one (the same ops, applied in order by a deterministic machine).
+struct Checkpoint {
+  OpNumber op{};
+  std::uint64_t checksum = empty_log_checksum;  // the log's chained checksum at `op`
+  std::uint64_t state_hash = 0;                 // Replica::state_hash() after `op`
+  Bytes machine;                                // StateMachine::snapshot() after `op`
+  std::map<ClientId, ClientSession> clients;    // the client table after `op`
+  auto operator<=>(const Checkpoint&) const = default;
+};
+
 /// Writes to carry out, in this order: (1) if `truncate_to` is set, drop every log
 /// entry whose op is greater; (2) append `append`, whose first entry is op
 /// `append_first` (always the op right after the stored log's last); (3) if `state` is
-/// set, store it. A batch's writes become durable together or, on a crash, not at all.
+/// set, store it; (4) if `checkpoint` is set, store it in place of the stored one (its op
+/// is at most the stored log's last, after (1)-(2)). A batch's writes become durable
+/// together or, on a crash, not at all.
 struct PersistDelta {
   std::optional<OpNumber> truncate_to;
   OpNumber append_first{};
   std::vector<LogEntry> append;
   std::optional<DurableState> state;
+  std::optional<Checkpoint> checkpoint;
 
-  [[nodiscard]] bool empty() const { return !truncate_to && append.empty() && !state; }
+  [[nodiscard]] bool empty() const {
+    return !truncate_to && append.empty() && !state && !checkpoint;
+  }
   /// Records "drop every entry after `to`", cancelling pending appends beyond it.
   void truncate(OpNumber to);
   /// Records "entry is op `op`". Precondition: op follows the previous append, if any.
@@ -45,6 +73,7 @@ struct PersistDelta {
 struct PersistedState {
   DurableState state;
   std::vector<LogEntry> log;  // log[k] is op k+1
+  std::optional<Checkpoint> checkpoint;  // the latest one stored, if any
 };
 
 /// Applies a delta to stored state: the reference semantics for every log store.

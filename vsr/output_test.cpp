@@ -118,6 +118,25 @@ TEST_CASE("output: truncating a stored log beyond its end is a no-op; state is s
   CHECK(s.state == DurableState{ViewNumber(3), ViewNumber(2), CommitNumber(1)});
 }
 
+TEST_CASE("output: a checkpoint is stored after the log writes, replacing the older one") {
+  PersistedState s = stored(2);
+  PersistDelta d;
+  d.add(OpNumber(3), e(3));
+  d.add(OpNumber(4), e(4));
+  d.checkpoint = Checkpoint{OpNumber(4), 44, 7, Bytes{1}, {}};
+  CHECK_FALSE(d.empty());
+  apply_delta(s, d);
+  REQUIRE(s.checkpoint.has_value());
+  CHECK(s.checkpoint->op == OpNumber(4));
+  PersistDelta later;
+  later.checkpoint = Checkpoint{OpNumber(2), 22, 7, Bytes{2}, {}};
+  CHECK_THROWS_AS(apply_delta(s, later), AssertionError);  // checkpoints go forward only
+  PersistDelta beyond;
+  beyond.checkpoint = Checkpoint{OpNumber(5), 55, 7, Bytes{3}, {}};
+  CHECK_THROWS_AS(apply_delta(s, beyond), AssertionError);  // op 5 is not stored
+  CHECK(s.checkpoint->op == OpNumber(4));
+}
+
 TEST_CASE("output: clear empties every field, facts included") {
   Output o;
   CHECK(o.empty());
@@ -125,8 +144,10 @@ TEST_CASE("output: clear empties every field, facts included") {
   CHECK_FALSE(o.empty());
   o.events.push_back(TelemetryEvent{});
   o.probes[0] = 3;
+  o.persist.checkpoint = Checkpoint{};
   o.clear();
   CHECK(o.empty());
+  CHECK_FALSE(o.persist.checkpoint.has_value());
   CHECK(o.facts.empty());
   CHECK(o.probes[0] == 0);
 }

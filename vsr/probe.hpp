@@ -36,7 +36,9 @@ namespace vsr {
   X(view_change_fetch_completed, "view_change.fetched_log_adopted")                                \
   X(start_view_prefix_unproven, "view_change.start_view_prefix_unproven")                           \
   X(recovery_fetches, "recovery.fetches_log")                                                       \
-  X(fetch_served, "fetch.entries_served")
+  X(fetch_served, "fetch.entries_served")                                                           \
+  X(checkpoint_taken, "checkpoint.taken")                                                           \
+  X(restart_from_checkpoint, "restart.from_checkpoint")
 
 enum class Probe : std::uint8_t {
 #define VSR_X(id, name) id,

@@ -192,6 +192,7 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
   r.log_ = disk.log;
   r.log_bytes_ = log_size_bytes(r.log_);
   r.commit_ = std::min(disk.state.commit, to_commit(r.op()));
+  if (disk.checkpoint) r.restore_checkpoint(*disk.checkpoint);
   r.execute_committed(/*report=*/false);
   r.emit(EventKind::restart, -1, r.op().value);
   if (r.last_normal_view_ == r.view_ && !r.is_primary()) {
@@ -219,6 +220,22 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
     r.broadcast(StartViewChange{r.view_, config.self}, /*durable=*/false);
   }
   return r;
+}
+
+/// Resumes from a stored checkpoint instead of re-executing the ops it covers. The
+/// checkpoint was stored in the same batch as, or after, every write it depends on (the
+/// log up to its op, a commit number at least its op: batches are durable in order).
+void Replica::restore_checkpoint(const Checkpoint& cp) {
+  VSR_ASSERT(cp.op <= op() && checksum_at(cp.op) == cp.checksum && cp.op <= commit_op(),
+             "a stored checkpoint belongs to the stored log's committed prefix");
+  const auto restored = machine_->restore(cp.machine);
+  VSR_ASSERT(restored.has_value(), "a stored checkpoint's snapshot restores");
+  client_table_ = cp.clients;
+  executed_ = cp.op;
+  checkpoint_op_ = cp.op;
+  checkpoint_state_hash_ = cp.state_hash;
+  VSR_ASSERT(state_hash() == cp.state_hash, "a restored checkpoint has its state hash");
+  hit(Probe::restart_from_checkpoint);
 }
 
 Replica Replica::recovering(const Config& config, std::unique_ptr<StateMachine> machine,
@@ -545,7 +562,24 @@ void Replica::advance_commit(CommitNumber target) {
 }
 
 void Replica::execute_committed(bool report) {
-  while (executed_ < commit_op()) execute(executed_.next(), report);
+  while (executed_ < commit_op()) {
+    execute(executed_.next(), report);
+    maybe_take_checkpoint();
+  }
+}
+
+/// Takes a checkpoint after every checkpoint_interval_ops executed ops (issue 15): the
+/// state machine's snapshot and the client table after op executed_, for the driver to
+/// store (PersistDelta::checkpoint). Every replica takes the same one at the same op:
+/// both depend only on the executed prefix, which committed ops fix (§4.2).
+void Replica::maybe_take_checkpoint() {
+  const std::uint32_t interval = config_.checkpoint_interval_ops;
+  if (interval == 0 || executed_.value % interval != 0 || executed_ <= checkpoint_op_) return;
+  checkpoint_op_ = executed_;
+  checkpoint_state_hash_ = state_hash();
+  out_.persist.checkpoint = Checkpoint{executed_, checksum_at(executed_), checkpoint_state_hash_,
+                                       machine_->snapshot(), client_table_};
+  hit(Probe::checkpoint_taken);
 }
 
 /// Executes one committed op (§4.1 step 5 / §4.2): applies it unless the client table
@@ -1296,6 +1330,7 @@ void Replica::report_view_change_completed(std::int32_t peer, std::uint64_t dura
 void Replica::check_invariants() const {
   VSR_ASSERT(commit_op() <= op(), "commit beyond the log");
   VSR_ASSERT(executed_ == commit_op(), "executed must equal commit after every input");
+  VSR_ASSERT(checkpoint_op_ <= executed_, "a checkpoint covers only executed ops");
   VSR_ASSERT(last_normal_view_ <= view_, "last normal view ahead of view");
   if (is_normal()) VSR_ASSERT(last_normal_view_ == view_, "normal status in a non-normal view");
   // Entry views never decrease along the log (checked at each append, the only way

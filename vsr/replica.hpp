@@ -78,12 +78,6 @@ struct StateTransferStatus {
 
 using Status = std::variant<NormalStatus, ViewChangeStatus, RecoveringStatus, StateTransferStatus>;
 
-/// The client table (§4, step 2 and 6): per client, its latest executed request and the
-/// reply. Part of the replicated state: it is rebuilt from the executed log prefix.
-struct ClientSession {
-  RequestNumber request{};
-  Bytes reply;
-};
 
 class Replica {
  public:
@@ -123,6 +117,10 @@ class Replica {
   [[nodiscard]] ViewNumber last_normal_view() const { return last_normal_view_; }
   [[nodiscard]] OpNumber op() const { return OpNumber(log_.size()); }
   [[nodiscard]] CommitNumber commit() const { return commit_; }
+  /// The op of the latest checkpoint this replica took or restarted from (0: none).
+  [[nodiscard]] OpNumber checkpoint_op() const { return checkpoint_op_; }
+  /// That checkpoint's state hash (0: none).
+  [[nodiscard]] std::uint64_t checkpoint_state_hash() const { return checkpoint_state_hash_; }
   [[nodiscard]] StatusKind status() const;
   [[nodiscard]] bool is_primary() const { return config_.primary_of(view_) == config_.self; }
   /// Primary of its view and in normal status: the replica acts as primary.
@@ -209,6 +207,8 @@ class Replica {
   void advance_commit(CommitNumber target);
   void try_commit_as_primary(NormalStatus& s);
   void execute_committed(bool report);
+  void maybe_take_checkpoint();
+  void restore_checkpoint(const Checkpoint& cp);
   void execute(OpNumber op, bool report);
   bool try_answer_from_client_table(const Request& m);
 
@@ -301,6 +301,8 @@ class Replica {
   ViewNumber last_normal_view_{};
   CommitNumber commit_{};
   OpNumber executed_{};
+  OpNumber checkpoint_op_{};  // the op of the latest checkpoint taken or restored
+  std::uint64_t checkpoint_state_hash_ = 0;  // its state hash
   std::vector<LogEntry> log_;
   std::size_t log_bytes_ = 0;  // sum of encoded_entry_size over log_
   Status status_;

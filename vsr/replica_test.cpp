@@ -953,6 +953,64 @@ TEST_CASE("§4 client table: a retry the new primary never saw is prepared again
 
 // ---------------------------------------------------------------- persistence and restarts
 
+TEST_CASE("checkpoints: every replica takes the same checkpoint at every interval, and a restart resumes from it") {
+  Cluster c(3, {}, [](Config& cfg) { cfg.checkpoint_interval_ops = 4; });
+  for (std::uint64_t k = 1; k <= 10; ++k) {
+    call(c, ClientId(1 + k % 3), k, kv_write("x" + std::to_string(k % 2), std::to_string(k)), 0);
+  }
+  heartbeat(c, 0);
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    INFO("replica ", r);
+    CHECK(c.replica(r).checkpoint_op() == OpNumber(8));
+    CHECK(probe(c, r, Probe::checkpoint_taken) == 2);  // ops 4 and 8
+    REQUIRE(c.node(r).disk().checkpoint.has_value());
+    const Checkpoint& cp = *c.node(r).disk().checkpoint;
+    CHECK(cp.op == OpNumber(8));
+    CHECK(cp.checksum == c.replica(r).entry(OpNumber(8)).checksum);
+    CHECK(cp == *c.node(0).disk().checkpoint);  // the same state, client table and hash
+    CHECK(cp.clients.size() == 3);
+  }
+  // A restart restores the snapshot and client table, and re-executes ops 9..10 only.
+  const std::uint64_t hash = c.replica(1).state_hash();
+  c.crash(1);
+  c.restart(1);
+  CHECK(probe(c, 1, Probe::restart_from_checkpoint) == 1);
+  CHECK(c.replica(1).state_hash() == hash);
+  CHECK(c.replica(1).commit() == CommitNumber(10));
+  CHECK(c.replica(1).client_table() == c.replica(0).client_table());
+  // The restored client table still answers a retry from the cached reply, once.
+  c.crash(0);
+  c.restart(0);  // r0 moves on; r1 leads view 1
+  c.deliver_all();
+  REQUIRE(c.replica(1).is_acting_primary());
+  const Reply again = call(c, ClientId(2), 10, kv_write("x0", "10"), 1);
+  CHECK(kv_result(again.result) == kv_ok());
+  CHECK(c.replica(1).op() == OpNumber(10));
+  CHECK(call(c, ClientId(1), 11, kv_read("x0"), 1).view == ViewNumber(1));
+  heartbeat(c, 1);
+  c.require_converged();
+}
+
+TEST_CASE("checkpoints: a crash while a checkpoint write is in flight loses nothing acknowledged") {
+  Cluster c(3, {}, [](Config& cfg) { cfg.checkpoint_interval_ops = 2; });
+  call(c, ClientId(1), 1, kv_write("x", "1"), 0);
+  heartbeat(c, 0);
+  c.hold_persist(2);
+  call(c, ClientId(1), 2, kv_write("x", "2"), 0);  // r0 and r1 commit it
+  heartbeat(c, 0);                                  // r2 executes op 2: checkpoint at 2, held
+  REQUIRE(c.replica(2).checkpoint_op() == OpNumber(2));
+  CHECK_FALSE(c.node(2).disk().checkpoint.has_value());
+  c.crash(2);
+  c.restart(2);
+  CHECK(probe(c, 2, Probe::restart_from_checkpoint) == 0);
+  c.deliver_all();
+  heartbeat(c, 0);
+  c.require_converged();
+  CHECK(c.replica(2).checkpoint_op() == OpNumber(2));  // taken again on re-execution
+  c.flush_persist(2);
+  CHECK(c.node(2).disk().checkpoint.has_value());
+}
+
 TEST_CASE("§4.1 durability: a PrepareOk leaves only after the persist, and survives a restart") {
   Cluster c(3);
   c.hold_persist(1);

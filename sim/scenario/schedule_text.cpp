@@ -35,7 +35,7 @@ using K = SimKey::Kind;
 using P = SwarmParams;
 constexpr std::uint64_t max_t = max_sim_duration_us;
 
-const std::array<SimKey, 20> sim_keys = {{
+const std::array<SimKey, 21> sim_keys = {{
     {"seed", K::seed, &P::seed},
     {"replicas", K::count, &P::replica_count, min_replicas, max_replicas},
     {"clients", K::count, &P::client_count, 0, max_clients},
@@ -56,6 +56,7 @@ const std::array<SimKey, 20> sim_keys = {{
     {"disk-slow-mean", K::time, &P::disk_slow_mean_us, 0, max_t},
     {"give-up", K::time, &P::give_up_us, 0, max_t},
     {"pipeline", K::count, &P::pipeline_ops, 1, 1'000'000},
+    {"checkpoint", K::count, &P::checkpoint_interval_ops, 0, 1'000'000},
 }};
 
 /// Calls `f` with a reference to the field `k` names in `s` (const if `s` is).
