@@ -14,6 +14,20 @@ RunResult recorded_run(std::uint64_t seed, FaultLevel faults, std::uint64_t live
   o.record_schedule = true;
   return run_simulation(o);
 }
+
+/// A runner for a stand-in bug: a run "fails" (safety, check "stand-in") when
+/// `triggers` holds for it.
+template <typename Triggers>
+ScheduleRunner stand_in_bug(Triggers triggers) {
+  return [triggers](const Schedule& s) {
+    RunResult r = simulation_runner()(s);
+    if (triggers(r)) {
+      r.verdict = RunVerdict::safety;
+      r.check = "stand-in";
+    }
+    return r;
+  };
+}
 }  // namespace
 
 TEST_CASE("shrink: a failure that needs nothing shrinks to nothing, deterministically") {
@@ -40,14 +54,7 @@ TEST_CASE("shrink: a failure that needs nothing shrinks to nothing, deterministi
 TEST_CASE("shrink: keeps exactly what the failure needs") {
   // A stand-in bug: the run "fails" once a replica lost its disk and two operations
   // succeeded. The minimal schedule is one wiping crash and two operations.
-  auto buggy = [](const Schedule& s) {
-    RunResult r = simulation_runner()(s);
-    if (r.stats.wipes > 0 && r.stats.ops_ok >= 2) {
-      r.verdict = RunVerdict::safety;
-      r.check = "stand-in";
-    }
-    return r;
-  };
+  auto buggy = stand_in_bug([](const RunResult& r) { return r.stats.wipes > 0 && r.stats.ops_ok >= 2; });
   std::optional<RunResult> failing;
   for (std::uint64_t seed = 1; seed < 200 && !failing; ++seed) {
     RunResult r = recorded_run(seed, FaultLevel::harsh);
@@ -79,14 +86,7 @@ TEST_CASE("shrink: fresh fate seeds get past removals that only moved the timing
   // A stand-in bug that needs two successful operations and, besides, a lucky draw of
   // whatever the schedule leaves random (here: a fifth of all trace hashes). Nearly
   // every removal changes that draw, as moving the timing does for a real race.
-  auto buggy = [](const Schedule& s) {
-    RunResult r = simulation_runner()(s);
-    if (r.stats.ops_ok >= 2 && r.trace_hash % 5 == 0) {
-      r.verdict = RunVerdict::safety;
-      r.check = "stand-in";
-    }
-    return r;
-  };
+  auto buggy = stand_in_bug([](const RunResult& r) { return r.stats.ops_ok >= 2 && r.trace_hash % 5 == 0; });
   std::optional<RunResult> failing;
   for (std::uint64_t seed = 1; seed < 100 && !failing; ++seed) {
     RunResult r = recorded_run(seed, FaultLevel::normal);
