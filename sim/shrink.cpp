@@ -143,12 +143,18 @@ class Shrinker {
   }
 
   /// Keeps `candidate` if it differs from the current schedule and still fails, under
-  /// its own seed or, failing that, under one of `reseeds` other seeds (see reseeded).
+  /// its own seed or, failing that, under one of `reseeds` other seeds. A schedule's
+  /// seed draws only what the schedule leaves random: message fates, disk latencies,
+  /// drift, tick phases, nonces. A removal often stops failing not because what it
+  /// removed mattered but because it moved the timing, and with it which fates the
+  /// critical messages meet; under fresh fates the smaller schedule may fail again.
+  /// The other seeds are a splitmix chain from the candidate's: shrinking stays
+  /// deterministic.
   bool attempt(Schedule candidate) {
     if (candidate == current_) return false;
     std::uint64_t chain = candidate.params.seed;
     for (std::uint32_t i = 0; i <= options_.reseeds && budget_left(); ++i) {
-      if (i > 0) candidate.params.seed = reseeded(chain);
+      if (i > 0) candidate.params.seed = splitmix64(chain);
       if (fails(candidate)) {
         current_ = std::move(candidate);
         return true;
@@ -156,14 +162,6 @@ class Shrinker {
     }
     return false;
   }
-
-  /// The next seed of a fixed chain. A schedule's seed draws only what the schedule
-  /// leaves random: message fates, disk latencies, drift, tick phases, nonces. A
-  /// removal often stops failing not because what it removed mattered but because it
-  /// moved the timing, and with it which fates the critical messages meet; under
-  /// fresh fates the smaller schedule may fail again, so a few are tried. The chain
-  /// is a pure function of the candidate's seed: shrinking stays deterministic.
-  static std::uint64_t reseeded(std::uint64_t& chain) { return splitmix64(chain); }
 
   Schedule with_duration(std::uint64_t duration_us) const {
     Schedule c = current_;
