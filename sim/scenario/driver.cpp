@@ -311,7 +311,7 @@ void ScenarioDriver::crash(std::uint32_t r, bool wipe) {
     what += "; its disk is wiped";
   } else {
     what += fmt::format("; disk keeps view={} last_normal={} op={} commit={}", disk.state.view,
-                        disk.state.last_normal_view, disk.log.size(), disk.state.commit);
+                        disk.state.last_normal_view, disk.last_op(), disk.state.commit);
   }
   print("{}", what);
 }
