@@ -1,4 +1,5 @@
 #include "vsr/codec.hpp"
+#include "vsr/snapshot.hpp"
 
 #include <string>
 #include <utility>
@@ -493,4 +494,33 @@ TEST_CASE("codec: encode asserts on an inconsistent message") {
                                             log_of(1), ReplicaIndex(0)}});
   REQUIRE(ok.has_error());
   CHECK(ok.error().message == "start_view: commit 2 exceeds op 1");
+}
+
+// ---- The snapshot blob (vsr/snapshot.hpp) -----------------------------------------
+
+TEST_CASE("snapshot blob: round-trips, and any damage is an error, never a crash") {
+  std::map<ClientId, ClientSession> clients;
+  clients[ClientId(3)] = ClientSession{RequestNumber(7), Bytes{1, 2}};
+  clients[ClientId(9)] = ClientSession{RequestNumber(1), Bytes{}};
+  const Bytes blob = encode_snapshot(Bytes{5, 6, 7}, clients);
+  auto back = decode_snapshot(blob);
+  REQUIRE(back.has_value());
+  CHECK(back.value().machine == Bytes{5, 6, 7});
+  CHECK(back.value().clients == clients);
+  for (std::size_t n = 0; n < blob.size(); ++n) {
+    CHECK_FALSE(decode_snapshot(std::span(blob).first(n)).has_value());  // every truncation
+  }
+  Bytes trailing = blob;
+  trailing.push_back(0);
+  CHECK(contains(decode_snapshot(trailing).error().message, "trailing"));
+  Bytes huge = blob;
+  huge[7] = 0xff;  // the client count's high byte: more clients than bytes
+  CHECK(contains(decode_snapshot(huge).error().message, "claims"));
+  std::map<ClientId, ClientSession> zero{{ClientId(1), ClientSession{RequestNumber(0), {}}}};
+  CHECK(contains(decode_snapshot(encode_snapshot({}, zero)).error().message, "request 0"));
+  for (std::size_t i = 0; i < blob.size(); ++i) {  // one flipped byte: decodes or errs
+    Bytes flipped = blob;
+    flipped[i] ^= 0xff;
+    (void)decode_snapshot(flipped);
+  }
 }
