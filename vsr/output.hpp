@@ -107,6 +107,7 @@ struct Committed {
   ClientId client{};
   RequestNumber request{};
   Bytes result;
+  Bytes operation;  // the op's operation (its entry may be compacted away by now)
 };
 
 /// The output of one input (step or tick). Ordering rules for the driver:

@@ -217,7 +217,7 @@ TEST_CASE("output: swap exchanges every field") {
   a.persist.state = DurableState{ViewNumber(4), ViewNumber(3), CommitNumber(2)};
   a.send_now.push_back(Outgoing{ReplicaIndex(1), Commit{}});
   a.send_after_persist.push_back(Outgoing{ReplicaIndex(2), PrepareOk{}});
-  a.committed.push_back(Committed{OpNumber(1), ClientId(5), RequestNumber(6), Bytes{7}});
+  a.committed.push_back(Committed{OpNumber(1), ClientId(5), RequestNumber(6), Bytes{7}, Bytes{8}});
   a.facts.push_back(ViewChangeCompleted{ViewNumber(1), 7});
   a.events.push_back(TelemetryEvent{});
   a.probes[1] = 9;

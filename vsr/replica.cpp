@@ -661,7 +661,7 @@ void Replica::execute(OpNumber op_number, bool report) {
   auto in_flight = in_flight_.find(e.client);
   if (in_flight != in_flight_.end() && in_flight->second <= e.request) in_flight_.erase(in_flight);
   if (!report) return;
-  out_.committed.push_back({op_number, e.client, e.request, session.reply});
+  out_.committed.push_back({op_number, e.client, e.request, session.reply, e.operation});
   if (is_acting_primary()) {
     out_.send_now.push_back(
         {e.client, Reply{view_, e.client, e.request, session.reply, config_.self}});

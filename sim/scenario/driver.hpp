@@ -48,11 +48,18 @@ struct QueueFilter {
   }
 };
 
+/// Protocol bounds a scenario's `cluster` command may set (the rest stay Config's defaults).
+struct ScenarioBounds {
+  std::uint32_t checkpoint_interval_ops = 0;
+  std::uint32_t log_retention_ops = Config{}.log_retention_ops;
+};
+
 class ScenarioDriver final : private ClusterDriver {
  public:
   /// `replicas` replicas r0.. (booted: r0 is primary of view 0) and `clients` clients
   /// c1..; `seed` seeds `run`'s schedule and workload and the recovery nonces.
-  ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed);
+  ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed,
+                 ScenarioBounds bounds = {});
   ScenarioDriver(const ScenarioDriver&) = delete;  // cluster_ points at it
   ScenarioDriver& operator=(const ScenarioDriver&) = delete;
 
