@@ -1298,15 +1298,18 @@ void Replica::on_get_snapshot(const GetSnapshot& m) {
   if (checkpoint_op_ > m.op) send_snapshot_chunk(m.replica, 0);  // a newer one: the asker decides
 }
 
-bool Replica::wants_snapshot(OpNumber op, std::uint64_t checksum) const {
+bool Replica::wants_snapshot(OpNumber op, std::uint64_t checksum, ReplicaIndex source) const {
   if (op <= executed_) return false;  // never un-execute: it would move nothing forward
   return std::visit(
       Overloaded{
           // A backup behind its primary's log base: its log is a prefix of the view's
-          // log, and the checkpoint, committed, is too; so is the log made of it.
-          [&](const NormalStatus&) { return !is_primary() && op > this->op(); },
+          // log, and the checkpoint, committed, is too; so is the log made of it. Only
+          // the view's primary is asked (GetState), and only its answer is taken.
+          [&](const NormalStatus&) {
+            return !is_primary() && op > this->op() && source == config_.primary_of(view_);
+          },
           // Joining a view: only its committed prefix counts (join_by_state_transfer).
-          [&](const StateTransferStatus&) { return true; },
+          [&](const StateTransferStatus&) { return source == config_.primary_of(view_); },
           // A fetch takes the checkpoint only of the log it fetches.
           [&](const ViewChangeStatus& s) {
             return s.fetch && !fetch_done(*s.fetch) && s.fetch->chain_at(op) == checksum;
@@ -1327,7 +1330,7 @@ void Replica::on_snapshot_chunk(const SnapshotChunk& m) {
   const bool same = snapshot_ && snapshot_->op == m.op && snapshot_->checksum == m.checksum &&
                     snapshot_->state_hash == m.state_hash && snapshot_->total_bytes == m.total_bytes;
   if (!same) {
-    if (m.offset != 0 || !wants_snapshot(m.op, m.checksum)) return;
+    if (m.offset != 0 || !wants_snapshot(m.op, m.checksum, m.replica)) return;
     if (snapshot_ && snapshot_->op > m.op) return;  // assembling a newer one already
     snapshot_ = SnapshotFetch{m.op, m.checksum, m.state_hash, m.total_bytes, {}, m.replica, 0, 0};
   }
@@ -1367,7 +1370,7 @@ void Replica::tick_snapshot() {
 void Replica::try_install_snapshot() {
   SnapshotFetch f = std::move(*snapshot_);
   snapshot_.reset();
-  if (!wants_snapshot(f.op, f.checksum)) return;  // no longer needed here
+  if (!wants_snapshot(f.op, f.checksum, f.source)) return;  // no longer needed here
   auto state = decode_snapshot(f.data);
   if (!state) return refuse_snapshot(f.source);
   const Bytes saved = machine_->snapshot();

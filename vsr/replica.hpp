@@ -289,7 +289,8 @@ class Replica {
   void send_snapshot_chunk(ReplicaIndex to, std::uint64_t offset);
   /// Whether this replica, in its status, wants the checkpoint at op `op` whose chain
   /// checksum is `checksum`: it would move it forward and belongs to the log it needs.
-  [[nodiscard]] bool wants_snapshot(OpNumber op, std::uint64_t checksum) const;
+  /// `source`: the replica that sent it (a backup takes one only from its primary).
+  [[nodiscard]] bool wants_snapshot(OpNumber op, std::uint64_t checksum, ReplicaIndex source) const;
   void request_snapshot_chunk();
   void tick_snapshot();
   /// Installs the assembled snapshot if it is whole and has its state hash; refuses it
