@@ -12,7 +12,8 @@
 //   - wipe a replica's disk and restart it in recovery (§4.3) with a fresh nonce, at
 //     most f replicas without trustworthy state at a time (VR's fault budget);
 //   - inject a stale or replayed copy of any message a replica really sent earlier
-//     (to the destination it was sent to): whatever view, op and commit it carried;
+//     (to the destination it was sent to): whatever view, op and commit it carried,
+//     snapshot chunks included (replicas checkpoint every 3 ops, keeping 1 entry below);
 //   - inject a well-formed message whose claims cannot contradict a correct replica.
 //
 // What "cannot contradict" means. VR is not Byzantine-tolerant: a forged Prepare,
@@ -137,9 +138,14 @@ class ReplicaFuzzer {
 
  private:
   static fuzz::TapeOptions options() {
+    // Checkpoints every 3 ops with one entry kept below them: compaction, snapshot
+    // chunks (replayed and duplicated like any message) and snapshot installs run in
+    // short inputs too (issue 15).
     return {.instant_disks = false,
             .first_nonce = real_nonce_base,
-            .trace = std::getenv("FUZZ_REPLICA_TRACE") != nullptr};
+            .trace = std::getenv("FUZZ_REPLICA_TRACE") != nullptr,
+            .checkpoint_interval_ops = 3,
+            .log_retention_ops = 1};
   }
   [[nodiscard]] const std::vector<Envelope>& in_flight() const { return cluster_.in_flight(); }
   [[nodiscard]] const Replica& replica_at(std::uint32_t r) const { return cluster_.host(r).replica(); }

@@ -14,11 +14,13 @@ namespace {
 
 ReplicaIndex rep(std::uint32_t i) { return ReplicaIndex(static_cast<std::uint8_t>(i)); }
 
-std::vector<Config> configs(std::uint32_t n) {
+std::vector<Config> configs(std::uint32_t n, const TapeOptions& options) {
   std::vector<Config> out;
   for (std::uint32_t r = 0; r < n; ++r) {
     auto c = Config::make(n, rep(r));
     FUZZ_CHECK(c.has_value(), fmt::format("a config of {} replicas", n));
+    c.value().checkpoint_interval_ops = options.checkpoint_interval_ops;
+    c.value().log_retention_ops = options.log_retention_ops;
     out.push_back(c.value());
   }
   return out;
@@ -30,7 +32,7 @@ TapeCluster::TapeCluster(std::uint32_t n, TapeOptions options, SentListener on_s
     : options_(options),
       on_sent_(std::move(on_sent)),
       next_nonce_(options.first_nonce),
-      cluster_(configs(n), *this) {
+      cluster_(configs(n, options), *this) {
   for (std::uint32_t r = 0; r < n; ++r) guarded({"boot", r}, [&] { cluster_.boot(r); });
 }
 

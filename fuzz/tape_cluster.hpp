@@ -43,6 +43,8 @@ struct TapeOptions {
   bool instant_disks = false;     // every write completes as soon as it is queued
   std::uint64_t first_nonce = 0;  // recoveries use first_nonce, first_nonce + 1, ...
   bool trace = false;             // prints every input to stderr
+  std::uint32_t checkpoint_interval_ops = 0;  // Config's, for every replica
+  std::uint32_t log_retention_ops = 128;      // Config's, for every replica
 };
 
 class TapeCluster final : private sim::ClusterDriver {
