@@ -44,6 +44,7 @@ namespace vsr {
   X(snapshot_installed, "snapshot.installed")                                                       \
   X(state_transfer_by_snapshot, "state_transfer.by_snapshot")                                       \
   X(recovery_by_snapshot, "recovery.by_snapshot")                                                   \
+  X(view_change_by_snapshot, "view_change.fetch_completed_by_snapshot")                             \
   X(snapshot_refused, "snapshot.refused")
 
 enum class Probe : std::uint8_t {

@@ -1420,6 +1420,7 @@ void Replica::install_snapshot(const Checkpoint& cp) {
 void Replica::after_snapshot_installed() {
   if (auto* v = std::get_if<ViewChangeStatus>(&status_)) {
     VSR_ASSERT(v->fetch && fetch_done(*v->fetch), "the checkpoint joins the fetched chain");
+    hit(Probe::view_change_by_snapshot);
     return finish_view_change(*v);
   }
   if (auto* r = std::get_if<RecoveringStatus>(&status_)) {

@@ -1209,6 +1209,7 @@ TEST_CASE("snapshot: a new primary fetches the chosen log across compacted donor
   silence(c, {1, 2});
   CHECK(probe(c, 1, Probe::view_change_new_primary_fetches) == 1);
   CHECK(probe(c, 1, Probe::snapshot_installed) == 1);
+  CHECK(probe(c, 1, Probe::view_change_by_snapshot) == 1);
   REQUIRE(c.replica(1).is_acting_primary());
   CHECK(c.replica(1).view() == ViewNumber(1));
   CHECK(c.replica(1).log_base() == OpNumber(12));
