@@ -103,3 +103,15 @@ TEST_CASE("config: primary_of is round-robin over the replicas") {
   const Config one = Config::make(1, ReplicaIndex(0)).value();
   CHECK(one.primary_of(ViewNumber(12345)) == ReplicaIndex(0));
 }
+
+TEST_CASE("config: log_retention_ops defaults to twice the default pipeline, and is at most 2^30") {
+  Config c = Config::make(3, ReplicaIndex(0)).value();
+  CHECK(c.log_retention_ops == 2 * c.max_pipeline_ops);
+  c.log_retention_ops = 0;  // keep nothing below a checkpoint
+  CHECK(c.validate().has_value());
+  c.log_retention_ops = 1u << 30;
+  CHECK(c.validate().has_value());
+  c.log_retention_ops = (1u << 30) + 1;
+  REQUIRE(c.validate().has_error());
+  CHECK(c.validate().error().message == "config: log_retention_ops 1073741825 is above 2^30");
+}
