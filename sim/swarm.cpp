@@ -108,6 +108,11 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
   p.pipeline_ops = rng.chance(0.25) ? static_cast<std::uint32_t>(rng.between(1, 4)) : 64;
   // Drawn after the pipeline, for the same reason.
   p.checkpoint_interval_ops = rng.chance(0.5) ? static_cast<std::uint32_t>(rng.between(1, 64)) : 0;
+  // Drawn after the checkpoint interval, for the same reason.
+  if (rng.chance(0.25)) {
+    p.max_client_sessions = static_cast<std::uint32_t>(
+        rng.between(std::max<std::uint64_t>(1, p.client_count - 1), p.client_count + 2));
+  }
   if (faults == FaultLevel::none) {
     // Keep the drawn delays and the protocol bounds (they are not faults); switch every
     // fault off.
@@ -115,6 +120,7 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
     fault_free.delay_mean_us = p.delay_mean_us;
     fault_free.pipeline_ops = p.pipeline_ops;
     fault_free.checkpoint_interval_ops = p.checkpoint_interval_ops;
+    fault_free.max_client_sessions = p.max_client_sessions;
     return fault_free;
   }
   return p;
@@ -135,9 +141,10 @@ std::string describe(const SwarmParams& p) {
       "crashes: rate={:.2f}/s after-event={:.3f} wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
       p.crash_rate_per_s, p.crash_after_event_probability, p.wipe_probability, p.restart_mean_us,
       p.pause_rate_per_s, p.pause_mean_us);
-  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={}",
+  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={} sessions={}",
                    p.disk_latency_mean_us, p.disk_slow_probability, p.disk_slow_mean_us,
-                   p.think_mean_us, p.give_up_us, p.pipeline_ops, p.checkpoint_interval_ops);
+                   p.think_mean_us, p.give_up_us, p.pipeline_ops, p.checkpoint_interval_ops,
+                   p.max_client_sessions);
   return s;
 }
 

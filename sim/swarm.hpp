@@ -74,6 +74,10 @@ struct SwarmParams {
   // protocol: Config::checkpoint_interval_ops (0: none); 1..64 for half the seeds, so
   // checkpoints and restarts from them run in an ordinary sweep (issue 15)
   std::uint32_t checkpoint_interval_ops = 0;
+  // protocol: Config::max_client_sessions (0: unbounded); for a quarter of the seeds
+  // clients-1 .. clients+2, so sessions are evicted (given-up clients leave theirs
+  // behind) and clients open sessions again (issue 15)
+  std::uint32_t max_client_sessions = 0;
 
   bool operator==(const SwarmParams&) const = default;
 };

@@ -59,6 +59,11 @@ struct Config {
   /// numbers that are multiples of it); 0: never. A restart resumes from the latest
   /// durable checkpoint and re-executes only the committed ops after it.
   std::uint32_t checkpoint_interval_ops = 0;
+  /// The client table holds at most this many sessions (0: unbounded). Opening a
+  /// session in a full table evicts the least recently used one, at the same op on every
+  /// replica (the table is replicated state); its client's later requests are answered
+  /// Reply::evicted. While bounded, requests must name a session (Request).
+  std::uint32_t max_client_sessions = 0;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,

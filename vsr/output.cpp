@@ -33,6 +33,7 @@ void PersistDelta::swap(PersistDelta& other) noexcept {
   std::swap(append_first, other.append_first);
   append.swap(other.append);
   std::swap(state, other.state);
+  checkpoint.swap(other.checkpoint);
 }
 
 void Output::swap(Output& other) noexcept {

@@ -17,23 +17,28 @@ constexpr std::size_t max_deliveries_per_round = 200'000;
 
 ReplicaIndex replica_index(std::uint32_t r) { return ReplicaIndex(static_cast<std::uint8_t>(r)); }
 
-std::vector<Config> configs(std::uint32_t replicas) {
+std::vector<Config> configs(std::uint32_t replicas, std::uint32_t max_client_sessions) {
   std::vector<Config> out;
-  for (std::uint32_t r = 0; r < replicas; ++r) out.push_back(Config::make(replicas, replica_index(r)).value());
+  for (std::uint32_t r = 0; r < replicas; ++r) {
+    out.push_back(Config::make(replicas, replica_index(r)).value());
+    out.back().max_client_sessions = max_client_sessions;
+  }
   return out;
 }
 
 }  // namespace
 
-ScenarioDriver::ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed)
-    : cluster_(configs(replicas), *this),
+ScenarioDriver::ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed,
+                               std::uint32_t max_client_sessions)
+    : cluster_(configs(replicas, max_client_sessions), *this),
       hold_(replicas, false),
       schedule_rng_(Prng::stream(seed, Stream::network)),
       workload_rng_(Prng::stream(seed, Stream::workload)),
       nonce_rng_(Prng::stream(seed, Stream::nonces)),
       blocked_(replicas, std::vector<bool>(replicas, false)) {
   ClientConfig cc = ClientConfig::make(replicas, client_timeout_ticks).value();
-  for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}});
+  cc.open_sessions = max_client_sessions != 0;
+  for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}, c});
   for (std::uint32_t r = 0; r < replicas; ++r) {
     cluster_.boot(r);
     stop_if_failed();

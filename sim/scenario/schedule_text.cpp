@@ -35,7 +35,7 @@ using K = SimKey::Kind;
 using P = SwarmParams;
 constexpr std::uint64_t max_t = max_sim_duration_us;
 
-const std::array<SimKey, 21> sim_keys = {{
+const std::array<SimKey, 22> sim_keys = {{
     {"seed", K::seed, &P::seed},
     {"replicas", K::count, &P::replica_count, min_replicas, max_replicas},
     {"clients", K::count, &P::client_count, 0, max_clients},
@@ -57,6 +57,7 @@ const std::array<SimKey, 21> sim_keys = {{
     {"give-up", K::time, &P::give_up_us, 0, max_t},
     {"pipeline", K::count, &P::pipeline_ops, 1, 1'000'000},
     {"checkpoint", K::count, &P::checkpoint_interval_ops, 0, 1'000'000},
+    {"sessions", K::count, &P::max_client_sessions, 0, 1'000'000},
 }};
 
 /// Calls `f` with a reference to the field `k` names in `s` (const if `s` is).

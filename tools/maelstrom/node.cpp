@@ -321,12 +321,13 @@ void Node::on_reply(const vsr::Reply& r) {
   if (it == sessions_.end() || !it->second.waiting) return;
   Session& session = it->second;
   session.client.step(r);
-  const ClientOutput out = session.client.take_output();
-  if (!out.completed) return;
+  ClientOutput out = session.client.take_output();
+  if (!out.completed) return route_client_output(std::move(out));  // a session opened
   const auto result = decode_kv_result(out.completed->result);
   const Waiting& w = *session.waiting;
-  json body = result ? kv_reply_body(w.kind, result.value())
-                     : error_body(ErrorCode::crash, "the result could not be decoded");
+  json body = out.completed->evicted ? error_body(ErrorCode::crash, "the client's session was evicted")
+              : result               ? kv_reply_body(w.kind, result.value())
+                                     : error_body(ErrorCode::crash, "the result could not be decoded");
   ++stats_.replied_ok;
   reply(w.client, w.msg_id, std::move(body));
   session.waiting.reset();
