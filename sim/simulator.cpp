@@ -72,6 +72,8 @@ std::vector<Config> cluster_configs(const SwarmParams& params) {
     configs.back().max_pipeline_ops = params.pipeline_ops;
     configs.back().checkpoint_interval_ops = params.checkpoint_interval_ops;
     configs.back().max_client_sessions = params.max_client_sessions;
+    configs.back().max_message_bytes = params.max_message_bytes;
+    VSR_ASSERT(configs.back().validate().has_value(), "the swarm drew invalid protocol bounds");
   }
   return configs;
 }

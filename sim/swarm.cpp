@@ -113,6 +113,8 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
     p.max_client_sessions = static_cast<std::uint32_t>(
         rng.between(std::max<std::uint64_t>(1, p.client_count - 1), p.client_count + 2));
   }
+  // Drawn after the session bound, for the same reason.
+  if (rng.chance(0.25)) p.max_message_bytes = rng.between(1024, 16 * 1024);
   if (faults == FaultLevel::none) {
     // Keep the drawn delays and the protocol bounds (they are not faults); switch every
     // fault off.
@@ -121,6 +123,7 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
     fault_free.pipeline_ops = p.pipeline_ops;
     fault_free.checkpoint_interval_ops = p.checkpoint_interval_ops;
     fault_free.max_client_sessions = p.max_client_sessions;
+    fault_free.max_message_bytes = p.max_message_bytes;
     return fault_free;
   }
   return p;
@@ -141,10 +144,10 @@ std::string describe(const SwarmParams& p) {
       "crashes: rate={:.2f}/s after-event={:.3f} wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
       p.crash_rate_per_s, p.crash_after_event_probability, p.wipe_probability, p.restart_mean_us,
       p.pause_rate_per_s, p.pause_mean_us);
-  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={} sessions={}",
+  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={} sessions={} message-bytes={}",
                    p.disk_latency_mean_us, p.disk_slow_probability, p.disk_slow_mean_us,
                    p.think_mean_us, p.give_up_us, p.pipeline_ops, p.checkpoint_interval_ops,
-                   p.max_client_sessions);
+                   p.max_client_sessions, p.max_message_bytes);
   return s;
 }
 

@@ -58,8 +58,7 @@ Result<void> Config::validate() const {
   BOOST_OUTCOME_TRY(check_timeouts(timeouts));
   if (max_repair_entries < 1) return Error{"config: max_repair_entries must be at least 1"};
   if (max_pipeline_ops < 1) return Error{"config: max_pipeline_ops must be at least 1"};
-  // Room for the largest fixed part of a message and a small entry.
-  constexpr std::size_t min_message_bytes = 4 * whole_log_overhead_bytes;
+  static_assert(min_message_bytes == 4 * whole_log_overhead_bytes);
   if (max_message_bytes < min_message_bytes || max_message_bytes > max_frame_bytes) {
     return Error{fmt::format("config: max_message_bytes {} is outside {}..{}", max_message_bytes,
                              min_message_bytes, max_frame_bytes)};

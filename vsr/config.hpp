@@ -40,6 +40,10 @@ struct Timeouts {
   std::uint32_t recovery_resend_ticks = 10;
 };
 
+/// The smallest Config::max_message_bytes: room for the largest fixed part of a message
+/// and a small entry (4 × whole_log_overhead_bytes, codec.hpp).
+inline constexpr std::size_t min_message_bytes = 256;
+
 struct Config {
   std::uint32_t replica_count = 1;
   ReplicaIndex self{0};

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "sim/limits.hpp"
+#include "vsr/codec.hpp"
 #include "vsr/config.hpp"
 
 namespace vsr::sim {
@@ -35,7 +36,7 @@ using K = SimKey::Kind;
 using P = SwarmParams;
 constexpr std::uint64_t max_t = max_sim_duration_us;
 
-const std::array<SimKey, 22> sim_keys = {{
+const std::array<SimKey, 23> sim_keys = {{
     {"seed", K::seed, &P::seed},
     {"replicas", K::count, &P::replica_count, min_replicas, max_replicas},
     {"clients", K::count, &P::client_count, 0, max_clients},
@@ -58,6 +59,7 @@ const std::array<SimKey, 22> sim_keys = {{
     {"pipeline", K::count, &P::pipeline_ops, 1, 1'000'000},
     {"checkpoint", K::count, &P::checkpoint_interval_ops, 0, 1'000'000},
     {"sessions", K::count, &P::max_client_sessions, 0, 1'000'000},
+    {"message-bytes", K::count, &P::max_message_bytes, min_message_bytes, max_frame_bytes},
 }};
 
 /// Calls `f` with a reference to the field `k` names in `s` (const if `s` is).
