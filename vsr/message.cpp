@@ -53,13 +53,10 @@ std::string format_bytes(const Bytes& b) {
   return s;
 }
 
-namespace {
-/// " register", " session=N", or nothing for session 0 (the formats before sessions).
 std::string session_text(SessionNumber s) {
   if (s == register_session) return " register";
   return s.value == 0 ? std::string{} : fmt::format(" session={}", s);
 }
-}  // namespace
 
 }  // namespace vsr
 

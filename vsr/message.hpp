@@ -228,6 +228,9 @@ struct Outgoing {
 };
 
 std::string format_bytes(const Bytes& b);
+/// How formats show a request's or entry's session: " register", " session=N", or
+/// nothing for session 0 (so formats without sessions read as before).
+std::string session_text(SessionNumber s);
 
 }  // namespace vsr
 
