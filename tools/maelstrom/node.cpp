@@ -148,6 +148,7 @@ void Node::on_init(const std::string& src, const json& body, const json& msg_id)
     return refuse(src, msg_id, ErrorCode::malformed_request,
                   config ? client_config.error().message : config.error().message);
   }
+  config.value().checkpoint_interval_ops = options_.checkpoint_interval_ops;
   node_id_ = id->get<std::string>();
   node_ids_ = names;
   self_ = index;
