@@ -233,7 +233,7 @@ class ReplicaFuzzer {
       default: {
         const PersistedState& d = cluster_.host(from).disk();
         if (d.state.view != d.state.last_normal_view || cluster_.host(from).needs_recovery()) return;
-        std::uint64_t op = in.u8() % (d.log.size() + 1);
+        std::uint64_t op = in.u8() % (d.last_op().value + 1);
         m = PrepareOk{d.state.view, OpNumber(op), s};
         break;
       }
@@ -265,7 +265,7 @@ class ReplicaFuzzer {
       }
       case 6: {  // a new view's log that drops or changes an executed op
         const std::uint64_t executed = target.commit().value;
-        if (executed == 0) return;
+        if (executed == 0 || target.log_base().value > 0) return;  // a whole log from op 1
         must_reject = false;  // ignored when stale, or when the target is recovering
         const std::uint64_t keep = in.u8() % (executed + 1);
         std::vector<LogEntry> log(target.log().begin(),

@@ -92,6 +92,7 @@ class Cluster {
  private:
   void after_input(std::uint32_t r);
   void check_committed_durable();
+  void check_disk(std::uint32_t r);
   void report(CheckFailure failure);
 
   ClusterDriver* driver_;

@@ -13,7 +13,7 @@ std::uint64_t entry_hash(const LogEntry& e) {
   std::uint64_t h = hash_bytes(e.operation.data(), e.operation.size());
   h = hash_combine(h, e.view.value);
   h = hash_combine(h, e.client.value);
-  return hash_combine(h, e.request.value);
+  return hash_combine(h, e.request.value) | 1;  // never 0, which marks "not known yet"
 }
 
 InvariantChecker::InvariantChecker(std::uint32_t replica_count, std::size_t max_message_bytes)
@@ -29,7 +29,7 @@ std::optional<CheckFailure> InvariantChecker::after_step(const Replica& r) {
   PerReplica& p = replicas_[r.index().value];
   if (auto f = check_monotonic(r, p)) return f;
   if (auto f = check_primary(r, p)) return f;
-  if (auto f = check_checkpoint(r)) return f;
+  if (auto f = check_checkpoint(r, p)) return f;
   if (r.commit() == p.commit && p.checked == to_op(r.commit())) return std::nullopt;
   if (auto f = check_committed_prefix(r, p)) return f;
   p.commit = r.commit();
@@ -67,7 +67,9 @@ std::optional<CheckFailure> InvariantChecker::check_primary(const Replica& r, Pe
   if (!started) return std::nullopt;
   for (auto [op, acked_view] : acknowledged_ops_) {
     if (r.view() < acked_view) continue;  // a stale primary of an older view
-    if (op > r.op() || entry_hash(r.entry(op)) != committed_entry_hash_[op.value - 1]) {
+    if (op <= r.log_base()) continue;  // in its checkpoint (snapshot-matches-donor, checkpoint-agrees)
+    const std::uint64_t want = committed_entry_hash_[op.value - 1];
+    if (op > r.op() || (want != 0 && entry_hash(r.entry(op)) != want)) {
       return CheckFailure{"acknowledged-op-survives",
                           fmt::format("replica {} became primary of view {} without op {}, "
                                       "which a client saw acknowledged (its log ends at op {})",
@@ -79,10 +81,17 @@ std::optional<CheckFailure> InvariantChecker::check_primary(const Replica& r, Pe
 
 std::optional<CheckFailure> InvariantChecker::check_committed_prefix(const Replica& r,
                                                                      PerReplica& p) {
-  for (OpNumber op = p.checked.next(); op <= to_op(r.commit()); op = op.next()) {
+  // Ops in the replica's checkpoint have no entry left (their state is checked by
+  // state-hash-agrees and the checkpoint checks). One it committed and compacted in the
+  // same step, first of all replicas, gets digest 0, "not known yet": the next replica
+  // that commits it with its entry fills it in.
+  const OpNumber from = std::max(p.checked, r.log_base());
+  if (committed_entry_hash_.size() < from.value) committed_entry_hash_.resize(from.value, 0);
+  for (OpNumber op = from.next(); op <= to_op(r.commit()); op = op.next()) {
     std::uint64_t h = entry_hash(r.entry(op));
-    if (committed_entry_hash_.size() < op.value) {
-      committed_entry_hash_.push_back(h);
+    if (committed_entry_hash_.size() < op.value || committed_entry_hash_[op.value - 1] == 0) {
+      if (committed_entry_hash_.size() < op.value) committed_entry_hash_.push_back(h);
+      committed_entry_hash_[op.value - 1] = h;
       const LogEntry& e = r.entry(op);
       op_of_request_.try_emplace({e.client.value, e.request.value}, op);
     } else if (committed_entry_hash_[op.value - 1] != h) {
@@ -97,8 +106,24 @@ std::optional<CheckFailure> InvariantChecker::check_committed_prefix(const Repli
 }
 
 /// Issue 15: checkpoints at the same op hold the same replicated state on every replica.
-std::optional<CheckFailure> InvariantChecker::check_checkpoint(const Replica& r) {
+std::optional<CheckFailure> InvariantChecker::check_checkpoint(const Replica& r, PerReplica& p) {
   if (r.checkpoint_op().value == 0) return std::nullopt;
+  if (r.log_base() > r.checkpoint_op()) {
+    return CheckFailure{"prefix-discarded-durably",
+                        fmt::format("replica {} discarded its log up to op {} but its checkpoint is at op {}",
+                                    r.index(), r.log_base(), r.checkpoint_op())};
+  }
+  // An installed snapshot is some donor's checkpoint: the one every replica has there.
+  if (r.installed_snapshot_op() != p.installed_snapshot && r.installed_snapshot_op() == r.checkpoint_op()) {
+    p.installed_snapshot = r.installed_snapshot_op();
+    auto donor = checkpoint_hash_.find(r.checkpoint_op().value);
+    if (donor == checkpoint_hash_.end() || donor->second != r.checkpoint_state_hash()) {
+      return CheckFailure{"snapshot-matches-donor",
+                          fmt::format("replica {} installed a snapshot at op {} with state hash {:x}, "
+                                      "which no replica's checkpoint there has",
+                                      r.index(), r.checkpoint_op(), r.checkpoint_state_hash())};
+    }
+  }
   auto [it, inserted] = checkpoint_hash_.try_emplace(r.checkpoint_op().value, r.checkpoint_state_hash());
   if (!inserted && it->second != r.checkpoint_state_hash()) {
     return CheckFailure{"checkpoint-agrees",

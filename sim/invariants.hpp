@@ -27,8 +27,10 @@ class InvariantChecker {
   /// After any input to `r`: the replica's own invariants, monotonic view and commit,
   /// one primary per view, committed ops agree, state hashes agree at equal commits,
   /// acknowledged ops are in every later primary's log, every replica's checkpoint at
-  /// op k has the same state hash; and (message-fits) no message a replica released
-  /// since the last call encoded to more than max_message_bytes.
+  /// op k has the same state hash, an installed snapshot is a donor's checkpoint
+  /// (snapshot-matches-donor), no log is compacted beyond its checkpoint; and
+  /// (message-fits) no message a replica released since the last call encoded to more
+  /// than max_message_bytes.
   std::optional<CheckFailure> after_step(const Replica& r);
 
   /// An op `r` executed: no (client, request) runs twice on one replica.
@@ -61,13 +63,14 @@ class InvariantChecker {
     OpNumber checked{};           // committed prefix already compared
     ViewNumber promised_view{};   // highest view in a released durable promise
     bool was_acting_primary = false;
+    OpNumber installed_snapshot{};  // the latest installed snapshot already checked
     std::map<ClientId, RequestNumber> executed;  // this incarnation
   };
   std::optional<CheckFailure> check_monotonic(const Replica& r, PerReplica& p);
   std::optional<CheckFailure> check_primary(const Replica& r, PerReplica& p);
   std::optional<CheckFailure> check_committed_prefix(const Replica& r, PerReplica& p);
   std::optional<CheckFailure> check_state_hash(const Replica& r);
-  std::optional<CheckFailure> check_checkpoint(const Replica& r);
+  std::optional<CheckFailure> check_checkpoint(const Replica& r, PerReplica& p);
 
   std::vector<PerReplica> replicas_;
   std::map<std::uint64_t, ReplicaIndex> primary_of_view_;
@@ -81,7 +84,7 @@ class InvariantChecker {
   std::optional<CheckFailure> oversized_;  // the first message that did not fit
 };
 
-/// A deterministic digest of a log entry (view, client, request, operation).
+/// A deterministic digest of a log entry (view, client, request, operation); never 0.
 std::uint64_t entry_hash(const LogEntry& e);
 
 }  // namespace vsr::sim

@@ -50,8 +50,8 @@ TEST_CASE("invariants: agreeing replicas pass, including the state-hash check") 
 
 TEST_CASE("invariants: executing a request twice on one replica is caught") {
   InvariantChecker checker(3);
-  Committed first{OpNumber(1), ClientId(4), RequestNumber(2), {}};
-  Committed again{OpNumber(2), ClientId(4), RequestNumber(2), {}};
+  Committed first{OpNumber(1), ClientId(4), RequestNumber(2), {}, {}};
+  Committed again{OpNumber(2), ClientId(4), RequestNumber(2), {}, {}};
   CHECK_FALSE(checker.on_committed(ReplicaIndex(0), first).has_value());
   auto f = checker.on_committed(ReplicaIndex(0), again);
   REQUIRE(f.has_value());

@@ -27,6 +27,8 @@ std::uint64_t identity(const Recovery& m) { return m.nonce.value; }
 std::uint64_t identity(const RecoveryResponse& m) { return hash_combine(m.view.value, m.nonce.value); }
 std::uint64_t identity(const GetEntries& m) { return hash_combine(m.last.value, m.checksum); }
 std::uint64_t identity(const Entries& m) { return hash_combine(m.last.value, m.parent); }
+std::uint64_t identity(const GetSnapshot& m) { return hash_combine(m.op.value, m.offset); }
+std::uint64_t identity(const SnapshotChunk& m) { return hash_combine(m.op.value, m.offset); }
 
 }  // namespace
 
@@ -135,6 +137,11 @@ Route Network::route(std::uint32_t a, std::uint32_t b, bool client_link, const M
   std::uint64_t clogged = faults ? clogged_until_us_[static_cast<std::size_t>(a) * nodes_ + b] : 0;
   route.copies = rng.chance(params_->duplicate_probability) ? 2 : 1;
   for (int i = 0; i < route.copies; ++i) route.deliver_us[i] = std::max(now_us, clogged) + delay_us(*params_, rng);
+  // Drawn last, and only for snapshot chunks, so no other message's fate moves.
+  if (faults && std::holds_alternative<SnapshotChunk>(m) && rng.chance(params_->snapshot_corrupt_probability)) {
+    route.corrupt = true;
+    route.corrupt_state_hash = rng.chance(0.5);
+  }
   return route;
 }
 

@@ -38,6 +38,8 @@ struct Route {
   std::string_view reason;  // why it was dropped: "partition" or "drop"
   std::uint64_t deliver_us[2] = {0, 0};
   int copies = 0;  // 1, or 2 when duplicated
+  bool corrupt = false;             // a SnapshotChunk arrives corrupted (the sender's checksums kept)
+  bool corrupt_state_hash = false;  // its claimed state hash rather than its data
 };
 
 /// A directed link between two network nodes.

@@ -42,6 +42,16 @@ std::string_view to_string(RunVerdict v) {
 
 namespace {
 
+/// The snapshot-corruption fault: flips the chunk's first data byte (the receiver's
+/// data checksum catches it) or its claimed state hash (the whole-state check does).
+void corrupt_snapshot_chunk(SnapshotChunk& c, bool state_hash) {
+  if (state_hash || c.data.empty()) {
+    c.state_hash ^= 0x5a5a;
+  } else {
+    c.data[0] ^= 0x5a;
+  }
+}
+
 constexpr std::uint64_t client_tick_us = 10'000;
 constexpr std::uint64_t convergence_check_us = 50'000;
 constexpr std::uint32_t client_timeout_ticks = 30;
@@ -71,6 +81,8 @@ std::vector<Config> cluster_configs(const SwarmParams& params) {
     configs.push_back(c.value());
     configs.back().max_pipeline_ops = params.pipeline_ops;
     configs.back().checkpoint_interval_ops = params.checkpoint_interval_ops;
+    configs.back().log_retention_ops = params.log_retention_ops;
+    configs.back().snapshot_chunk_bytes = params.snapshot_chunk_bytes;
     configs.back().max_client_sessions = params.max_client_sessions;
     configs.back().max_message_bytes = params.max_message_bytes;
     VSR_ASSERT(configs.back().validate().has_value(), "the swarm drew invalid protocol bounds");
@@ -388,6 +400,7 @@ void Simulation::send(const Endpoint& from, Outgoing&& o) {
     bool client_link = std::holds_alternative<ClientId>(from) || std::holds_alternative<ClientId>(o.to);
     rt = network_.route(node_of(from), node_of(o.to), client_link, o.message, now_us_, !liveness_);
   }
+  if (rt.corrupt) corrupt_snapshot_chunk(std::get<SnapshotChunk>(o.message), rt.corrupt_state_hash);
   if (rt.dropped) {
     emit(trace::MessageEvent{trace::drop, from, o.to, o.message, rt.reason});
     metrics_.dropped();

@@ -74,6 +74,15 @@ struct SwarmParams {
   // protocol: Config::checkpoint_interval_ops (0: none); 1..64 for half the seeds, so
   // checkpoints and restarts from them run in an ordinary sweep (issue 15)
   std::uint32_t checkpoint_interval_ops = 0;
+  // protocol: Config::log_retention_ops; 0..2 x pipeline for seeds with checkpoints, so
+  // compaction leaves lagging peers needing snapshots in an ordinary sweep
+  std::uint32_t log_retention_ops = 128;
+  // protocol: Config::snapshot_chunk_bytes; small for half the seeds with checkpoints,
+  // so snapshots travel in many chunks
+  std::uint32_t snapshot_chunk_bytes = 0;
+  // a fault: a snapshot chunk arrives with its data or its state hash corrupted (a bad
+  // donor disk or memory), which the receiver must refuse
+  double snapshot_corrupt_probability = 0;
   // protocol: Config::max_client_sessions (0: unbounded); for a quarter of the seeds
   // clients-1 .. clients+2, so sessions are evicted (given-up clients leave theirs
   // behind) and clients open sessions again (issue 15)

@@ -143,6 +143,24 @@ void fields(Io& io, M& m, std::type_identity<Entries>) {
 }
 
 template <class Io, class M>
+void fields(Io& io, M& m, std::type_identity<GetSnapshot>) {
+  io(m.op, "op");
+  io(m.offset, "offset");
+  io(m.replica, "replica");
+}
+template <class Io, class M>
+void fields(Io& io, M& m, std::type_identity<SnapshotChunk>) {
+  io(m.op, "op");
+  io(m.checksum, "checksum");
+  io(m.state_hash, "state_hash");
+  io(m.total_bytes, "total_bytes");
+  io(m.offset, "offset");
+  io(m.data, "data");
+  io(m.data_checksum, "data_checksum");
+  io(m.replica, "replica");
+}
+
+template <class Io, class M>
 void all_fields(Io& io, M& m) {
   fields(io, m, std::type_identity<std::remove_const_t<M>>{});
 }
@@ -323,6 +341,17 @@ Result<void> check_fields(const NewState& m, std::string_view name) {
                                           m.first_op, m.op));
   }
   return check_commit_not_above_op(name, m.commit, m.op);
+}
+
+/// The chunk lies within the blob: offset + size ≤ total, and a chunk has data unless
+/// the blob is empty.
+Result<void> check_fields(const SnapshotChunk& m, std::string_view name) {
+  if (m.offset > m.total_bytes || m.data.size() > m.total_bytes - m.offset) {
+    return inconsistent(name, fmt::format("{} bytes at offset {} run past the blob's {} bytes",
+                                          m.data.size(), m.offset, m.total_bytes));
+  }
+  if (m.data.empty() && m.total_bytes > 0) return inconsistent(name, "no data");
+  return outcome::success();
 }
 
 /// Only the primary sends its log; everyone else sends none and zero op/commit.

@@ -31,8 +31,12 @@ inline constexpr std::size_t whole_log_overhead_bytes = 64;
 
 /// The largest log a replica holds, as the sum of encoded_entry_size over its entries
 /// (vsr/replica.hpp). Messages no longer carry whole logs (issue 15: suffixes and
-/// fetched runs, each within Config::max_message_bytes); this bounds the log's memory
-/// until it is compacted.
+/// fetched runs, each within Config::max_message_bytes). Kept as a memory bound: with
+/// checkpoints on, compaction keeps a log to about checkpoint_interval_ops +
+/// log_retention_ops + max_pipeline_ops entries and this never binds for small
+/// entries; but checkpoints are optional (interval 0 keeps every entry), and a replica
+/// behind on executing may hold many uncommitted-to-it entries, so the byte check still
+/// decides when a log is full instead of memory running out.
 inline constexpr std::size_t max_log_bytes = max_frame_bytes - whole_log_overhead_bytes;
 
 /// Decodes exactly one frame. Errors name the problem: truncated, oversize, unknown

@@ -1,4 +1,5 @@
 #include "vsr/codec.hpp"
+#include "vsr/snapshot.hpp"
 
 #include <string>
 #include <utility>
@@ -88,6 +89,9 @@ std::vector<Message> samples() {
       GetEntries{OpNumber(336), 0xfeedULL, ReplicaIndex(4)},
       Entries{OpNumber(336), 0xbeefULL, log_of(128), ReplicaIndex(2)},
       Entries{OpNumber(2), empty_log_checksum, log_of(2), ReplicaIndex(2)},
+      GetSnapshot{OpNumber(64), 4096, ReplicaIndex(3)},
+      SnapshotChunk{OpNumber(64), 0xabcULL, 0xdefULL, 10, 4, Bytes{1, 2, 3}, 0x123ULL, ReplicaIndex(1)},
+      SnapshotChunk{OpNumber(1), 0, 0, 0, 0, {}, 0, ReplicaIndex(0)},
   };
 }
 
@@ -141,10 +145,19 @@ Message random_message(Prng& g) {
                               op == n ? empty_log_checksum : g.next()};
     }
     case 12: return GetEntries{OpNumber(g.number()), g.next(), r};
-    default: {
+    case 13: {
       const std::uint64_t last = n + 1 + (g.coin() ? 0 : g.below(100));
       return Entries{OpNumber(last), last == n + 1 ? empty_log_checksum : g.next(),
                      random_log(g, n + 1), r};
+    }
+    case 14: return GetSnapshot{OpNumber(g.number()), g.next(), r};
+    default: {
+      Bytes data = g.bytes(64);
+      if (data.empty()) data.push_back(7);
+      const std::uint64_t offset = g.below(1000);
+      const std::uint64_t total = offset + data.size() + g.below(1000);
+      return SnapshotChunk{OpNumber(g.number()), g.next(), g.next(), total, offset, std::move(data),
+                           g.next(), r};
     }
   }
 }
@@ -173,6 +186,13 @@ void patch(Bytes& frame, std::size_t at, std::uint64_t value, std::size_t width 
   REQUIRE(at + width <= frame.size());
   for (std::size_t i = 0; i < width; ++i) frame[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
   reseal(frame);
+}
+
+/// A SnapshotChunk frame with no data of a 5-byte blob (encode() would assert on it).
+Bytes encode_unchecked_chunk() {
+  Bytes f = encode(SnapshotChunk{OpNumber(9), 1, 2, 0, 0, {}, 3, ReplicaIndex(1)});
+  patch(f, frame_header_bytes + 24, 5);  // total_bytes
+  return f;
 }
 
 /// Body offset → frame offset.
@@ -301,7 +321,7 @@ TEST_CASE("codec: one flipped bit anywhere is rejected") {
 }
 
 TEST_CASE("codec: rejects an unknown type, bad magic and an unsupported version") {
-  CHECK(decode_error(seal_frame(message_type_count, {})) == "decode: unknown message type 14");
+  CHECK(decode_error(seal_frame(message_type_count, {})) == "decode: unknown message type 16");
   CHECK(decode_error(seal_frame(255, Bytes(9))) == "decode: unknown message type 255");
   Bytes frame = encode(StartViewChange{ViewNumber(1), ReplicaIndex(1)});
   Bytes bad_magic = frame;
@@ -445,6 +465,18 @@ TEST_CASE("codec: rejects internally inconsistent fields") {
                                    Bytes{9, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
     CHECK(decode_error(empty) == "decode: entries: no entries");
   }
+  SUBCASE("snapshot_chunk: data past the blob's end, or none") {
+    // op, checksum, state_hash (8 each), then total_bytes at body 24 and offset at 32.
+    Bytes f = encode(SnapshotChunk{OpNumber(9), 1, 2, 10, 4, Bytes{1, 2, 3}, 3, ReplicaIndex(1)});
+    Bytes past = f;
+    patch(past, body(32), 8);
+    CHECK(decode_error(past) ==
+          "decode: snapshot_chunk: 3 bytes at offset 8 run past the blob's 10 bytes");
+    Bytes beyond = f;
+    patch(beyond, body(32), ~std::uint64_t{0});  // offset + size would wrap
+    CHECK(contains(decode_error(beyond), "run past the blob's 10 bytes"));
+    CHECK(decode_error(encode_unchecked_chunk()) == "decode: snapshot_chunk: no data");
+  }
   SUBCASE("replica index out of range, in every replica message") {
     for (const Message& m : samples()) {
       if (std::holds_alternative<Request>(m)) continue;
@@ -468,4 +500,34 @@ TEST_CASE("codec: encode asserts on an inconsistent message") {
                                             log_of(1), ReplicaIndex(0)}});
   REQUIRE(ok.has_error());
   CHECK(ok.error().message == "start_view: commit 2 exceeds op 1");
+}
+
+// ---- The snapshot blob (vsr/snapshot.hpp) -----------------------------------------
+
+TEST_CASE("snapshot blob: round-trips, and any damage is an error, never a crash") {
+  std::map<ClientId, ClientSession> clients;
+  clients[ClientId(3)] = ClientSession{RequestNumber(7), Bytes{1, 2}};
+  clients[ClientId(9)] = ClientSession{RequestNumber(1), Bytes{}};
+  clients[ClientId(11)] = ClientSession{RequestNumber(4), Bytes{8}, SessionNumber(40), OpNumber(52)};
+  const Bytes blob = encode_snapshot(Bytes{5, 6, 7}, clients);
+  auto back = decode_snapshot(blob);
+  REQUIRE(back.has_value());
+  CHECK(back.value().machine == Bytes{5, 6, 7});
+  CHECK(back.value().clients == clients);
+  for (std::size_t n = 0; n < blob.size(); ++n) {
+    CHECK_FALSE(decode_snapshot(std::span(blob).first(n)).has_value());  // every truncation
+  }
+  Bytes trailing = blob;
+  trailing.push_back(0);
+  CHECK(contains(decode_snapshot(trailing).error().message, "trailing"));
+  Bytes huge = blob;
+  huge[7] = 0xff;  // the client count's high byte: more clients than bytes
+  CHECK(contains(decode_snapshot(huge).error().message, "claims"));
+  std::map<ClientId, ClientSession> zero{{ClientId(1), ClientSession{RequestNumber(0), {}}}};
+  CHECK(contains(decode_snapshot(encode_snapshot({}, zero)).error().message, "request 0"));
+  for (std::size_t i = 0; i < blob.size(); ++i) {  // one flipped byte: decodes or errs
+    Bytes flipped = blob;
+    flipped[i] ^= 0xff;
+    (void)decode_snapshot(flipped);
+  }
 }

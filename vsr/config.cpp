@@ -58,6 +58,9 @@ Result<void> Config::validate() const {
   BOOST_OUTCOME_TRY(check_timeouts(timeouts));
   if (max_repair_entries < 1) return Error{"config: max_repair_entries must be at least 1"};
   if (max_pipeline_ops < 1) return Error{"config: max_pipeline_ops must be at least 1"};
+  if (log_retention_ops > (1u << 30)) {
+    return Error{fmt::format("config: log_retention_ops {} is above 2^30", log_retention_ops)};
+  }
   static_assert(min_message_bytes == 4 * whole_log_overhead_bytes);
   if (max_message_bytes < min_message_bytes || max_message_bytes > max_frame_bytes) {
     return Error{fmt::format("config: max_message_bytes {} is outside {}..{}", max_message_bytes,

@@ -63,6 +63,15 @@ struct Config {
   /// numbers that are multiples of it); 0: never. A restart resumes from the latest
   /// durable checkpoint and re-executes only the committed ops after it.
   std::uint32_t checkpoint_interval_ops = 0;
+  /// Compaction: when a replica takes a checkpoint at op k it discards its log entries
+  /// up to k - log_retention_ops (never above the checkpoint: only committed, executed
+  /// ops covered by it), keeping this many below it for peers that lag a little; a peer
+  /// that lags more receives the checkpoint's snapshot. The default, 128, is twice the
+  /// default max_pipeline_ops. At most 2^30. No effect while checkpoints are off.
+  std::uint32_t log_retention_ops = 128;
+  /// A snapshot chunk carries at most this many bytes of the blob (0: as many as fit
+  /// max_message_bytes). Small values make snapshot transfers take many chunks.
+  std::uint32_t snapshot_chunk_bytes = 0;
   /// The client table holds at most this many sessions (0: unbounded). Opening a
   /// session in a full table evicts the least recently used one, at the same op on every
   /// replica (the table is replicated state); its client's later requests are answered

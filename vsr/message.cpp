@@ -10,7 +10,8 @@ namespace {
 constexpr std::array<std::string_view, message_type_count> names = {
     "request",        "prepare",    "prepare_ok", "reply",    "commit",
     "start_view_change", "do_view_change", "start_view", "get_state", "new_state",
-    "recovery",       "recovery_response", "get_entries", "entries"};
+    "recovery",       "recovery_response", "get_entries", "entries",
+    "get_snapshot",   "snapshot_chunk"};
 }  // namespace
 
 std::string_view message_name(const Message& m) { return names[m.index()]; }
@@ -94,6 +95,10 @@ VSR_FORMAT(RecoveryResponse,
 VSR_FORMAT(GetEntries, "get_entries{{from={} last={} checksum={:x}}}", m.replica, m.last,
            m.checksum)
 VSR_FORMAT(Entries, "entries{{from={} last={} entries={}}}", m.replica, m.last, m.entries.size())
+VSR_FORMAT(GetSnapshot, "get_snapshot{{from={} op={} offset={}}}", m.replica, m.op, m.offset)
+VSR_FORMAT(SnapshotChunk,
+           "snapshot_chunk{{from={} op={} checksum={:x} state_hash={:x} offset={} bytes={} of {}}}",
+           m.replica, m.op, m.checksum, m.state_hash, m.offset, m.data.size(), m.total_bytes)
 
 fmt::format_context::iterator fmt::formatter<vsr::Message>::format(const vsr::Message& m,
                                           fmt::format_context& ctx) const {

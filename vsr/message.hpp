@@ -211,9 +211,39 @@ struct Entries {
   auto operator<=>(const Entries&) const = default;
 };
 
+/// Snapshot transfer (issue 15; VRR §5.2 with checkpoints): "send me bytes from
+/// `offset` of your checkpoint at op `op`". A replica whose checkpoint is at `op`
+/// answers with that chunk; one whose checkpoint is newer answers with chunk 0 of its
+/// own (the asker decides whether it wants it); others stay silent.
+struct GetSnapshot {
+  OpNumber op{};
+  std::uint64_t offset = 0;
+  ReplicaIndex replica{};
+  auto operator<=>(const GetSnapshot&) const = default;
+};
+
+/// Snapshot transfer: bytes offset .. offset+data.size() of the blob (vsr/snapshot.hpp:
+/// the state machine's snapshot and the client table) of the sender's checkpoint at op
+/// `op`, whose log has chained checksum `checksum` there and whose replicated state has
+/// hash `state_hash`; the whole blob is `total_bytes` long. `data_checksum` is
+/// hash_bytes(data). Sent in answer to a GetSnapshot, or, as chunk 0, in place of what a
+/// GetState or GetEntries asked for below the sender's log base. Each chunk fits
+/// Config::max_message_bytes.
+struct SnapshotChunk {
+  OpNumber op{};
+  std::uint64_t checksum = empty_log_checksum;
+  std::uint64_t state_hash = 0;
+  std::uint64_t total_bytes = 0;
+  std::uint64_t offset = 0;
+  Bytes data;
+  std::uint64_t data_checksum = 0;
+  ReplicaIndex replica{};
+  auto operator<=>(const SnapshotChunk&) const = default;
+};
+
 using Message = std::variant<Request, Prepare, PrepareOk, Reply, Commit, StartViewChange,
                              DoViewChange, StartView, GetState, NewState, Recovery,
-                             RecoveryResponse, GetEntries, Entries>;
+                             RecoveryResponse, GetEntries, Entries, GetSnapshot, SnapshotChunk>;
 
 inline constexpr std::size_t message_type_count = std::variant_size_v<Message>;
 
@@ -255,5 +285,7 @@ VSR_MESSAGE_FORMATTER(Recovery)
 VSR_MESSAGE_FORMATTER(RecoveryResponse)
 VSR_MESSAGE_FORMATTER(GetEntries)
 VSR_MESSAGE_FORMATTER(Entries)
+VSR_MESSAGE_FORMATTER(GetSnapshot)
+VSR_MESSAGE_FORMATTER(SnapshotChunk)
 VSR_MESSAGE_FORMATTER(Message)
 #undef VSR_MESSAGE_FORMATTER

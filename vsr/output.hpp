@@ -50,22 +50,40 @@ struct Checkpoint {
   auto operator<=>(const Checkpoint&) const = default;
 };
 
-/// Writes to carry out, in this order: (1) if `truncate_to` is set, drop every log
-/// entry whose op is greater; (2) append `append`, whose first entry is op
-/// `append_first` (always the op right after the stored log's last); (3) if `state` is
-/// set, store it; (4) if `checkpoint` is set, store it in place of the stored one (its op
-/// is at most the stored log's last, after (1)-(2)). A batch's writes become durable
-/// together or, on a crash, not at all.
+/// Where a compacted log starts: op `op` (its entries are gone, ops 1..op are covered by
+/// a checkpoint) and that op's chained checksum, which the next entry chains to.
+struct LogBase {
+  OpNumber op{};
+  std::uint64_t checksum = empty_log_checksum;
+  auto operator<=>(const LogBase&) const = default;
+};
+
+/// Writes to carry out, in this order: (0) if `reset_log` is set, the stored log
+/// becomes empty with that base (a snapshot was installed: its checkpoint is in this
+/// batch); (1) if `truncate_to` is set, drop every log entry whose op is greater;
+/// (2) append `append`, whose first entry is op `append_first` (always the op right
+/// after the stored log's last); (3) if `state` is set, store it; (4) if `checkpoint` is
+/// set, store it in place of the stored one (its op is at most the stored log's last,
+/// after (0)-(2)); (5) if `discard_to` is set, drop every entry up to its op, which
+/// becomes the stored log's base (compaction: its op is at most the checkpoint's, and
+/// that checkpoint is stored by (4) of this batch or an earlier one). A batch's writes
+/// become durable together or, on a crash, not at all: so a disk never holds a
+/// discarded prefix without the checkpoint that covers it.
 struct PersistDelta {
+  std::optional<LogBase> reset_log;
   std::optional<OpNumber> truncate_to;
   OpNumber append_first{};
   std::vector<LogEntry> append;
   std::optional<DurableState> state;
   std::optional<Checkpoint> checkpoint;
+  std::optional<LogBase> discard_to;
 
   [[nodiscard]] bool empty() const {
-    return !truncate_to && append.empty() && !state && !checkpoint;
+    return !reset_log && !truncate_to && append.empty() && !state && !checkpoint && !discard_to;
   }
+  /// Records "the log is now empty with base `base`" (a snapshot install), which
+  /// supersedes every log write recorded before it in this batch.
+  void reset(LogBase base);
   /// Records "drop every entry after `to`", cancelling pending appends beyond it.
   void truncate(OpNumber to);
   /// Records "entry is op `op`". Precondition: op follows the previous append, if any.
@@ -77,8 +95,12 @@ struct PersistDelta {
 /// What a replica restarted from its disk gets back.
 struct PersistedState {
   DurableState state;
-  std::vector<LogEntry> log;  // log[k] is op k+1
+  LogBase log_base;           // ops up to log_base.op are compacted away
+  std::vector<LogEntry> log;  // log[k] is op log_base.op+k+1
   std::optional<Checkpoint> checkpoint;  // the latest one stored, if any
+
+  /// The stored log's last op.
+  [[nodiscard]] OpNumber last_op() const { return OpNumber(log_base.op.value + log.size()); }
 };
 
 /// Applies a delta to stored state: the reference semantics for every log store.
@@ -90,6 +112,7 @@ struct Committed {
   ClientId client{};
   RequestNumber request{};
   Bytes result;
+  Bytes operation;  // the op's operation (its entry may be compacted away by now)
 };
 
 /// The output of one input (step or tick). Ordering rules for the driver:

@@ -137,6 +137,64 @@ TEST_CASE("output: a checkpoint is stored after the log writes, replacing the ol
   CHECK(s.checkpoint->op == OpNumber(4));
 }
 
+TEST_CASE("output: a discard drops the prefix after the batch's checkpoint is stored; its op becomes the base") {
+  PersistedState s = stored(4);
+  PersistDelta d;
+  d.add(OpNumber(5), e(5));
+  d.add(OpNumber(6), e(6));
+  d.checkpoint = Checkpoint{OpNumber(6), 66, 7, Bytes{1}, {}};
+  d.discard_to = LogBase{OpNumber(4), 44};
+  apply_delta(s, d);
+  CHECK(s.log_base == LogBase{OpNumber(4), 44});
+  CHECK(s.log == std::vector<LogEntry>{e(5), e(6)});
+  CHECK(s.last_op() == OpNumber(6));
+  // Later appends, truncations and discards count from the base.
+  PersistDelta more;
+  more.truncate(OpNumber(5));
+  more.add(OpNumber(6), e(16));
+  more.discard_to = LogBase{OpNumber(5), 55};
+  apply_delta(s, more);
+  CHECK(s.log_base.op == OpNumber(5));
+  CHECK(s.log == std::vector<LogEntry>{e(16)});
+  PersistDelta stale;
+  stale.discard_to = LogBase{OpNumber(3), 33};  // below the base: nothing to drop
+  apply_delta(s, stale);
+  CHECK(s.log_base.op == OpNumber(5));
+  PersistDelta beyond;
+  beyond.discard_to = LogBase{OpNumber(9), 99};
+  CHECK_THROWS_AS(apply_delta(s, beyond), AssertionError);
+}
+
+TEST_CASE("output: a reset (snapshot install) replaces the whole log, before the batch's appends") {
+  PersistedState s = stored(3);
+  PersistDelta d;
+  d.add(OpNumber(4), e(4));  // superseded by the reset
+  d.reset(LogBase{OpNumber(10), 1010});
+  d.checkpoint = Checkpoint{OpNumber(10), 1010, 7, Bytes{1}, {}};
+  d.add(OpNumber(11), e(11));
+  CHECK_FALSE(d.truncate_to.has_value());
+  apply_delta(s, d);
+  CHECK(s.log_base == LogBase{OpNumber(10), 1010});
+  CHECK(s.log == std::vector<LogEntry>{e(11)});
+  REQUIRE(s.checkpoint.has_value());
+  CHECK(s.checkpoint->op == OpNumber(10));
+}
+
+TEST_CASE("output: swap exchanges every persist field, the checkpoint and discard included") {
+  Output a;
+  a.persist.checkpoint = Checkpoint{OpNumber(2), 1, 2, Bytes{}, {}};
+  a.persist.discard_to = LogBase{OpNumber(1), 1};
+  a.persist.reset_log = LogBase{OpNumber(2), 1};
+  Output b;
+  b.swap(a);
+  CHECK(a.persist.empty());
+  CHECK(b.persist.checkpoint.has_value());
+  CHECK(b.persist.discard_to.has_value());
+  CHECK(b.persist.reset_log.has_value());
+  b.clear();
+  CHECK(b.persist.empty());
+}
+
 TEST_CASE("output: clear empties every field, facts included") {
   Output o;
   CHECK(o.empty());
@@ -160,7 +218,7 @@ TEST_CASE("output: swap exchanges every field") {
   a.persist.checkpoint = Checkpoint{OpNumber(2), 22, 7, Bytes{1}, {}};
   a.send_now.push_back(Outgoing{ReplicaIndex(1), Commit{}});
   a.send_after_persist.push_back(Outgoing{ReplicaIndex(2), PrepareOk{}});
-  a.committed.push_back(Committed{OpNumber(1), ClientId(5), RequestNumber(6), Bytes{7}});
+  a.committed.push_back(Committed{OpNumber(1), ClientId(5), RequestNumber(6), Bytes{7}, Bytes{8}});
   a.facts.push_back(ViewChangeCompleted{ViewNumber(1), 7});
   a.events.push_back(TelemetryEvent{});
   a.probes[1] = 9;

@@ -40,7 +40,13 @@ namespace vsr {
   X(recovery_fetches, "recovery.fetches_log")                                                       \
   X(fetch_served, "fetch.entries_served")                                                           \
   X(checkpoint_taken, "checkpoint.taken")                                                           \
-  X(restart_from_checkpoint, "restart.from_checkpoint")
+  X(restart_from_checkpoint, "restart.from_checkpoint")                                           \
+  X(prefix_discarded, "checkpoint.prefix_discarded")                                                \
+  X(snapshot_sent, "snapshot.sent")                                                                 \
+  X(snapshot_installed, "snapshot.installed")                                                       \
+  X(state_transfer_by_snapshot, "state_transfer.by_snapshot")                                       \
+  X(recovery_by_snapshot, "recovery.by_snapshot")                                                   \
+  X(snapshot_refused, "snapshot.refused")
 
 enum class Probe : std::uint8_t {
 #define VSR_X(id, name) id,

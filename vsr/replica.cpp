@@ -6,6 +6,7 @@
 
 #include "vsr/assert.hpp"
 #include "vsr/codec.hpp"
+#include "vsr/snapshot.hpp"
 
 namespace vsr {
 
@@ -91,6 +92,14 @@ std::optional<RejectReason> content_claim(const NewState& m) {
   return std::nullopt;
 }
 
+std::optional<RejectReason> content_claim(const SnapshotChunk& m) {
+  if (m.offset > m.total_bytes || m.data.size() > m.total_bytes - m.offset ||
+      (m.data.empty() && m.total_bytes > 0)) {
+    return RejectReason::inconsistent;
+  }
+  return std::nullopt;
+}
+
 std::optional<RejectReason> content_claim(const RecoveryResponse& m) {
   if (m.has_log) return suffix_claim(m.log, m.parent, m.view, m.op, m.commit);
   if (m.op.value != 0 || m.commit.value != 0 || !m.log.empty() || m.parent != empty_log_checksum) {
@@ -132,7 +141,8 @@ inline constexpr bool sent_by_primary = is_one_of<M, Prepare, Commit, StartView,
 /// StartViewChange either, but one naming it is handled as from any other replica.)
 template <class M>
 inline constexpr bool never_sent_to_self =
-    is_one_of<M, StartView, GetState, NewState, Recovery, RecoveryResponse, GetEntries, Entries>;
+    is_one_of<M, StartView, GetState, NewState, Recovery, RecoveryResponse, GetEntries, Entries,
+              GetSnapshot, SnapshotChunk>;
 
 /// Whether a replica in `status`, the primary of its view or not, handles type M.
 template <class M>
@@ -148,10 +158,12 @@ bool handled_in(StatusKind status, bool primary) {
     return !primary && (status == normal || status == state_transfer);  // repairing, joining
   } else if constexpr (is_one_of<M, RecoveryResponse>) {
     return status == recovering;
-  } else if constexpr (is_one_of<M, GetEntries>) {
+  } else if constexpr (is_one_of<M, GetEntries, GetSnapshot>) {
     return status != recovering;  // any replica with the entry answers: the checksum vouches
   } else if constexpr (is_one_of<M, Entries>) {
     return status == view_change || status == recovering;  // a new primary, a recoverer fetch
+  } else if constexpr (is_one_of<M, SnapshotChunk>) {
+    return !(status == normal && primary);  // any replica may lag; on_snapshot_chunk decides
   } else {
     static_assert(is_one_of<M, Prepare, Commit, StartViewChange, DoViewChange, StartView>);
     return status != recovering;  // §4.3: a recovering replica takes no part in the protocol
@@ -189,9 +201,13 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
   Replica r(config, std::move(machine));
   r.view_ = disk.state.view;
   r.last_normal_view_ = disk.state.last_normal_view;
+  r.log_base_ = disk.log_base.op;
+  r.log_base_checksum_ = disk.log_base.checksum;
   r.log_ = disk.log;
   r.log_bytes_ = log_size_bytes(r.log_);
   r.commit_ = std::min(disk.state.commit, to_commit(r.op()));
+  VSR_ASSERT(r.log_base_.value == 0 || disk.checkpoint.has_value(),
+             "a compacted stored log has the checkpoint that covers its discarded prefix");
   if (disk.checkpoint) r.restore_checkpoint(*disk.checkpoint);
   r.execute_committed(/*report=*/false);
   r.emit(EventKind::restart, -1, r.op().value);
@@ -226,14 +242,17 @@ Replica Replica::restart(const Config& config, std::unique_ptr<StateMachine> mac
 /// checkpoint was stored in the same batch as, or after, every write it depends on (the
 /// log up to its op, a commit number at least its op: batches are durable in order).
 void Replica::restore_checkpoint(const Checkpoint& cp) {
-  VSR_ASSERT(cp.op <= op() && checksum_at(cp.op) == cp.checksum && cp.op <= commit_op(),
-             "a stored checkpoint belongs to the stored log's committed prefix");
+  VSR_ASSERT(cp.op >= log_base_ && cp.op <= op() && checksum_at(cp.op) == cp.checksum &&
+                 cp.op <= commit_op(),
+             "a stored checkpoint belongs to the stored log's committed prefix, at or above its base");
   const auto restored = machine_->restore(cp.machine);
   VSR_ASSERT(restored.has_value(), "a stored checkpoint's snapshot restores");
   client_table_ = cp.clients;
   executed_ = cp.op;
   checkpoint_op_ = cp.op;
   checkpoint_state_hash_ = cp.state_hash;
+  checkpoint_checksum_ = cp.checksum;
+  checkpoint_blob_ = encode_snapshot(cp.machine, cp.clients);
   VSR_ASSERT(state_hash() == cp.state_hash, "a restored checkpoint has its state hash");
   hit(Probe::restart_from_checkpoint);
 }
@@ -276,12 +295,15 @@ void Replica::step(const Message& message) {
                  [this](const RecoveryResponse& m) { on_recovery_response(m); },
                  [this](const GetEntries& m) { on_get_entries(m); },
                  [this](const Entries& m) { on_entries(m); },
+                 [this](const GetSnapshot& m) { on_get_snapshot(m); },
+                 [this](const SnapshotChunk& m) { on_snapshot_chunk(m); },
              },
              message);
 }
 
 void Replica::tick() {
   ++now_ticks_;
+  tick_snapshot();
   std::visit(Overloaded{
                  [this](NormalStatus& s) {
                    if (is_primary()) {
@@ -334,10 +356,12 @@ std::optional<RejectReason> Replica::check_claims(const Message& message) const 
 
 std::optional<RejectReason> Replica::check_append(OpNumber keep,
                                                   std::span<const LogEntry> entries) const {
-  VSR_ASSERT(keep <= op(), "check_append: keep beyond the log");
+  VSR_ASSERT(keep >= log_base_ && keep <= op(), "check_append: keep outside the log");
   std::size_t bytes = log_bytes_;
   for (OpNumber k = keep.next(); k <= op(); k = k.next()) bytes -= encoded_entry_size(entry(k));
-  ViewNumber last = keep.value == 0 ? ViewNumber{} : entry(keep).view;
+  // At the base the entry is compacted away: its view is not known, the checksum chain
+  // still ties the entries to it.
+  ViewNumber last = keep == log_base_ ? ViewNumber{} : entry(keep).view;
   std::uint64_t parent = checksum_at(keep);
   OpNumber k = keep;
   for (const LogEntry& e : entries) {
@@ -407,23 +431,30 @@ StatusKind Replica::status() const {
 }
 
 const LogEntry& Replica::entry(OpNumber op) const {
-  VSR_ASSERT(op.value >= 1 && op.value <= log_.size(), "entry: op out of range");
-  return log_[op.value - 1];
+  VSR_ASSERT(op > log_base_ && op <= this->op(), "entry: op out of range");
+  return log_[op.value - log_base_.value - 1];
 }
 
 std::uint64_t Replica::checksum_at(OpNumber op) const {
-  return op.value == 0 ? empty_log_checksum : entry(op).checksum;
+  VSR_ASSERT(op >= log_base_, "checksum_at: op below the log's base");
+  return op == log_base_ ? log_base_checksum_ : entry(op).checksum;
 }
 
-std::uint64_t Replica::state_hash() const {
-  std::uint64_t h = machine_->state_hash();
-  for (const auto& [client, session] : client_table_) {
+namespace {
+/// The replicated state's digest: the state machine's hash and the client table.
+std::uint64_t state_hash_of(const StateMachine& machine,
+                            const std::map<ClientId, ClientSession>& clients) {
+  std::uint64_t h = machine.state_hash();
+  for (const auto& [client, session] : clients) {
     h = hash_combine(h, hash_combine(client.value, session.request.value));
     h = hash_combine(h, hash_bytes(session.reply.data(), session.reply.size()));
     h = hash_combine(h, hash_combine(session.session.value, session.last_op.value));
   }
   return h;
 }
+}  // namespace
+
+std::uint64_t Replica::state_hash() const { return state_hash_of(*machine_, client_table_); }
 
 // ---------------------------------------------------------------- normal operation (§4.1)
 
@@ -616,9 +647,34 @@ void Replica::maybe_take_checkpoint() {
   if (interval == 0 || executed_.value % interval != 0 || executed_ <= checkpoint_op_) return;
   checkpoint_op_ = executed_;
   checkpoint_state_hash_ = state_hash();
-  out_.persist.checkpoint = Checkpoint{executed_, checksum_at(executed_), checkpoint_state_hash_,
-                                       machine_->snapshot(), client_table_};
+  checkpoint_checksum_ = checksum_at(executed_);
+  Checkpoint cp{executed_, checkpoint_checksum_, checkpoint_state_hash_, machine_->snapshot(),
+                client_table_};
+  checkpoint_blob_ = encode_snapshot(cp.machine, cp.clients);
+  out_.persist.checkpoint = std::move(cp);
   hit(Probe::checkpoint_taken);
+  // Compaction, in the batch that stores the checkpoint (PersistDelta, step 5): the
+  // disk never holds the shorter log without the checkpoint that covers what it lost.
+  const std::uint32_t keep = config_.log_retention_ops;
+  if (executed_.value > keep && OpNumber(executed_.value - keep) > log_base_) {
+    discard_prefix(OpNumber(executed_.value - keep));
+  }
+}
+
+/// Drops ops log_base_+1 .. to from the log: they are committed and executed, and the
+/// checkpoint just taken (at executed_ ≥ to) covers them. The base keeps their chain's
+/// checksum, so later entries still chain to it and peers still match against it.
+void Replica::discard_prefix(OpNumber to) {
+  VSR_ASSERT(to > log_base_ && to <= checkpoint_op_ && checkpoint_op_ <= executed_,
+             "only a prefix covered by the checkpoint is discarded");
+  const std::uint64_t checksum = checksum_at(to);
+  const auto cut = static_cast<std::ptrdiff_t>(to.value - log_base_.value);
+  log_bytes_ -= log_size_bytes(std::span(log_).first(static_cast<std::size_t>(cut)));
+  log_.erase(log_.begin(), log_.begin() + cut);
+  log_base_ = to;
+  log_base_checksum_ = checksum;
+  out_.persist.discard_to = LogBase{to, checksum};
+  hit(Probe::prefix_discarded);
 }
 
 /// Executes one committed op (§4.1 step 5 / §4.2): applies it unless the client table
@@ -655,7 +711,7 @@ void Replica::execute(OpNumber op_number, bool report) {
   auto in_flight = in_flight_.find(e.client);
   if (in_flight != in_flight_.end() && in_flight->second <= e.request) in_flight_.erase(in_flight);
   if (!report) return;
-  out_.committed.push_back({op_number, e.client, e.request, session.reply});
+  out_.committed.push_back({op_number, e.client, e.request, session.reply, e.operation});
   if (is_acting_primary()) {
     out_.send_now.push_back({e.client, Reply{view_, e.client, e.request, session.reply,
                                              config_.self, session.session}});
@@ -760,8 +816,7 @@ void Replica::send_do_view_change() {
   ReplicaIndex primary = config_.primary_of(view_);
   const OpNumber base = suffix_base();
   send_durable(primary, DoViewChange{view_, last_normal_view_, op(), commit_,
-                                     std::vector(log_.begin() + static_cast<std::ptrdiff_t>(base.value), log_.end()),
-                                     config_.self, checksum_at(base)});
+                                     entries_between(base, op()), config_.self, checksum_at(base)});
   emit(EventKind::do_view_change_sent, primary.value, view_.value);
   note(DoViewChangeSent{view_, primary});
 }
@@ -837,22 +892,33 @@ void Replica::become_primary(ViewChangeStatus& s) {
   s.chosen = *best;
   s.chosen_commit = commit;
   const OpNumber base(best->op.value - best->log.size());
-  if (matches_at(base, best->parent)) return finish_view_change(s);
+  // A compacted log may join the chosen one inside its suffix (fetch_done).
+  start_fetch(s.fetch, base, best->parent, best->log, best->replica);
+  if (fetch_done(*s.fetch)) return finish_view_change(s);
   hit(Probe::view_change_new_primary_fetches);
-  start_fetch(s.fetch, base, best->parent, best->replica);
   s.ticks = 0;  // the fetch's progress keeps the view change alive (tick_view_change)
 }
 
-/// Adopts the chosen log once this replica holds its prefix (its own, or fetched), and
-/// enters the new view as its primary.
+/// Adopts the chosen log once this replica holds its prefix (its own, fetched, or a
+/// checkpoint installed from a snapshot), and enters the new view as its primary.
+///
+/// Compaction (issue 15) keeps this correct although the logs compared start at
+/// different bases: the chosen log is chosen by (last_normal_view, op) and identified
+/// by chained checksums (become_primary), never by where a replica's log starts, so a
+/// compacted replica votes for exactly the log it would have voted for whole. What a
+/// replica discards is at most its checkpoint's op, which it executed, so committed:
+/// committed ops are in every later view's log (§4.2), so no view change can need to
+/// choose differently below any checkpoint. The new primary then holds the chosen log
+/// as: its own ops up to where its log joins the chosen chain (its base, if compacted,
+/// with the chain's checksum there, or the fetch's end), or, when no donor still holds
+/// the entries below, a donor's checkpoint at an op c whose chain checksum the fetched
+/// chain has at c (the same log's first c ops, as state) followed by the chain above c.
 void Replica::finish_view_change(ViewChangeStatus& s) {
-  VSR_ASSERT(s.chosen.has_value() && (!s.fetch || fetch_done(*s.fetch)),
+  VSR_ASSERT(s.chosen.has_value() && s.fetch && fetch_done(*s.fetch),
              "the new primary adopts the chosen log only once it holds it whole");
   const DoViewChange chosen = std::move(*s.chosen);  // `s` dies when the status changes
-  const OpNumber keep = s.fetch ? s.fetch->next : OpNumber(chosen.op.value - chosen.log.size());
-  const std::vector<LogEntry> tail =
-      s.fetch ? fetched_then(*s.fetch, chosen.log) : std::vector<LogEntry>(chosen.log);
-  if (s.fetch) hit(Probe::view_change_fetch_completed);
+  const auto [keep, tail] = fetched_tail(*s.fetch);
+  if (!s.fetch->runs.empty()) hit(Probe::view_change_fetch_completed);
   if (common_prefix(keep, tail) < executed_) {
     return drop_vote(s, chosen.replica, RejectReason::drops_executed);
   }
@@ -877,9 +943,8 @@ void Replica::drop_vote(ViewChangeStatus& s, ReplicaIndex voter, RejectReason wh
 void Replica::send_start_view(ReplicaIndex to) {
   VSR_ASSERT(to != config_.self && is_acting_primary(), "the primary sends StartView to backups");
   const OpNumber base = suffix_base();
-  send_durable(to, StartView{view_, op(), commit_,
-                             std::vector(log_.begin() + static_cast<std::ptrdiff_t>(base.value), log_.end()),
-                             config_.self, checksum_at(base)});
+  send_durable(to, StartView{view_, op(), commit_, entries_between(base, op()), config_.self,
+                             checksum_at(base)});
 }
 
 /// Enters normal status in `view` (after a view change, restart, state transfer or
@@ -917,18 +982,21 @@ void Replica::on_start_view(const StartView& m) {
   if (surely_drops_executed(m.op, m.log)) {
     return reject(m.replica, RejectReason::drops_executed);
   }
-  const OpNumber base(m.op.value - m.log.size());
-  if (!matches_at(base, m.parent)) {
+  // The new log as a chain: its parent's checksum below its suffix (fetch_done also
+  // accepts a compacted log whose base lies in the suffix with the suffix's checksum).
+  const LogFetch chain{OpNumber(m.op.value - m.log.size()), m.parent, {}, m.log, m.replica, 0, 0};
+  if (!fetch_done(chain)) {
     if (is_transferring() && m.view == view_) return;  // already joining it
     hit(Probe::start_view_prefix_unproven);
     return join_by_state_transfer(m.view);
   }
-  if (common_prefix(base, m.log) < executed_) return reject(m.replica, RejectReason::drops_executed);
-  if (const auto why = check_append(base, m.log)) return reject(m.replica, *why);
+  const auto [base, tail] = fetched_tail(chain);
+  if (common_prefix(base, tail) < executed_) return reject(m.replica, RejectReason::drops_executed);
+  if (const auto why = check_append(base, tail)) return reject(m.replica, *why);
   const bool was_view_change = status() == StatusKind::view_change;
   std::uint64_t duration_ticks = now_ticks_ - status_since_ticks_;
   stop_leadership();
-  replace_suffix(base, m.log);
+  replace_suffix(base, tail);
   enter_normal(m.view);
   // Only a view-change span ends here; a normal or transferring replica skips views.
   if (was_view_change) report_view_change_completed(m.replica.value, duration_ticks);
@@ -961,6 +1029,7 @@ void Replica::ensure_repair_requested() {
 void Replica::request_repair() {
   repair_pending_ = true;
   repair_ticks_ = 0;
+  if (snapshot_) return;  // receiving the primary's checkpoint (tick_snapshot resends)
   ReplicaIndex primary = config_.primary_of(view_);
   const OpNumber known = matching_prefix();
   send(primary, GetState{view_, known, config_.self});
@@ -1001,6 +1070,9 @@ void Replica::join_by_state_transfer(ViewNumber view) {
 /// From another replica of this view, to this normal one (step checked it).
 void Replica::on_get_state(const GetState& m) {
   if (m.op == OpNumber(~std::uint64_t{0})) return;  // m.op.next() would wrap to op 0
+  // The ops it lacks are compacted away here: it gets the checkpoint (committed, so a
+  // prefix of this view's log) and asks again from there (on_snapshot_chunk).
+  if (m.op < log_base_) return send_snapshot_chunk(m.replica, 0);
   NewState ns{view_, m.op.next(), op(), commit_, {}, config_.self};
   std::size_t bytes = whole_log_overhead_bytes;  // the NewState must fit max_message_bytes
   for (OpNumber k = m.op.next(); k <= op() && ns.entries.size() < config_.max_repair_entries;
@@ -1072,7 +1144,7 @@ void Replica::on_recovery(const Recovery& m) {
     r.has_log = true;
     r.op = op();
     r.commit = commit_;
-    r.log.assign(log_.begin() + static_cast<std::ptrdiff_t>(base.value), log_.end());
+    r.log = entries_between(base, op());
     r.parent = checksum_at(base);
   }
   send(m.replica, std::move(r));
@@ -1114,17 +1186,16 @@ void Replica::finish_recovery(RecoveringStatus& s) {
   VSR_ASSERT(s.chosen.has_value() && !s.fetch, "recovery starts from one chosen answer");
   const RecoveryResponse& r = *s.chosen;
   const OpNumber base(r.op.value - r.log.size());
-  if (matches_at(base, r.parent)) return complete_recovery(s);
+  start_fetch(s.fetch, base, r.parent, r.log, r.replica);
+  if (fetch_done(*s.fetch)) return complete_recovery(s);
   hit(Probe::recovery_fetches);
-  start_fetch(s.fetch, base, r.parent, r.replica);
 }
 
 void Replica::complete_recovery(RecoveringStatus& s) {
-  VSR_ASSERT(is_recovering() && s.chosen && (!s.fetch || fetch_done(*s.fetch)),
+  VSR_ASSERT(is_recovering() && s.chosen && s.fetch && fetch_done(*s.fetch),
              "a recovering replica recovers once it holds the primary's whole log");
   const RecoveryResponse r = std::move(*s.chosen);  // the status is replaced below
-  const OpNumber keep = s.fetch ? s.fetch->next : OpNumber(r.op.value - r.log.size());
-  const std::vector<LogEntry> tail = s.fetch ? fetched_then(*s.fetch, r.log) : r.log;
+  const auto [keep, tail] = fetched_tail(*s.fetch);
   if (const auto why = check_append(keep, tail)) {
     reject(r.replica, *why);  // no honest primary's log: recover afresh
     s.chosen.reset();
@@ -1162,9 +1233,46 @@ void Replica::tick_recovering(RecoveringStatus& s) {
 /// Starts fetching the log whose op `next` has checksum `anchor`, from `source` first;
 /// nothing to fetch when this replica's own log already matches there.
 void Replica::start_fetch(std::optional<LogFetch>& fetch, OpNumber next, std::uint64_t anchor,
-                          ReplicaIndex source) {
-  fetch = LogFetch{next, anchor, {}, source, 0, 0};
+                          std::span<const LogEntry> suffix, ReplicaIndex source) {
+  fetch = LogFetch{next, anchor, {}, std::vector<LogEntry>(suffix.begin(), suffix.end()), source, 0, 0};
   if (!fetch_done(*fetch)) request_entries(*fetch);
+}
+
+std::optional<std::uint64_t> LogFetch::chain_at(OpNumber k) const {
+  if (k == next) return anchor;
+  if (k < next) return std::nullopt;
+  std::uint64_t first = next.value + 1;  // the op of the lowest run's first entry
+  auto in = [&](const std::vector<LogEntry>& entries) -> std::optional<std::uint64_t> {
+    if (k.value < first + entries.size()) return entries[k.value - first].checksum;
+    first += entries.size();
+    return std::nullopt;
+  };
+  for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
+    if (auto c = in(*run)) return c;
+  }
+  return in(suffix);
+}
+
+std::vector<LogEntry> LogFetch::entries() const {
+  std::vector<LogEntry> all;
+  for (auto run = runs.rbegin(); run != runs.rend(); ++run) all.insert(all.end(), run->begin(), run->end());
+  all.insert(all.end(), suffix.begin(), suffix.end());
+  return all;
+}
+
+bool Replica::fetch_done(const LogFetch& fetch) const {
+  if (matches_at(fetch.next, fetch.anchor)) return true;
+  // A compacted log holds no entry at fetch.next; it matches the chain if the chain
+  // has its base's checksum at its base (so the same ops 1..base, §4.2's prefix rule).
+  return log_base_ > fetch.next && fetch.chain_at(log_base_) == log_base_checksum_;
+}
+
+std::pair<OpNumber, std::vector<LogEntry>> Replica::fetched_tail(const LogFetch& fetch) const {
+  VSR_ASSERT(fetch_done(fetch), "fetched_tail: the fetch is not done");
+  std::vector<LogEntry> all = fetch.entries();
+  if (matches_at(fetch.next, fetch.anchor)) return {fetch.next, std::move(all)};
+  all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(log_base_.value - fetch.next.value));
+  return {log_base_, std::move(all)};
 }
 
 void Replica::request_entries(const LogFetch& fetch) {
@@ -1175,13 +1283,14 @@ void Replica::request_entries(const LogFetch& fetch) {
 /// From any replica but a recovering one (step checked it): answers when its own log
 /// has the asked entry, with the run of entries that ends there.
 void Replica::on_get_entries(const GetEntries& m) {
-  if (m.last.value == 0 || !matches_at(m.last, m.checksum)) return;  // not this log
+  if (m.last.value == 0) return;
+  // Compacted away here (or unknowable below the base): offer the checkpoint, which the
+  // fetcher takes only if its chain has the checkpoint's checksum at its op.
+  if (m.last <= log_base_) return send_snapshot_chunk(m.replica, 0);
+  if (!matches_at(m.last, m.checksum)) return;  // not this log
   const OpNumber base = run_base(m.last, config_.max_repair_entries);
   hit(Probe::fetch_served);
-  send(m.replica, Entries{m.last, checksum_at(base),
-                          std::vector(log_.begin() + static_cast<std::ptrdiff_t>(base.value),
-                                      log_.begin() + static_cast<std::ptrdiff_t>(m.last.value)),
-                          config_.self});
+  send(m.replica, Entries{m.last, checksum_at(base), entries_between(base, m.last), config_.self});
 }
 
 /// To a new primary or a recovering replica (step checked it; the run chains to its
@@ -1214,6 +1323,7 @@ bool Replica::take_entries(LogFetch& fetch, const Entries& m) {
 
 void Replica::tick_fetch(LogFetch& fetch) {
   ++fetch.idle_ticks;
+  if (snapshot_) return;  // receiving a donor's checkpoint instead (tick_snapshot)
   if (fetch_done(fetch) || ++fetch.resend_ticks < config_.timeouts.repair_resend_ticks) return;
   fetch.resend_ticks = 0;
   // The next replica in turn: any that holds the entry may answer.
@@ -1223,13 +1333,173 @@ void Replica::tick_fetch(LogFetch& fetch) {
   request_entries(fetch);
 }
 
-std::vector<LogEntry> Replica::fetched_then(const LogFetch& fetch, std::span<const LogEntry> suffix) {
-  std::vector<LogEntry> all;
-  for (auto run = fetch.runs.rbegin(); run != fetch.runs.rend(); ++run) {
-    all.insert(all.end(), run->begin(), run->end());
+// ---------------------------------------------------------------- snapshots (GetSnapshot / SnapshotChunk)
+
+namespace {
+/// The most bytes of a SnapshotChunk frame beyond its data (69, rounded up).
+constexpr std::size_t snapshot_chunk_overhead_bytes = 2 * whole_log_overhead_bytes;
+}  // namespace
+
+void Replica::send_snapshot_chunk(ReplicaIndex to, std::uint64_t offset) {
+  VSR_ASSERT(checkpoint_op_.value > 0 && offset < checkpoint_blob_.size(),
+             "a replica sends chunks of a checkpoint it holds");
+  std::size_t room = config_.max_message_bytes - snapshot_chunk_overhead_bytes;
+  if (config_.snapshot_chunk_bytes > 0) room = std::min<std::size_t>(room, config_.snapshot_chunk_bytes);
+  const std::size_t size = std::min<std::size_t>(room, checkpoint_blob_.size() - offset);
+  const auto first = checkpoint_blob_.begin() + static_cast<std::ptrdiff_t>(offset);
+  Bytes data(first, first + static_cast<std::ptrdiff_t>(size));
+  const std::uint64_t data_checksum = hash_bytes(data.data(), data.size());
+  hit(Probe::snapshot_sent);
+  send(to, SnapshotChunk{checkpoint_op_, checkpoint_checksum_, checkpoint_state_hash_,
+                         checkpoint_blob_.size(), offset, std::move(data), data_checksum,
+                         config_.self});
+}
+
+/// From any replica but a recovering one (step checked it).
+void Replica::on_get_snapshot(const GetSnapshot& m) {
+  if (checkpoint_op_.value == 0) return;
+  if (m.op == checkpoint_op_ && m.offset < checkpoint_blob_.size()) {
+    return send_snapshot_chunk(m.replica, m.offset);
   }
-  all.insert(all.end(), suffix.begin(), suffix.end());
-  return all;
+  if (checkpoint_op_ > m.op) send_snapshot_chunk(m.replica, 0);  // a newer one: the asker decides
+}
+
+bool Replica::wants_snapshot(OpNumber op, std::uint64_t checksum, ReplicaIndex source) const {
+  if (op <= executed_) return false;  // never un-execute: it would move nothing forward
+  return std::visit(
+      Overloaded{
+          // A backup behind its primary's log base: its log is a prefix of the view's
+          // log, and the checkpoint, committed, is too; so is the log made of it. Only
+          // the view's primary is asked (GetState), and only its answer is taken.
+          [&](const NormalStatus&) {
+            return !is_primary() && op > this->op() && source == config_.primary_of(view_);
+          },
+          // Joining a view: only its committed prefix counts (join_by_state_transfer).
+          [&](const StateTransferStatus&) { return source == config_.primary_of(view_); },
+          // A fetch takes the checkpoint only of the log it fetches.
+          [&](const ViewChangeStatus& s) {
+            return s.fetch && !fetch_done(*s.fetch) && s.fetch->chain_at(op) == checksum;
+          },
+          [&](const RecoveringStatus& s) {
+            return s.fetch && !fetch_done(*s.fetch) && s.fetch->chain_at(op) == checksum;
+          },
+      },
+      status_);
+}
+
+/// To any replica but an acting primary (step checked it): takes the chunk if it is the
+/// next one of a checkpoint it wants; bad data is refused, and asked for again.
+void Replica::on_snapshot_chunk(const SnapshotChunk& m) {
+  if (hash_bytes(m.data.data(), m.data.size()) != m.data_checksum) {
+    return refuse_snapshot(m.replica);
+  }
+  const bool same = snapshot_ && snapshot_->op == m.op && snapshot_->checksum == m.checksum &&
+                    snapshot_->state_hash == m.state_hash && snapshot_->total_bytes == m.total_bytes;
+  if (!same) {
+    if (m.offset != 0 || !wants_snapshot(m.op, m.checksum, m.replica)) return;
+    if (snapshot_ && snapshot_->op > m.op) return;  // assembling a newer one already
+    snapshot_ = SnapshotFetch{m.op, m.checksum, m.state_hash, m.total_bytes, {}, m.replica, 0, 0};
+  }
+  SnapshotFetch& f = *snapshot_;
+  if (m.offset != f.data.size()) return;  // a duplicate, or not the next chunk
+  f.data.insert(f.data.end(), m.data.begin(), m.data.end());
+  f.source = m.replica;
+  f.resend_ticks = 0;
+  f.idle_ticks = 0;
+  // Progress keeps the path that asked for the snapshot alive.
+  if (auto* v = std::get_if<ViewChangeStatus>(&status_)) v->ticks = 0;
+  if (auto* t = std::get_if<StateTransferStatus>(&status_)) t->ticks = 0;
+  if (auto* r = std::get_if<RecoveringStatus>(&status_); r != nullptr && r->fetch) r->fetch->idle_ticks = 0;
+  if (f.data.size() < f.total_bytes) return request_snapshot_chunk();
+  try_install_snapshot();
+}
+
+void Replica::request_snapshot_chunk() {
+  const SnapshotFetch& f = *snapshot_;
+  send(f.source, GetSnapshot{f.op, f.data.size(), config_.self});
+}
+
+void Replica::tick_snapshot() {
+  if (!snapshot_) return;
+  if (++snapshot_->idle_ticks >= config_.timeouts.view_change_timeout_ticks) {
+    snapshot_.reset();  // the donor went silent: the asking path's own resends start again
+    return;
+  }
+  if (++snapshot_->resend_ticks < config_.timeouts.repair_resend_ticks) return;
+  snapshot_->resend_ticks = 0;
+  request_snapshot_chunk();
+}
+
+/// The whole blob is checked before anything changes: it must decode, restore, and
+/// give the checkpoint's state hash with its client table; the machine's own state is
+/// saved first and put back if not, so a refused snapshot leaves no trace.
+void Replica::try_install_snapshot() {
+  SnapshotFetch f = std::move(*snapshot_);
+  snapshot_.reset();
+  if (!wants_snapshot(f.op, f.checksum, f.source)) return;  // no longer needed here
+  auto state = decode_snapshot(f.data);
+  if (!state) return refuse_snapshot(f.source);
+  const Bytes saved = machine_->snapshot();
+  if (!machine_->restore(state.value().machine)) return refuse_snapshot(f.source);
+  if (state_hash_of(*machine_, state.value().clients) != f.state_hash) {
+    const auto back = machine_->restore(saved);
+    VSR_ASSERT(back.has_value(), "a machine restores its own snapshot");
+    return refuse_snapshot(f.source);
+  }
+  checkpoint_blob_ = std::move(f.data);
+  install_snapshot(Checkpoint{f.op, f.checksum, f.state_hash, std::move(state.value().machine),
+                              std::move(state.value().clients)});
+  after_snapshot_installed();
+}
+
+void Replica::refuse_snapshot(ReplicaIndex source) {
+  snapshot_.reset();
+  hit(Probe::snapshot_refused);
+  reject(source, RejectReason::bad_snapshot);
+}
+
+/// Adopts checkpoint `cp` (its machine state already restored): the replicated state
+/// after op cp.op, which is committed. The log becomes empty with base cp.op, and one
+/// batch stores the checkpoint, the emptied log and the commit number together.
+void Replica::install_snapshot(const Checkpoint& cp) {
+  VSR_ASSERT(cp.op > executed_, "a snapshot moves the replica forward");
+  client_table_ = cp.clients;
+  executed_ = cp.op;
+  commit_ = to_commit(cp.op);
+  checkpoint_op_ = cp.op;
+  checkpoint_state_hash_ = cp.state_hash;
+  checkpoint_checksum_ = cp.checksum;
+  log_.clear();
+  log_bytes_ = 0;
+  log_base_ = cp.op;
+  log_base_checksum_ = cp.checksum;
+  in_flight_.clear();
+  installed_snapshot_op_ = cp.op;
+  out_.persist.reset(LogBase{cp.op, cp.checksum});
+  out_.persist.checkpoint = cp;
+  persist_state();
+  hit(Probe::snapshot_installed);
+  emit(EventKind::commit_advance, -1, commit_.value);
+}
+
+/// Continues the path that wanted the snapshot.
+void Replica::after_snapshot_installed() {
+  if (auto* v = std::get_if<ViewChangeStatus>(&status_)) {
+    VSR_ASSERT(v->fetch && fetch_done(*v->fetch), "the checkpoint joins the fetched chain");
+    return finish_view_change(*v);
+  }
+  if (auto* r = std::get_if<RecoveringStatus>(&status_)) {
+    VSR_ASSERT(r->fetch && fetch_done(*r->fetch), "the checkpoint joins the fetched chain");
+    hit(Probe::recovery_by_snapshot);
+    return complete_recovery(*r);
+  }
+  hit(Probe::state_transfer_by_snapshot);
+  if (is_transferring()) {
+    enter_normal(view_);  // the log is a committed prefix of this view's (on_new_state)
+  } else {
+    acknowledge();
+  }
+  request_repair();  // the ops after the checkpoint
 }
 
 // ---------------------------------------------------------------- log and persistence
@@ -1245,10 +1515,16 @@ void Replica::append(const LogEntry& e) {
   emit(EventKind::log_append, -1, op().value);
 }
 
+std::vector<LogEntry> Replica::entries_between(OpNumber from, OpNumber to) const {
+  VSR_ASSERT(log_base_ <= from && from <= to && to <= op(), "entries_between: ops outside the log");
+  return std::vector(log_.begin() + static_cast<std::ptrdiff_t>(from.value - log_base_.value),
+                     log_.begin() + static_cast<std::ptrdiff_t>(to.value - log_base_.value));
+}
+
 void Replica::truncate(OpNumber to) {
-  VSR_ASSERT(to >= executed_, "never cut an executed op");
-  log_bytes_ -= log_size_bytes(std::span(log_).subspan(to.value));
-  log_.resize(to.value);
+  VSR_ASSERT(to >= executed_ && to >= log_base_, "never cut an executed op");
+  log_bytes_ -= log_size_bytes(std::span(log_).subspan(to.value - log_base_.value));
+  log_.resize(to.value - log_base_.value);
   out_.persist.truncate(to);
   emit(EventKind::log_truncate, -1, to.value);
 }
@@ -1256,7 +1532,7 @@ void Replica::truncate(OpNumber to) {
 OpNumber Replica::suffix_base() const {
   std::size_t bytes = whole_log_overhead_bytes;
   OpNumber base = op();
-  while (base.value > 0 && op().value - base.value < config_.max_pipeline_ops) {
+  while (base > log_base_ && op().value - base.value < config_.max_pipeline_ops) {
     bytes += encoded_entry_size(entry(base));
     if (bytes > config_.max_message_bytes) break;
     base = base.prev();
@@ -1265,10 +1541,10 @@ OpNumber Replica::suffix_base() const {
 }
 
 OpNumber Replica::run_base(OpNumber last, std::uint64_t max_entries) const {
-  VSR_ASSERT(last.value >= 1 && last <= op(), "run_base: op out of range");
+  VSR_ASSERT(last > log_base_ && last <= op(), "run_base: op out of range");
   std::size_t bytes = whole_log_overhead_bytes + encoded_entry_size(entry(last));
   OpNumber base = last.prev();  // one entry always fits (on_request)
-  while (base.value > 0 && last.value - base.value < max_entries) {
+  while (base > log_base_ && last.value - base.value < max_entries) {
     bytes += encoded_entry_size(entry(base));
     if (bytes > config_.max_message_bytes) break;
     base = base.prev();
@@ -1277,7 +1553,7 @@ OpNumber Replica::run_base(OpNumber last, std::uint64_t max_entries) const {
 }
 
 OpNumber Replica::common_prefix(OpNumber base, std::span<const LogEntry> entries) const {
-  VSR_ASSERT(base <= op(), "common_prefix: base beyond the log");
+  VSR_ASSERT(base >= log_base_ && base <= op(), "common_prefix: base outside the log");
   OpNumber k = base;
   while (k < op() && k.value - base.value < entries.size() &&
          entry(k.next()) == entries[k.value - base.value]) {
@@ -1299,7 +1575,7 @@ bool Replica::surely_drops_executed(OpNumber op, std::span<const LogEntry> suffi
 /// Replaces the log after `base` with `entries`, writing only from the first entry that
 /// differs. The executed prefix must be unchanged: committed ops survive view changes (§4.2).
 void Replica::replace_suffix(OpNumber base, std::span<const LogEntry> entries) {
-  VSR_ASSERT(base <= op() && chain_valid(checksum_at(base), base.next(), entries),
+  VSR_ASSERT(base >= log_base_ && base <= op() && chain_valid(checksum_at(base), base.next(), entries),
              "a new suffix continues the prefix it keeps");
   const OpNumber same = common_prefix(base, entries);
   VSR_ASSERT(same >= executed_, "a new log must keep every executed op");
@@ -1397,6 +1673,7 @@ void Replica::check_invariants() const {
   VSR_ASSERT(commit_op() <= op(), "commit beyond the log");
   VSR_ASSERT(executed_ == commit_op(), "executed must equal commit after every input");
   VSR_ASSERT(checkpoint_op_ <= executed_, "a checkpoint covers only executed ops");
+  VSR_ASSERT(log_base_ <= checkpoint_op_, "a discarded prefix is covered by the checkpoint");
   VSR_ASSERT(last_normal_view_ <= view_, "last normal view ahead of view");
   if (is_normal()) VSR_ASSERT(last_normal_view_ == view_, "normal status in a non-normal view");
   // Entry views never decrease along the log (checked at each append, the only way

@@ -37,14 +37,37 @@ struct NormalStatus {
 /// A log fetch in progress (GetEntries / Entries): the entries of a log this replica
 /// knows only by its chained checksum `anchor` at op `next`, fetched backwards, one run
 /// at a time, each checked against the checksum below it, until this replica's own log
-/// has that checksum at `next` (so holds the same ops 1..next) or `next` is 0.
+/// has that checksum at `next` (so holds the same ops 1..next), or its log's base lies
+/// in the fetched chain with the chain's checksum there (Replica::fetch_done), or `next`
+/// is 0. A donor whose log is compacted below the run asked offers its checkpoint
+/// instead (a snapshot, accepted only if the chain holds its op with its checksum).
 struct LogFetch {
   OpNumber next{};
   std::uint64_t anchor = empty_log_checksum;
   std::vector<std::vector<LogEntry>> runs;  // fetched, highest run first, each in op order
+  std::vector<LogEntry> suffix;             // the chosen answer's suffix, above the runs
   ReplicaIndex source{};                    // the replica asked last
   std::uint32_t resend_ticks = 0;           // since the last GetEntries
   std::uint32_t idle_ticks = 0;             // since the last run arrived
+
+  /// The chain's checksum at op `k`, if next ≤ k ≤ the top of the suffix.
+  [[nodiscard]] std::optional<std::uint64_t> chain_at(OpNumber k) const;
+  /// The fetched entries (ops next+1 ..) followed by the suffix.
+  [[nodiscard]] std::vector<LogEntry> entries() const;
+};
+
+/// A snapshot being received (GetSnapshot / SnapshotChunk): a donor's checkpoint at op
+/// `op`, assembled in offset order, installed only once whole and verified
+/// (Replica::try_install_snapshot).
+struct SnapshotFetch {
+  OpNumber op{};
+  std::uint64_t checksum = empty_log_checksum;  // the log's chained checksum at op
+  std::uint64_t state_hash = 0;
+  std::uint64_t total_bytes = 0;
+  Bytes data;  // the chunks received so far: bytes 0 .. data.size()
+  ReplicaIndex source{};
+  std::uint32_t resend_ticks = 0;  // since the last GetSnapshot or chunk
+  std::uint32_t idle_ticks = 0;    // since the last chunk
 };
 
 /// View change (§4.2).
@@ -115,7 +138,10 @@ class Replica {
   [[nodiscard]] ReplicaIndex index() const { return config_.self; }
   [[nodiscard]] ViewNumber view() const { return view_; }
   [[nodiscard]] ViewNumber last_normal_view() const { return last_normal_view_; }
-  [[nodiscard]] OpNumber op() const { return OpNumber(log_.size()); }
+  [[nodiscard]] OpNumber op() const { return OpNumber(log_base_.value + log_.size()); }
+  /// Where the log starts: ops 1..log_base() are compacted away (covered by the
+  /// checkpoint at checkpoint_op() ≥ log_base()); log() holds ops log_base()+1..op().
+  [[nodiscard]] OpNumber log_base() const { return log_base_; }
   [[nodiscard]] CommitNumber commit() const { return commit_; }
   /// The op of the latest checkpoint this replica took or restarted from (0: none).
   [[nodiscard]] OpNumber checkpoint_op() const { return checkpoint_op_; }
@@ -125,16 +151,22 @@ class Replica {
   [[nodiscard]] bool is_primary() const { return config_.primary_of(view_) == config_.self; }
   /// Primary of its view and in normal status: the replica acts as primary.
   [[nodiscard]] bool is_acting_primary() const { return is_primary() && is_normal(); }
+  /// Ops log_base()+1 .. op().
   [[nodiscard]] const std::vector<LogEntry>& log() const { return log_; }
   /// The sum of encoded_entry_size over the log; never above max_log_bytes.
   [[nodiscard]] std::size_t log_bytes() const { return log_bytes_; }
+  /// Precondition: log_base() < op ≤ op().
   [[nodiscard]] const LogEntry& entry(OpNumber op) const;
-  /// The chained checksum of op `op` (empty_log_checksum for op 0). Precondition: op ≤ op().
+  /// The chained checksum of op `op` (empty_log_checksum for op 0). Precondition:
+  /// log_base() ≤ op ≤ op().
   [[nodiscard]] std::uint64_t checksum_at(OpNumber op) const;
   [[nodiscard]] const std::map<ClientId, ClientSession>& client_table() const {
     return client_table_;
   }
   [[nodiscard]] const StateMachine& machine() const { return *machine_; }
+  /// The op of the latest snapshot this replica installed (0: none), for the simulator's
+  /// snapshot-matches-donor check.
+  [[nodiscard]] OpNumber installed_snapshot_op() const { return installed_snapshot_op_; }
   /// Digest of the replicated state: the state machine plus the client table.
   [[nodiscard]] std::uint64_t state_hash() const;
 
@@ -191,6 +223,8 @@ class Replica {
   void on_recovery_response(const RecoveryResponse& m);
   void on_get_entries(const GetEntries& m);
   void on_entries(const Entries& m);
+  void on_get_snapshot(const GetSnapshot& m);
+  void on_snapshot_chunk(const SnapshotChunk& m);
 
   // --- ticks, per status ---
   void tick_primary(NormalStatus& s);
@@ -240,29 +274,48 @@ class Replica {
   [[nodiscard]] const RecoveryResponse* response_to_recover_from(const RecoveringStatus& s) const;
 
   // --- log fetch (GetEntries / Entries) ---
+  /// `suffix`: the chosen answer's entries above `next` (kept in the fetch, see LogFetch).
   void start_fetch(std::optional<LogFetch>& fetch, OpNumber next, std::uint64_t anchor,
-                   ReplicaIndex source);
+                   std::span<const LogEntry> suffix, ReplicaIndex source);
   void request_entries(const LogFetch& fetch);
   /// Takes `m` into `fetch` if it is the run that fetch waits for; whether it was.
   bool take_entries(LogFetch& fetch, const Entries& m);
   /// Resends the request, to the next replica in turn, when it has waited long enough.
   void tick_fetch(LogFetch& fetch);
-  /// Whether this replica's own log now holds the rest: ops 1..fetch.next as wanted.
-  [[nodiscard]] bool fetch_done(const LogFetch& fetch) const {
-    return matches_at(fetch.next, fetch.anchor);
-  }
-  /// The fetched entries (ops fetch.next+1 ..) followed by `suffix`.
-  [[nodiscard]] static std::vector<LogEntry> fetched_then(const LogFetch& fetch,
-                                                          std::span<const LogEntry> suffix);
+  /// Whether this replica's own log now holds the rest: ops 1..fetch.next as wanted, or
+  /// (a compacted log) its base lies in the fetched chain with the chain's checksum.
+  [[nodiscard]] bool fetch_done(const LogFetch& fetch) const;
+  /// Where this log joins a done fetch's chain (fetch.next, or this log's base above
+  /// it), and the chain's entries after that op.
+  [[nodiscard]] std::pair<OpNumber, std::vector<LogEntry>> fetched_tail(const LogFetch& fetch) const;
+
+  // --- snapshots (GetSnapshot / SnapshotChunk) ---
+  /// Sends chunk `offset` of this replica's checkpoint to `to`.
+  void send_snapshot_chunk(ReplicaIndex to, std::uint64_t offset);
+  /// Whether this replica, in its status, wants the checkpoint at op `op` whose chain
+  /// checksum is `checksum`: it would move it forward and belongs to the log it needs.
+  /// `source`: the replica that sent it (a backup takes one only from its primary).
+  [[nodiscard]] bool wants_snapshot(OpNumber op, std::uint64_t checksum, ReplicaIndex source) const;
+  void request_snapshot_chunk();
+  void tick_snapshot();
+  /// Installs the assembled snapshot if it is whole and has its state hash; refuses it
+  /// (and fetches again) otherwise. Then continues the path that asked for it.
+  void try_install_snapshot();
+  void install_snapshot(const Checkpoint& cp);
+  void after_snapshot_installed();
+  void refuse_snapshot(ReplicaIndex source);
 
   // --- log and persistence ---
   void append(const LogEntry& e);
   void truncate(OpNumber to);
   /// Whether this replica's log has op `k` with chained checksum `checksum` (op 0: the
-  /// empty log's), so holds the same ops 1..k as the log that checksum came from.
+  /// empty log's), so holds the same ops 1..k as the log that checksum came from (or, at
+  /// or above a compacted base, their checkpoint). False below the base: it cannot tell.
   [[nodiscard]] bool matches_at(OpNumber k, std::uint64_t checksum) const {
-    return k <= op() && checksum_at(k) == checksum;
+    return k >= log_base_ && k <= op() && checksum_at(k) == checksum;
   }
+  /// Ops from+1 .. to of the log. Precondition: log_base() ≤ from ≤ to ≤ op().
+  [[nodiscard]] std::vector<LogEntry> entries_between(OpNumber from, OpNumber to) const;
   /// Where the suffix this replica ships (DoViewChange, StartView, RecoveryResponse)
   /// starts, less one: its last max_pipeline_ops entries, or fewer, to fit a message.
   [[nodiscard]] OpNumber suffix_base() const;
@@ -280,6 +333,8 @@ class Replica {
   /// entry that differs. Preconditions: base ≤ op(), the entries continue the chain at
   /// base, check_append(base, entries) passed, and every executed op is kept.
   void replace_suffix(OpNumber base, std::span<const LogEntry> entries);
+  /// Compaction: drops the entries up to `to` (≤ the checkpoint just taken).
+  void discard_prefix(OpNumber to);
   void persist_state();
   void rebuild_in_flight();
 
@@ -308,8 +363,14 @@ class Replica {
   OpNumber executed_{};
   OpNumber checkpoint_op_{};  // the op of the latest checkpoint taken or restored
   std::uint64_t checkpoint_state_hash_ = 0;  // its state hash
+  Bytes checkpoint_blob_;     // that checkpoint's snapshot blob (vsr/snapshot.hpp), for donors
+  std::uint64_t checkpoint_checksum_ = empty_log_checksum;  // the log's checksum at its op
+  OpNumber log_base_{};       // log_ holds ops log_base_+1 .. op()
+  std::uint64_t log_base_checksum_ = empty_log_checksum;  // the chained checksum of op log_base_
   std::vector<LogEntry> log_;
   std::size_t log_bytes_ = 0;  // sum of encoded_entry_size over log_
+  std::optional<SnapshotFetch> snapshot_;  // a snapshot being received
+  OpNumber installed_snapshot_op_{};
   Status status_;
   std::map<ClientId, ClientSession> client_table_;
   std::map<ClientId, RequestNumber> in_flight_;  // primary: requests prepared, not executed

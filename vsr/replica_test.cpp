@@ -1011,6 +1011,240 @@ TEST_CASE("checkpoints: a crash while a checkpoint write is in flight loses noth
   CHECK(c.node(2).disk().checkpoint.has_value());
 }
 
+// ---------------------------------------------------------------- compaction and snapshots (issue 15)
+
+namespace {
+
+/// Checkpoints every `interval` ops, `retention` entries kept below each, suffixes of
+/// at most `pipeline` entries, snapshot chunks of at most `chunk` bytes (0: unbounded).
+Cluster compacting(std::uint32_t n, std::uint32_t interval, std::uint32_t retention,
+                   std::uint32_t pipeline = 64, std::uint32_t chunk = 0) {
+  return Cluster(n, {}, [=](Config& cfg) {
+    cfg.checkpoint_interval_ops = interval;
+    cfg.log_retention_ops = retention;
+    cfg.max_pipeline_ops = pipeline;
+    cfg.snapshot_chunk_bytes = chunk;
+  });
+}
+
+/// Commits ops first..last through replica `primary` (client 1), without a heartbeat.
+void write_ops(Cluster& c, std::uint64_t first, std::uint64_t last, std::uint32_t primary = 0) {
+  for (std::uint64_t k = first; k <= last; ++k) {
+    call(c, ClientId(1), k, kv_write("k" + std::to_string(k % 3), std::to_string(k)), primary);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("compaction: a checkpoint discards the log below it but log_retention_ops, in memory and on disk") {
+  Cluster c = compacting(3, 4, 2);
+  write_ops(c, 1, 10);
+  heartbeat(c, 0);
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    INFO("replica ", r);
+    const Replica& x = c.replica(r);
+    CHECK(x.checkpoint_op() == OpNumber(8));
+    CHECK(x.log_base() == OpNumber(6));  // 8 - 2
+    CHECK(x.log().size() == 4);          // ops 7..10: the log is bounded
+    CHECK(x.op() == OpNumber(10));
+    CHECK(probe(c, r, Probe::prefix_discarded) == 2);  // at ops 4 (base 2) and 8 (base 6)
+    const PersistedState& d = c.node(r).disk();
+    CHECK(d.log_base.op == OpNumber(6));
+    CHECK(d.log_base.checksum == x.checksum_at(OpNumber(6)));
+    CHECK(d.log.size() == 4);
+    REQUIRE(d.checkpoint.has_value());
+    CHECK(d.checkpoint->op == OpNumber(8));
+  }
+  // Many more ops: the log stays within interval + retention entries.
+  write_ops(c, 11, 40);
+  heartbeat(c, 0);
+  CHECK(c.replica(1).log().size() <= 4 + 2);
+  CHECK(c.replica(1).log_base() == OpNumber(38));
+  c.require_converged();
+}
+
+TEST_CASE("compaction: a replica restarts from a compacted disk and keeps serving") {
+  Cluster c = compacting(3, 4, 1);
+  write_ops(c, 1, 9);
+  heartbeat(c, 0);
+  const std::uint64_t hash = c.replica(1).state_hash();
+  c.crash(1);
+  c.restart(1);
+  CHECK(probe(c, 1, Probe::restart_from_checkpoint) == 1);
+  CHECK(c.replica(1).log_base() == OpNumber(7));
+  CHECK(c.replica(1).commit() == CommitNumber(9));
+  CHECK(c.replica(1).state_hash() == hash);
+  CHECK(c.executed_ops(1).empty());  // ops 8..9 re-executed silently, 1..8 from the checkpoint
+  write_ops(c, 10, 12);
+  heartbeat(c, 0);
+  c.require_converged();
+}
+
+TEST_CASE("snapshot: a backup cut off across several checkpoints catches up by snapshot, then by NewState") {
+  for (const std::uint32_t chunk : {0u, 24u}) {
+    INFO("chunk bytes ", chunk);
+    Cluster c = compacting(3, 4, 0, 64, chunk);
+    write_ops(c, 1, 2);
+    heartbeat(c, 0);
+    c.isolate(2);
+    write_ops(c, 3, 14);  // r0 and r1 commit, checkpoint at 12 and compact to 12
+    heartbeat(c, 0);
+    REQUIRE(c.replica(0).log_base() == OpNumber(12));
+    REQUIRE(c.replica(2).op() == OpNumber(2));
+    c.heal();
+    heartbeat(c, 0);  // r2 learns commit 14, asks GetState{op 2}: below r0's base
+    CHECK(probe(c, 0, Probe::snapshot_sent) >= 1);
+    CHECK(probe(c, 2, Probe::snapshot_installed) == 1);
+    CHECK(probe(c, 2, Probe::state_transfer_by_snapshot) == 1);
+    CHECK(c.replica(2).checkpoint_op() == OpNumber(12));
+    CHECK(c.replica(2).installed_snapshot_op() == OpNumber(12));
+    CHECK(c.replica(2).log_base() == OpNumber(12));
+    CHECK(c.replica(2).client_table() == c.replica(0).client_table());
+    if (chunk > 0) CHECK(probe(c, 0, Probe::snapshot_sent) > 1);  // several chunks
+    // Its disk holds the installed checkpoint and the log from it.
+    const PersistedState& d = c.node(2).disk();
+    CHECK(d.log_base.op == OpNumber(12));
+    REQUIRE(d.checkpoint.has_value());
+    CHECK(*d.checkpoint == *c.node(0).disk().checkpoint);
+    c.require_converged();
+    // It keeps up afterwards, and a restart from its disk works.
+    write_ops(c, 15, 17);
+    heartbeat(c, 0);
+    c.crash(2);
+    c.restart(2);
+    heartbeat(c, 0);
+    c.require_converged();
+  }
+}
+
+TEST_CASE("snapshot: a corrupt chunk or a snapshot without its state hash is refused, never installed, and fetched again") {
+  for (const bool bad_hash : {false, true}) {
+    INFO("corrupt state hash ", bad_hash);
+    Cluster c = compacting(3, 4, 0);
+    c.isolate(2);
+    write_ops(c, 1, 9);
+    heartbeat(c, 0);
+    c.heal();
+    const std::uint64_t before = c.replica(2).state_hash();
+    c.tick(0, c.timeouts().heartbeat_ticks);
+    c.deliver_all(!is<SnapshotChunk>());
+    auto chunks = c.queued<SnapshotChunk>(to(2));
+    REQUIRE(chunks.size() == 1);
+    c.drop(is<SnapshotChunk>());
+    SnapshotChunk bad = chunks[0];
+    if (bad_hash) {
+      bad.state_hash ^= 1;
+    } else {
+      bad.data[0] ^= 1;
+    }
+    c.inject(rep(0), rep(2), bad);
+    c.deliver_all(is<SnapshotChunk>());
+    CHECK(probe(c, 2, Probe::snapshot_refused) == 1);
+    CHECK(probe(c, 2, Probe::snapshot_installed) == 0);
+    CHECK(c.replica(2).state_hash() == before);  // rolled back, or never touched
+    CHECK(c.replica(2).op() == OpNumber(0));
+    REQUIRE_FALSE(c.node(2).facts.empty());
+    const auto* rejected = std::get_if<MessageRejected>(&c.node(2).facts.back());
+    REQUIRE(rejected != nullptr);
+    CHECK(rejected->reason == RejectReason::bad_snapshot);
+    // The repair timer asks again; the good snapshot is installed.
+    c.settle(c.timeouts().repair_resend_ticks + 1);
+    CHECK(probe(c, 2, Probe::snapshot_installed) == 1);
+    heartbeat(c, 0);
+    c.require_converged();
+  }
+}
+
+TEST_CASE("snapshot: chunks with a wrong offset, length or op are ignored or rejected, never asserted on") {
+  Cluster c = compacting(3, 4, 0, 64, 24);
+  c.isolate(2);
+  write_ops(c, 1, 9);
+  heartbeat(c, 0);
+  c.heal();
+  const Bytes data{1, 2, 3};
+  const std::uint64_t sum = hash_bytes(data.data(), data.size());
+  c.inject(rep(0), rep(2), SnapshotChunk{OpNumber(8), 0, 0, 100, 50, data, sum, rep(0)});  // not first
+  c.inject(rep(0), rep(2), SnapshotChunk{OpNumber(8), 0, 0, 2, 0, data, sum, rep(0)});  // past its end
+  c.inject(rep(0), rep(2), SnapshotChunk{OpNumber(0), 0, 0, 3, 0, data, sum, rep(0)});  // op 0
+  c.inject(rep(0), rep(2), SnapshotChunk{OpNumber(9), 0, 0, 3, 0, data, sum, rep(0)});  // garbage blob
+  c.inject(rep(1), rep(0), SnapshotChunk{OpNumber(99), 0, 0, 3, 0, data, sum, rep(1)});  // to a primary
+  c.deliver_all(is<SnapshotChunk>());
+  CHECK(probe(c, 2, Probe::snapshot_installed) == 0);
+  CHECK(probe(c, 2, Probe::snapshot_refused) == 1);  // the garbage blob, once assembled
+  CHECK(c.replica(2).op() == OpNumber(0));
+  heartbeat(c, 0);
+  c.settle(c.timeouts().repair_resend_ticks * 2);
+  CHECK(probe(c, 2, Probe::snapshot_installed) == 1);
+  c.require_converged();
+}
+
+TEST_CASE("snapshot: recovery after a wipe fetches a compacted donor's checkpoint (§4.3 through the log fetch)") {
+  Cluster c = compacting(3, 4, 0, 2);
+  write_ops(c, 1, 10);
+  heartbeat(c, 0);
+  REQUIRE(c.replica(0).log_base() == OpNumber(8));
+  c.wipe_and_recover(2, Nonce(9));
+  c.deliver_all();
+  CHECK(probe(c, 2, Probe::recovery_fetches) == 1);
+  CHECK(probe(c, 2, Probe::recovery_by_snapshot) == 1);
+  CHECK(c.replica(2).status() == StatusKind::normal);
+  CHECK(c.replica(2).log_base() == OpNumber(8));
+  CHECK(c.replica(2).commit() == CommitNumber(10));
+  heartbeat(c, 0);
+  c.require_converged();
+}
+
+TEST_CASE("snapshot: a new primary fetches the chosen log across compacted donors, taking a checkpoint of that log") {
+  Cluster c = compacting(3, 4, 0, 2);
+  write_ops(c, 1, 2);
+  heartbeat(c, 0);
+  c.isolate(1);
+  write_ops(c, 3, 12);  // r0 and r2 only: checkpoint at 12, compacted to 12
+  heartbeat(c, 0);
+  REQUIRE(c.replica(2).log_base() == OpNumber(12));
+  REQUIRE(c.replica(1).op() == OpNumber(2));
+  // r0 dies; r1 (behind, compacted nothing) becomes primary of view 1 with r2's vote.
+  c.crash(0);
+  c.heal();
+  silence(c, {1, 2});
+  CHECK(probe(c, 1, Probe::view_change_new_primary_fetches) == 1);
+  CHECK(probe(c, 1, Probe::snapshot_installed) == 1);
+  REQUIRE(c.replica(1).is_acting_primary());
+  CHECK(c.replica(1).view() == ViewNumber(1));
+  CHECK(c.replica(1).log_base() == OpNumber(12));
+  CHECK(c.replica(1).op() == OpNumber(12));
+  write_ops(c, 13, 14, 1);
+  heartbeat(c, 1);
+  c.require_converged();
+}
+
+TEST_CASE("compaction: a new primary whose compacted base lies in the chosen suffix needs no fetch") {
+  Cluster c = compacting(3, 2, 0, 4);
+  write_ops(c, 1, 6);
+  heartbeat(c, 0);  // everyone: commit 6, checkpoint 6, base 6
+  for (std::uint64_t k = 7; k <= 10; ++k) c.request(ClientId(1), k, kv_write("x", std::to_string(k)), 0);
+  c.deliver_all(is<Request>());  // r0 prepares 7..10, all with commit 6
+  c.drop(is<Prepare>() && to(1) && (prepare_of(9) || prepare_of(10)));
+  c.deliver_all(is<Prepare>());
+  c.deliver_all(is<PrepareOk>());  // r0 commits 10
+  c.tick(0, c.timeouts().heartbeat_ticks);
+  c.drop(is<Commit>() && to(2));
+  c.deliver_all(is<Commit>());
+  REQUIRE(c.replica(1).log_base() == OpNumber(8));  // r1: ops up to 8, all compacted
+  REQUIRE(c.replica(1).op() == OpNumber(8));
+  REQUIRE(c.replica(2).log_base() == OpNumber(6));  // r2: ops 7..10, commit 6
+  REQUIRE(c.replica(2).op() == OpNumber(10));
+  c.crash(0);
+  silence(c, {1, 2});  // view 1, primary r1 chooses r2's longer log: suffix 7..10 after op 6
+  REQUIRE(c.replica(1).is_acting_primary());
+  CHECK(probe(c, 1, Probe::view_change_new_primary_fetches) == 0);
+  CHECK(probe(c, 1, Probe::snapshot_installed) == 0);
+  CHECK(c.replica(1).op() == OpNumber(10));
+  CHECK(c.replica(1).checksum_at(OpNumber(10)) == c.replica(2).checksum_at(OpNumber(10)));
+  heartbeat(c, 1);
+  c.require_converged();
+}
+
 TEST_CASE("§4.1 durability: a PrepareOk leaves only after the persist, and survives a restart") {
   Cluster c(3);
   c.hold_persist(1);

@@ -86,7 +86,8 @@ inline constexpr std::size_t event_kind_count = 0
   X(unknown_replica, 5)     /* the sender's index is not in the cluster */             \
   X(log_full, 6)            /* the log would outgrow max_log_bytes (vsr/codec.hpp) */   \
   X(bad_checksum, 7)        /* an entry's chained checksum is not the one that follows its parent */ \
-  X(too_large, 8)           /* a request whose entry would not fit Config::max_message_bytes */
+  X(too_large, 8)           /* a request whose entry would not fit Config::max_message_bytes */ \
+  X(bad_snapshot, 9)        /* a snapshot chunk whose data fails its checksum, or a whole snapshot that does not decode or has not its state hash */
 
 enum class RejectReason : std::uint8_t {
 #define VSR_X(id, number) id = number,

@@ -93,12 +93,24 @@ void on_cluster(ScenarioSession& s, const ScriptCommand& c) {
   if (s.driver) throw ScriptError{"cluster: the cluster already exists (one per file)"};
   auto replicas = static_cast<std::uint32_t>(count_arg(c, "replicas", 3, min_replicas, max_replicas));
   auto clients = static_cast<std::uint32_t>(count_arg(c, "clients", 1, 0, max_clients));
+  ScenarioBounds bounds;
+  bounds.checkpoint_interval_ops = static_cast<std::uint32_t>(count_arg(c, "checkpoint", 0, 0, 1'000'000));
+  bounds.log_retention_ops =
+      static_cast<std::uint32_t>(count_arg(c, "retention", bounds.log_retention_ops, 0, 1u << 30));
   // Config::max_client_sessions (0: unbounded); clients open sessions when it is bounded.
-  auto sessions = static_cast<std::uint32_t>(count_arg(c, "sessions", 0, 0, 1'000'000));
-  s.driver = std::make_unique<ScenarioDriver>(replicas, clients, s.seed, sessions);
-  s.print(fmt::format("{} replica{}, {} client{}{}; r0 is primary of view 0", replicas, replicas == 1 ? "" : "s",
-                      clients, clients == 1 ? "" : "s",
-                      sessions == 0 ? std::string{} : fmt::format(", at most {} client sessions", sessions)));
+  bounds.max_client_sessions = static_cast<std::uint32_t>(count_arg(c, "sessions", 0, 0, 1'000'000));
+  s.driver = std::make_unique<ScenarioDriver>(replicas, clients, s.seed, bounds);
+  std::string compaction;
+  if (bounds.checkpoint_interval_ops > 0) {
+    compaction = fmt::format("; a checkpoint every {} ops, {} entr{} kept below it",
+                             bounds.checkpoint_interval_ops, bounds.log_retention_ops,
+                             bounds.log_retention_ops == 1 ? "y" : "ies");
+  }
+  if (bounds.max_client_sessions > 0) {
+    compaction += fmt::format("; at most {} client sessions", bounds.max_client_sessions);
+  }
+  s.print(fmt::format("{} replica{}, {} client{}; r0 is primary of view 0{}", replicas, replicas == 1 ? "" : "s",
+                      clients, clients == 1 ? "" : "s", compaction));
 }
 
 // ---------------------------------------------------------------- messages

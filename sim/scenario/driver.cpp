@@ -17,11 +17,13 @@ constexpr std::size_t max_deliveries_per_round = 200'000;
 
 ReplicaIndex replica_index(std::uint32_t r) { return ReplicaIndex(static_cast<std::uint8_t>(r)); }
 
-std::vector<Config> configs(std::uint32_t replicas, std::uint32_t max_client_sessions) {
+std::vector<Config> configs(std::uint32_t replicas, const ScenarioBounds& bounds) {
   std::vector<Config> out;
   for (std::uint32_t r = 0; r < replicas; ++r) {
     out.push_back(Config::make(replicas, replica_index(r)).value());
-    out.back().max_client_sessions = max_client_sessions;
+    out.back().checkpoint_interval_ops = bounds.checkpoint_interval_ops;
+    out.back().log_retention_ops = bounds.log_retention_ops;
+    out.back().max_client_sessions = bounds.max_client_sessions;
   }
   return out;
 }
@@ -29,15 +31,15 @@ std::vector<Config> configs(std::uint32_t replicas, std::uint32_t max_client_ses
 }  // namespace
 
 ScenarioDriver::ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed,
-                               std::uint32_t max_client_sessions)
-    : cluster_(configs(replicas, max_client_sessions), *this),
+                               ScenarioBounds bounds)
+    : cluster_(configs(replicas, bounds), *this),
       hold_(replicas, false),
       schedule_rng_(Prng::stream(seed, Stream::network)),
       workload_rng_(Prng::stream(seed, Stream::workload)),
       nonce_rng_(Prng::stream(seed, Stream::nonces)),
       blocked_(replicas, std::vector<bool>(replicas, false)) {
   ClientConfig cc = ClientConfig::make(replicas, client_timeout_ticks).value();
-  cc.open_sessions = max_client_sessions != 0;
+  cc.open_sessions = bounds.max_client_sessions != 0;
   for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}, c});
   for (std::uint32_t r = 0; r < replicas; ++r) {
     cluster_.boot(r);
@@ -316,7 +318,7 @@ void ScenarioDriver::crash(std::uint32_t r, bool wipe) {
     what += "; its disk is wiped";
   } else {
     what += fmt::format("; disk keeps view={} last_normal={} op={} commit={}", disk.state.view,
-                        disk.state.last_normal_view, disk.log.size(), disk.state.commit);
+                        disk.state.last_normal_view, disk.last_op(), disk.state.commit);
   }
   print("{}", what);
 }
@@ -400,13 +402,12 @@ void ScenarioDriver::write_queued(std::uint32_t r) {
 /// The lines for one output batch: each executed op where its apply starts, then the
 /// events worth a line.
 void ScenarioDriver::narrate(std::uint32_t r, const Output& o) {
-  const Replica& x = cluster_.host(r).replica();
   std::size_t next_committed = 0;
   for (const Fact& f : o.facts) view_changes_ += std::holds_alternative<ViewChangeCompleted>(f);
   for (const TelemetryEvent& ev : o.events) {
     if (ev.kind == EventKind::apply_start && next_committed < o.committed.size()) {
       const Committed& c = o.committed[next_committed++];
-      print("r{} executes op {}: c{}#{} {} -> {}", r, c.op, c.client, c.request, op_text(x.entry(c.op).operation),
+      print("r{} executes op {}: c{}#{} {} -> {}", r, c.op, c.client, c.request, op_text(c.operation),
             result_text(c.result));
       continue;
     }

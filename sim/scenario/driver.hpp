@@ -48,14 +48,21 @@ struct QueueFilter {
   }
 };
 
+/// Protocol bounds a scenario's `cluster` command may set (the rest stay Config's defaults).
+struct ScenarioBounds {
+  std::uint32_t checkpoint_interval_ops = 0;
+  std::uint32_t log_retention_ops = Config{}.log_retention_ops;
+  std::uint32_t max_client_sessions = 0;
+};
+
 class ScenarioDriver final : private ClusterDriver {
  public:
   /// `replicas` replicas r0.. (booted: r0 is primary of view 0) and `clients` clients
   /// c1..; `seed` seeds `run`'s schedule and workload and the recovery nonces.
-  /// `max_client_sessions`: Config::max_client_sessions of every replica; when it is not
-  /// 0, the clients open sessions (ClientConfig::open_sessions).
+  /// `bounds`: protocol bounds of every replica; with bounds.max_client_sessions, the
+  /// clients open sessions (ClientConfig::open_sessions).
   ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed,
-                 std::uint32_t max_client_sessions = 0);
+                 ScenarioBounds bounds = {});
   ScenarioDriver(const ScenarioDriver&) = delete;  // cluster_ points at it
   ScenarioDriver& operator=(const ScenarioDriver&) = delete;
 

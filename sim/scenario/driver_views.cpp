@@ -38,7 +38,7 @@ void ScenarioDriver::status() const {
       if (host.needs_recovery()) {
         print("r{}: down, disk wiped", r);
       } else {
-        print("r{}: down (disk: view={} op={} commit={})", r, disk.state.view, disk.log.size(), disk.state.commit);
+        print("r{}: down (disk: view={} op={} commit={})", r, disk.state.view, disk.last_op(), disk.state.commit);
       }
       continue;
     }
@@ -65,13 +65,16 @@ void ScenarioDriver::log(std::uint32_t r) const {
   const SimHost& host = cluster_.host(r);
   bool up = host.up();
   const std::vector<LogEntry>& entries = up ? host.replica().log() : host.disk().log;
+  const std::uint64_t base = up ? host.replica().log_base().value : host.disk().log_base.op.value;
   std::uint64_t commit = up ? host.replica().commit().value : host.disk().state.commit.value;
   if (!up) print("r{} is down; its disk holds:", r);
+  if (base > 0) print("(ops 1..{} compacted into the checkpoint)", base);
   if (entries.empty()) print("(empty log)");
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const LogEntry& e = entries[i];
-    print("{} v{} c{}#{} {}{}", i + 1, e.view, e.client, e.request, op_text(e.operation),
-          i + 1 <= commit ? " [committed]" : "");
+    const std::uint64_t op = base + i + 1;
+    print("{} v{} c{}#{} {}{}", op, e.view, e.client, e.request, op_text(e.operation),
+          op <= commit ? " [committed]" : "");
   }
 }
 

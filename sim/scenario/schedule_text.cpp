@@ -36,7 +36,7 @@ using K = SimKey::Kind;
 using P = SwarmParams;
 constexpr std::uint64_t max_t = max_sim_duration_us;
 
-const std::array<SimKey, 23> sim_keys = {{
+const std::array<SimKey, 26> sim_keys = {{
     {"seed", K::seed, &P::seed},
     {"replicas", K::count, &P::replica_count, min_replicas, max_replicas},
     {"clients", K::count, &P::client_count, 0, max_clients},
@@ -58,6 +58,9 @@ const std::array<SimKey, 23> sim_keys = {{
     {"give-up", K::time, &P::give_up_us, 0, max_t},
     {"pipeline", K::count, &P::pipeline_ops, 1, 1'000'000},
     {"checkpoint", K::count, &P::checkpoint_interval_ops, 0, 1'000'000},
+    {"retention", K::count, &P::log_retention_ops, 0, 1u << 30},
+    {"snapshot-chunk", K::count, &P::snapshot_chunk_bytes, 0, 1u << 30},
+    {"snapshot-corrupt", K::probability, &P::snapshot_corrupt_probability},
     {"sessions", K::count, &P::max_client_sessions, 0, 1'000'000},
     {"message-bytes", K::count, &P::max_message_bytes, min_message_bytes, max_frame_bytes},
 }};
