@@ -9,7 +9,7 @@
 namespace vsr::sim {
 
 Cluster::Cluster(std::vector<Config> configs, ClusterDriver& driver)
-    : driver_(&driver), checker_(static_cast<std::uint32_t>(configs.size())) {
+    : driver_(&driver), checker_(static_cast<std::uint32_t>(configs.size()), configs.at(0).max_message_bytes) {
   hosts_.reserve(configs.size());
   for (std::uint32_t r = 0; r < configs.size(); ++r) {
     VSR_ASSERT(configs[r].self.value == r, "configs[r] must name replica r");

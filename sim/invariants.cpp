@@ -1,8 +1,11 @@
 #include "sim/invariants.hpp"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "vsr/assert.hpp"
+#include "vsr/codec.hpp"
 
 namespace vsr::sim {
 
@@ -13,9 +16,11 @@ std::uint64_t entry_hash(const LogEntry& e) {
   return hash_combine(h, e.request.value) | 1;  // never 0, which marks "not known yet"
 }
 
-InvariantChecker::InvariantChecker(std::uint32_t replica_count) : replicas_(replica_count) {}
+InvariantChecker::InvariantChecker(std::uint32_t replica_count, std::size_t max_message_bytes)
+    : replicas_(replica_count), max_message_bytes_(max_message_bytes) {}
 
 std::optional<CheckFailure> InvariantChecker::after_step(const Replica& r) {
+  if (oversized_) return std::exchange(oversized_, std::nullopt);
   try {
     r.check_invariants();
   } catch (const AssertionError& e) {
@@ -168,6 +173,14 @@ void InvariantChecker::on_message_sent(ReplicaIndex r, const Message& m) {
   if (const auto* p = std::get_if<DoViewChange>(&m)) view = p->view;
   if (const auto* p = std::get_if<StartView>(&m)) view = p->view;
   if (view) on_promise(r, *view);
+  // Issue 15: no message carries more than the bound, whatever path built it (the
+  // replica's own send asserts it too; replies are pushed past that assertion).
+  if (oversized_) return;
+  if (const std::size_t bytes = encoded_size(m); bytes > max_message_bytes_) {
+    oversized_ = CheckFailure{"message-fits",
+                              fmt::format("replica {} sent a {} of {} bytes, above max_message_bytes {}",
+                                          r, message_name(m), bytes, max_message_bytes_)};
+  }
 }
 
 std::optional<CheckFailure> InvariantChecker::on_restart(const Replica& r, bool wiped) {

@@ -20,13 +20,17 @@ struct CheckFailure {
 
 class InvariantChecker {
  public:
-  explicit InvariantChecker(std::uint32_t replica_count);
+  /// `max_message_bytes`: the replicas' Config::max_message_bytes.
+  explicit InvariantChecker(std::uint32_t replica_count,
+                            std::size_t max_message_bytes = std::size_t{64} << 20);
 
   /// After any input to `r`: the replica's own invariants, monotonic view and commit,
   /// one primary per view, committed ops agree, state hashes agree at equal commits,
   /// acknowledged ops are in every later primary's log, every replica's checkpoint at
   /// op k has the same state hash, an installed snapshot is a donor's checkpoint
-  /// (snapshot-matches-donor), no log is compacted beyond its checkpoint.
+  /// (snapshot-matches-donor), no log is compacted beyond its checkpoint; and
+  /// (message-fits) no message a replica released since the last call encoded to more
+  /// than max_message_bytes.
   std::optional<CheckFailure> after_step(const Replica& r);
 
   /// An op `r` executed: no (client, request) runs twice on one replica.
@@ -35,7 +39,8 @@ class InvariantChecker {
   /// `r` released a message promising durable state of `view`.
   void on_promise(ReplicaIndex r, ViewNumber view);
   /// `r` released `m` to the network: records its promise, if it makes one
-  /// (PrepareOk, StartViewChange, DoViewChange, StartView).
+  /// (PrepareOk, StartViewChange, DoViewChange, StartView), and whether it fits
+  /// max_message_bytes (reported by the next after_step).
   void on_message_sent(ReplicaIndex r, const Message& m);
 
   /// `r` restarted (from disk, or wiped and recovering). Checks that a disk restart
@@ -75,6 +80,8 @@ class InvariantChecker {
   std::vector<std::uint64_t> state_hash_at_commit_;  // [commit]; 0 = not seen yet
   std::map<std::uint64_t, std::uint64_t> checkpoint_hash_;  // op -> state hash of a checkpoint there
   std::uint64_t max_view_ = 0;
+  std::size_t max_message_bytes_;
+  std::optional<CheckFailure> oversized_;  // the first message that did not fit
 };
 
 /// A deterministic digest of a log entry (view, client, request, operation); never 0.

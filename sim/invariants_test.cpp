@@ -81,3 +81,18 @@ TEST_CASE("invariants: a view going backwards within one incarnation is caught")
   REQUIRE(f.has_value());
   CHECK(f->check == "monotonic-view");
 }
+
+TEST_CASE("invariants: a released message above max_message_bytes is caught (message-fits)") {
+  InvariantChecker checker(3, 300);
+  Replica a = restarted(1, {write_entry(1, 1, "a")}, 1);
+  checker.on_message_sent(ReplicaIndex(1), Commit{ViewNumber(0), CommitNumber(1), ReplicaIndex(1)});
+  CHECK_FALSE(checker.after_step(a).has_value());
+  // A reply whose result alone is larger than the bound (replies bypass Replica::send).
+  checker.on_message_sent(ReplicaIndex(1), Reply{ViewNumber(0), ClientId(4), RequestNumber(1),
+                                                 Bytes(400, 7), ReplicaIndex(1)});
+  auto f = checker.after_step(a);
+  REQUIRE(f.has_value());
+  CHECK(f->check == "message-fits");
+  CHECK(f->detail.find("reply of") != std::string::npos);
+  CHECK_FALSE(checker.after_step(a).has_value());  // reported once
+}

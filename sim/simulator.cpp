@@ -83,6 +83,9 @@ std::vector<Config> cluster_configs(const SwarmParams& params) {
     configs.back().checkpoint_interval_ops = params.checkpoint_interval_ops;
     configs.back().log_retention_ops = params.log_retention_ops;
     configs.back().snapshot_chunk_bytes = params.snapshot_chunk_bytes;
+    configs.back().max_client_sessions = params.max_client_sessions;
+    configs.back().max_message_bytes = params.max_message_bytes;
+    VSR_ASSERT(configs.back().validate().has_value(), "the swarm drew invalid protocol bounds");
   }
   return configs;
 }
@@ -445,7 +448,9 @@ void Simulation::new_client(std::uint32_t c) {
   ClientNode& node = clients_[c];
   if (node.client) slot_of_client_.erase(node.client->id().value);
   ClientId id(next_client_id_++);
-  node.client.emplace(id, ClientConfig{params_.replica_count, client_timeout_ticks});
+  ClientConfig config{params_.replica_count, client_timeout_ticks};
+  config.open_sessions = params_.max_client_sessions != 0;
+  node.client.emplace(id, config);
   node.process = next_process_++;
   node.op.reset();
   slot_of_client_[id.value] = c;
@@ -522,6 +527,7 @@ void Simulation::handle_client_output(std::uint32_t c) {
 
 void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
   ClientNode& node = clients_[c];
+  if (done.evicted) return give_up(c);  // indeterminate, as a timeout is
   auto answer = answer_of(node.call, done.result);
   VSR_ASSERT(answer.has_value(), answer ? "" : answer.error().message);
   const KvAnswer& a = answer.value();

@@ -114,6 +114,13 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
     p.snapshot_chunk_bytes = rng.chance(0.5) ? static_cast<std::uint32_t>(rng.between(16, 512)) : 0;
     p.snapshot_corrupt_probability = maybe_rate(rng, 0.5, 0.3 * scale);
   }
+  // Drawn after the checkpoint interval, for the same reason.
+  if (rng.chance(0.25)) {
+    p.max_client_sessions = static_cast<std::uint32_t>(
+        rng.between(std::max<std::uint64_t>(1, p.client_count - 1), p.client_count + 2));
+  }
+  // Drawn after the session bound, for the same reason.
+  if (rng.chance(0.25)) p.max_message_bytes = rng.between(1024, 16 * 1024);
   if (faults == FaultLevel::none) {
     // Keep the drawn delays and the protocol bounds (they are not faults); switch every
     // fault off.
@@ -123,6 +130,8 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
     fault_free.checkpoint_interval_ops = p.checkpoint_interval_ops;
     fault_free.log_retention_ops = p.log_retention_ops;
     fault_free.snapshot_chunk_bytes = p.snapshot_chunk_bytes;
+    fault_free.max_client_sessions = p.max_client_sessions;
+    fault_free.max_message_bytes = p.max_message_bytes;
     return fault_free;
   }
   return p;
@@ -143,10 +152,10 @@ std::string describe(const SwarmParams& p) {
       "crashes: rate={:.2f}/s after-event={:.3f} wipe={:.2f} restart-mean={}us pauses={:.2f}/s@{}us\n",
       p.crash_rate_per_s, p.crash_after_event_probability, p.wipe_probability, p.restart_mean_us,
       p.pause_rate_per_s, p.pause_mean_us);
-  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={} retention={} chunk={} corrupt={:.3f}",
+  s += fmt::format("disk: latency-mean={}us stalls={:.3f}@{}us  workload: think-mean={}us give-up={}us  pipeline={} checkpoint={} retention={} chunk={} corrupt={:.3f} sessions={} message-bytes={}",
                    p.disk_latency_mean_us, p.disk_slow_probability, p.disk_slow_mean_us,
                    p.think_mean_us, p.give_up_us, p.pipeline_ops, p.checkpoint_interval_ops, p.log_retention_ops,
-                   p.snapshot_chunk_bytes, p.snapshot_corrupt_probability);
+                   p.snapshot_chunk_bytes, p.snapshot_corrupt_probability, p.max_client_sessions, p.max_message_bytes);
   return s;
 }
 

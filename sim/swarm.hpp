@@ -83,6 +83,13 @@ struct SwarmParams {
   // a fault: a snapshot chunk arrives with its data or its state hash corrupted (a bad
   // donor disk or memory), which the receiver must refuse
   double snapshot_corrupt_probability = 0;
+  // protocol: Config::max_client_sessions (0: unbounded); for a quarter of the seeds
+  // clients-1 .. clients+2, so sessions are evicted (given-up clients leave theirs
+  // behind) and clients open sessions again (issue 15)
+  std::uint32_t max_client_sessions = 0;
+  // protocol: Config::max_message_bytes; 1..16 KiB for a quarter of the seeds, so log
+  // suffixes, runs and repairs are cut to fit in an ordinary sweep (issue 15)
+  std::uint64_t max_message_bytes = std::uint64_t{64} << 20;
 
   bool operator==(const SwarmParams&) const = default;
 };

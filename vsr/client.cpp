@@ -22,12 +22,17 @@ Client::Client(ClientId id, const ClientConfig& config) : id_(id), config_(confi
 
 RequestNumber Client::submit(Bytes operation) {
   VSR_ASSERT(!busy(), "one request at a time per client");
-  request_ = request_.next();
-  pending_ = Request{id_, request_, std::move(operation)};
-  waited_ticks_ = 0;
   started_ticks_ = now_ticks_;
+  request_ = request_.next();
+  if (config_.open_sessions && session_.value == 0) {
+    pending_ = Request{id_, request_, {}, register_session};
+    queued_ = std::move(operation);
+    request_ = request_.next();  // the number the operation will carry
+  } else {
+    pending_ = Request{id_, request_, std::move(operation), session_};
+  }
   emit(EventKind::client_request_start, request_.value);
-  send_to(ReplicaIndex(static_cast<std::uint8_t>(view_.value % config_.replica_count)));
+  send_pending();
   return request_;
 }
 
@@ -35,8 +40,19 @@ void Client::step(const Reply& reply) {
   if (reply.client != id_) return;
   view_ = std::max(view_, reply.view);
   if (!pending_ || reply.request != pending_->request) return;  // stale or duplicate
-  out_.completed = ClientCompletion{reply.request, reply.result, reply.view};
+  if (queued_ && !reply.evicted) {  // the session is open: now the operation
+    session_ = reply.session;
+    pending_ = Request{id_, request_, std::move(*queued_), session_};
+    queued_.reset();
+    send_pending();
+    return;
+  }
+  // A register request is never evicted (it opens a session); so `evicted` here is
+  // the operation's.
+  if (reply.evicted) session_ = SessionNumber{};
+  out_.completed = ClientCompletion{reply.request, reply.result, reply.view, reply.evicted};
   pending_.reset();
+  queued_.reset();
   emit(EventKind::client_request_stop, now_ticks_ - started_ticks_);
 }
 
@@ -57,6 +73,11 @@ ClientOutput Client::take_output() {
 }
 
 void Client::send_to(ReplicaIndex to) { out_.send.push_back({to, *pending_}); }
+
+void Client::send_pending() {
+  waited_ticks_ = 0;
+  send_to(ReplicaIndex(static_cast<std::uint8_t>(view_.value % config_.replica_count)));
+}
 
 void Client::emit(EventKind kind, std::uint64_t detail) {
   ReplicaIndex believed(static_cast<std::uint8_t>(view_.value % config_.replica_count));

@@ -173,3 +173,44 @@ TEST_CASE("§4.1 client against a cluster: a duplicated reply completes the requ
   CHECK(cluster.replies(c.id()).size() == 4);
   CHECK(cluster.completions(c.id()).size() == 1);
 }
+
+TEST_CASE("sessions: a client opens a session first, names it after, and opens a new one after an eviction") {
+  ClientConfig cfg = client_config(3, 10);
+  cfg.open_sessions = true;
+  Client c(ClientId(5), cfg);
+  const RequestNumber r = c.submit(kv_write("x", "1"));
+  CHECK(r == RequestNumber(2));  // 1 is the register request
+  ClientOutput o = c.take_output();
+  REQUIRE(o.send.size() == 1);
+  CHECK(std::get<Request>(o.send[0].message) == Request{ClientId(5), RequestNumber(1), {}, register_session});
+  // The register's reply opens session 17: the operation follows, naming it.
+  Reply opened = reply_to(ClientId(5), 1, 0, {});
+  opened.session = SessionNumber(17);
+  c.step(opened);
+  o = c.take_output();
+  CHECK_FALSE(o.completed.has_value());
+  REQUIRE(o.send.size() == 1);
+  CHECK(std::get<Request>(o.send[0].message) ==
+        Request{ClientId(5), RequestNumber(2), kv_write("x", "1"), SessionNumber(17)});
+  CHECK(c.session() == SessionNumber(17));
+  // A resend repeats the operation, not the register.
+  for (int t = 0; t < 10; ++t) c.tick();
+  o = c.take_output();
+  REQUIRE(o.send.size() == 3);
+  for (const auto& s : o.send) CHECK(std::get<Request>(s.message).request == RequestNumber(2));
+  // Evicted: the request completes as such, with no result, and the session is gone.
+  Reply evicted = reply_to(ClientId(5), 2, 0, {});
+  evicted.session = SessionNumber(17);
+  evicted.evicted = true;
+  c.step(evicted);
+  o = c.take_output();
+  REQUIRE(o.completed.has_value());
+  CHECK(o.completed->evicted);
+  CHECK(o.completed->result.empty());
+  CHECK(c.session().value == 0);
+  // The next submit opens a new session, under a fresh number.
+  CHECK(c.submit(kv_read("x")) == RequestNumber(4));
+  o = c.take_output();
+  REQUIRE(o.send.size() == 1);
+  CHECK(std::get<Request>(o.send[0].message) == Request{ClientId(5), RequestNumber(3), {}, register_session});
+}

@@ -18,8 +18,9 @@ namespace {
 constexpr std::uint8_t magic0 = 'V';
 constexpr std::uint8_t magic1 = 'S';
 constexpr std::size_t checksummed_header_bytes = 8;  // magic, version, type, body length
-/// view + client + request (u64 each) + the operation's u32 length + the checksum (u64).
-constexpr std::size_t min_log_entry_bytes = 3 * 8 + 4 + 8;
+/// view + client + request (u64 each) + the operation's u32 length + the checksum and
+/// the session (u64 each).
+constexpr std::size_t min_log_entry_bytes = 3 * 8 + 4 + 2 * 8;
 
 // ---- The field list of each message, in wire order --------------------------------
 // `M` is `T` when decoding and `const T` when encoding; `io(field, name)` reads or
@@ -32,12 +33,14 @@ void fields(Io& io, M& m, std::type_identity<LogEntry>) {
   io(m.request, "entry.request");
   io(m.operation, "entry.operation");
   io(m.checksum, "entry.checksum");
+  io(m.session, "entry.session");
 }
 template <class Io, class M>
 void fields(Io& io, M& m, std::type_identity<Request>) {
   io(m.client, "client");
   io(m.request, "request");
   io(m.operation, "operation");
+  io(m.session, "session");
 }
 template <class Io, class M>
 void fields(Io& io, M& m, std::type_identity<Prepare>) {
@@ -59,6 +62,8 @@ void fields(Io& io, M& m, std::type_identity<Reply>) {
   io(m.client, "client");
   io(m.request, "request");
   io(m.result, "result");
+  io(m.session, "session");
+  io(m.evicted, "evicted");
   io(m.replica, "replica");
 }
 template <class Io, class M>

@@ -56,10 +56,16 @@ std::vector<Message> samples() {
   return {
       Request{ClientId(7), RequestNumber(42), pattern(5, 1)},
       Request{ClientId(0), RequestNumber(0), Bytes{}},
+      Request{ClientId(7), RequestNumber(43), Bytes{}, register_session},
+      Request{ClientId(7), RequestNumber(44), pattern(3, 4), SessionNumber(43)},
       Prepare{ViewNumber(3), OpNumber(9), CommitNumber(8), entry(9), ReplicaIndex(1)},
       Prepare{ViewNumber(UINT64_MAX), OpNumber(1), CommitNumber(0), LogEntry{}, ReplicaIndex(31)},
       PrepareOk{ViewNumber(3), OpNumber(9), ReplicaIndex(2)},
       Reply{ViewNumber(3), ClientId(7), RequestNumber(42), pattern(200'000, 2), ReplicaIndex(0)},
+      Reply{ViewNumber(3), ClientId(7), RequestNumber(44), {}, ReplicaIndex(1), SessionNumber(43), true},
+      Prepare{ViewNumber(3), OpNumber(9), CommitNumber(8),
+              LogEntry{ViewNumber(3), ClientId(7), RequestNumber(44), pattern(3, 4), 99, SessionNumber(43)},
+              ReplicaIndex(1)},
       Commit{ViewNumber(4), CommitNumber(UINT64_MAX - 1), ReplicaIndex(4)},
       StartViewChange{ViewNumber(5), ReplicaIndex(3)},
       DoViewChange{ViewNumber(5), ViewNumber(3), OpNumber(1000), CommitNumber(990),
@@ -93,7 +99,7 @@ std::vector<LogEntry> random_log(Prng& g, std::size_t n) {
   std::vector<LogEntry> log(n);
   for (auto& e : log) {
     e = LogEntry{ViewNumber(g.number()), ClientId(g.number()), RequestNumber(g.number()),
-                 g.bytes(g.below(4) == 0 ? 300 : 8), g.number()};
+                 g.bytes(g.below(4) == 0 ? 300 : 8), g.number(), SessionNumber(g.number())};
   }
   return log;
 }
@@ -359,19 +365,19 @@ TEST_CASE("codec: huge claimed counts are rejected without allocating") {
                                   ReplicaIndex(0)});
   patch(dvc, body(32), 1ULL << 31, 4);
   CHECK(decode_error(dvc) ==
-        "decode: do_view_change: field 'log' at offset 48 claims 2147483648 items of at least 36 "
+        "decode: do_view_change: field 'log' at offset 48 claims 2147483648 items of at least 44 "
         "bytes, but only 9 bytes remain");
   // A count the input can just not hold: 2 entries' worth of minimal room claims 3.
   Bytes two = encode(StartView{ViewNumber(1), OpNumber(2), CommitNumber(0), log_of(2, 0),
                                ReplicaIndex(0)});
   patch(two, body(24), 3, 4);
-  CHECK(contains(decode_error(two), "claims 3 items of at least 36 bytes, but only 81 bytes remain"));
+  CHECK(contains(decode_error(two), "claims 3 items of at least 44 bytes, but only 97 bytes remain"));
   // A byte string claiming 2^31 bytes.
   Bytes req = encode(Request{ClientId(1), RequestNumber(1), Bytes{}});
   patch(req, body(16), 1ULL << 31, 4);
   CHECK(decode_error(req) ==
         "decode: request: truncated: need 2147483648 bytes for field 'operation' at offset 36, "
-        "have 0");
+        "have 8");
 }
 
 TEST_CASE("codec: rejects internally inconsistent fields") {
@@ -502,6 +508,7 @@ TEST_CASE("snapshot blob: round-trips, and any damage is an error, never a crash
   std::map<ClientId, ClientSession> clients;
   clients[ClientId(3)] = ClientSession{RequestNumber(7), Bytes{1, 2}};
   clients[ClientId(9)] = ClientSession{RequestNumber(1), Bytes{}};
+  clients[ClientId(11)] = ClientSession{RequestNumber(4), Bytes{8}, SessionNumber(40), OpNumber(52)};
   const Bytes blob = encode_snapshot(Bytes{5, 6, 7}, clients);
   auto back = decode_snapshot(blob);
   REQUIRE(back.has_value());

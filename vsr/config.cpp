@@ -61,8 +61,7 @@ Result<void> Config::validate() const {
   if (log_retention_ops > (1u << 30)) {
     return Error{fmt::format("config: log_retention_ops {} is above 2^30", log_retention_ops)};
   }
-  // Room for the largest fixed part of a message and a small entry.
-  constexpr std::size_t min_message_bytes = 4 * whole_log_overhead_bytes;
+  static_assert(min_message_bytes == 4 * whole_log_overhead_bytes);
   if (max_message_bytes < min_message_bytes || max_message_bytes > max_frame_bytes) {
     return Error{fmt::format("config: max_message_bytes {} is outside {}..{}", max_message_bytes,
                              min_message_bytes, max_frame_bytes)};

@@ -40,6 +40,10 @@ struct Timeouts {
   std::uint32_t recovery_resend_ticks = 10;
 };
 
+/// The smallest Config::max_message_bytes: room for the largest fixed part of a message
+/// and a small entry (4 × whole_log_overhead_bytes, codec.hpp).
+inline constexpr std::size_t min_message_bytes = 256;
+
 struct Config {
   std::uint32_t replica_count = 1;
   ReplicaIndex self{0};
@@ -68,6 +72,11 @@ struct Config {
   /// A snapshot chunk carries at most this many bytes of the blob (0: as many as fit
   /// max_message_bytes). Small values make snapshot transfers take many chunks.
   std::uint32_t snapshot_chunk_bytes = 0;
+  /// The client table holds at most this many sessions (0: unbounded). Opening a
+  /// session in a full table evicts the least recently used one, at the same op on every
+  /// replica (the table is replicated state); its client's later requests are answered
+  /// Reply::evicted. While bounded, requests must name a session (Request).
+  std::uint32_t max_client_sessions = 0;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,

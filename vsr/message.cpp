@@ -25,6 +25,7 @@ std::uint64_t entry_checksum(OpNumber op, const LogEntry& e, std::uint64_t paren
   h = hash_combine(h, e.view.value);
   h = hash_combine(h, e.client.value);
   h = hash_combine(h, e.request.value);
+  h = hash_combine(h, e.session.value);
   return hash_bytes(e.operation.data(), e.operation.size(), h);
 }
 
@@ -53,6 +54,11 @@ std::string format_bytes(const Bytes& b) {
   return s;
 }
 
+std::string session_text(SessionNumber s) {
+  if (s == register_session) return " register";
+  return s.value == 0 ? std::string{} : fmt::format(" session={}", s);
+}
+
 }  // namespace vsr
 
 #define VSR_FORMAT(Type, ...)                                                      \
@@ -61,15 +67,16 @@ std::string format_bytes(const Bytes& b) {
     return fmt::formatter<std::string_view>::format(fmt::format(__VA_ARGS__), ctx);    \
   }
 
-VSR_FORMAT(LogEntry, "{{v={} c={} req={} op={} sum={:x}}}", m.view, m.client, m.request,
-           vsr::format_bytes(m.operation), m.checksum)
-VSR_FORMAT(Request, "request{{client={} req={} op={}}}", m.client, m.request,
-           vsr::format_bytes(m.operation))
+VSR_FORMAT(LogEntry, "{{v={} c={} req={}{} op={} sum={:x}}}", m.view, m.client, m.request,
+           vsr::session_text(m.session), vsr::format_bytes(m.operation), m.checksum)
+VSR_FORMAT(Request, "request{{client={} req={}{} op={}}}", m.client, m.request,
+           vsr::session_text(m.session), vsr::format_bytes(m.operation))
 VSR_FORMAT(Prepare, "prepare{{from={} view={} op={} commit={} entry={}}}", m.replica, m.view,
            m.op, m.commit, m.entry)
 VSR_FORMAT(PrepareOk, "prepare_ok{{from={} view={} op={}}}", m.replica, m.view, m.op)
-VSR_FORMAT(Reply, "reply{{from={} view={} client={} req={} result={}}}", m.replica, m.view,
-           m.client, m.request, vsr::format_bytes(m.result))
+VSR_FORMAT(Reply, "reply{{from={} view={} client={} req={}{}{} result={}}}", m.replica, m.view,
+           m.client, m.request, vsr::session_text(m.session), m.evicted ? " evicted" : "",
+           vsr::format_bytes(m.result))
 VSR_FORMAT(Commit, "commit{{from={} view={} commit={}}}", m.replica, m.view, m.commit)
 VSR_FORMAT(StartViewChange, "start_view_change{{from={} view={}}}", m.replica, m.view)
 VSR_FORMAT(DoViewChange,

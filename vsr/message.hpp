@@ -29,6 +29,7 @@ struct LogEntry {
   RequestNumber request{};
   Bytes operation;
   std::uint64_t checksum = 0;
+  SessionNumber session{};  // the request's session (Request::session)
   auto operator<=>(const LogEntry&) const = default;
 };
 
@@ -49,11 +50,22 @@ bool chain_valid(std::uint64_t parent, OpNumber first, std::span<const LogEntry>
 /// `parent`. For a primary building its next entry, and for tests writing logs by hand.
 void seal_chain(std::uint64_t parent, OpNumber first, std::span<LogEntry> entries);
 
-/// Client → replica (§4.1). `request` grows by one per new request of the client.
+/// The session a request names to ask for a new one (see Request).
+inline constexpr SessionNumber register_session{~std::uint64_t{0}};
+
+/// Client → replica (§4.1). `request` grows by one per new request of the client, across
+/// its sessions. Sessions (issue 15; TigerBeetle's register): a client opens one with a
+/// request whose `session` is register_session (its operation is ignored); the reply
+/// carries the new session's number, which every later request of the client names.
+/// When Config::max_client_sessions bounds the client table, opening a session may evict
+/// the least recently used one, and a request naming an evicted session is answered
+/// with Reply::evicted, never executed. Session 0 names none: accepted only while the
+/// table is unbounded (the paper's implicit sessions, which eviction would make unsafe).
 struct Request {
   ClientId client{};
   RequestNumber request{};
   Bytes operation;
+  SessionNumber session{};
   auto operator<=>(const Request&) const = default;
 };
 
@@ -76,12 +88,18 @@ struct PrepareOk {
 };
 
 /// Replica → client (§4.1, step 5): the result of `request`, executed in `view`.
+/// `session` is the client's session (for a register request: the one it opened).
+/// `evicted`: the request names a session the client table no longer holds (or none,
+/// while the table is bounded); it was not executed now and never will be, and whether
+/// an earlier copy of it was is unknown (no result).
 struct Reply {
   ViewNumber view{};
   ClientId client{};
   RequestNumber request{};
   Bytes result;
   ReplicaIndex replica{};
+  SessionNumber session{};
+  bool evicted = false;
   auto operator<=>(const Reply&) const = default;
 };
 
@@ -240,6 +258,9 @@ struct Outgoing {
 };
 
 std::string format_bytes(const Bytes& b);
+/// How formats show a request's or entry's session: " register", " session=N", or
+/// nothing for session 0 (so formats without sessions read as before).
+std::string session_text(SessionNumber s);
 
 }  // namespace vsr
 

@@ -42,7 +42,7 @@ void PersistDelta::swap(PersistDelta& other) noexcept {
   std::swap(append_first, other.append_first);
   append.swap(other.append);
   std::swap(state, other.state);
-  std::swap(checkpoint, other.checkpoint);
+  checkpoint.swap(other.checkpoint);
   std::swap(discard_to, other.discard_to);
 }
 

@@ -26,9 +26,14 @@ struct DurableState {
 /// The client table (§4, step 2 and 6): per client, its latest executed request and the
 /// reply. Part of the replicated state: rebuilt from the executed log prefix, or taken
 /// from a checkpoint.
+/// `session` is the session's number (0: an implicit one, Request), `last_op` the op
+/// that last executed a request of it: the least recently used session is the one with
+/// the lowest (Config::max_client_sessions).
 struct ClientSession {
   RequestNumber request{};
   Bytes reply;
+  SessionNumber session{};
+  OpNumber last_op{};
   auto operator<=>(const ClientSession&) const = default;
 };
 
@@ -120,8 +125,8 @@ struct Committed {
 /// - A message whose `to` is the replica itself must be delivered back to it (never
 ///   dropped by a real driver): that is how a primary counts its own PrepareOk and a
 ///   new primary its own DoViewChange, both only once durable.
-/// - `committed` lists executed ops in op order (state reconstruction at restart is
-///   not listed). Replies to clients are already in `send_now` (primary only).
+/// - `committed` lists executed operations in op order (state reconstruction at restart
+///   is not listed, nor are register requests, which open a session and apply nothing). Replies to clients are already in `send_now` (primary only).
 /// - `facts` (vsr/facts.hpp) are what drivers act on, typed, in the order they happened;
 ///   each has its telemetry event in `events`. Drivers decide from `facts`, never from
 ///   `events`.

@@ -215,6 +215,7 @@ TEST_CASE("output: swap exchanges every field") {
   a.persist.truncate_to = OpNumber(2);
   a.persist.add(OpNumber(3), e(30));
   a.persist.state = DurableState{ViewNumber(4), ViewNumber(3), CommitNumber(2)};
+  a.persist.checkpoint = Checkpoint{OpNumber(2), 22, 7, Bytes{1}, {}};
   a.send_now.push_back(Outgoing{ReplicaIndex(1), Commit{}});
   a.send_after_persist.push_back(Outgoing{ReplicaIndex(2), PrepareOk{}});
   a.committed.push_back(Committed{OpNumber(1), ClientId(5), RequestNumber(6), Bytes{7}, Bytes{8}});
@@ -242,6 +243,8 @@ TEST_CASE("output: swap exchanges every field") {
   CHECK(b.persist.append[0] == e(30));
   REQUIRE(b.persist.state.has_value());
   CHECK(b.persist.state->view == ViewNumber(4));
+  REQUIRE(b.persist.checkpoint.has_value());  // a swap that lost it never stored one
+  CHECK(b.persist.checkpoint->op == OpNumber(2));
   CHECK(b.send_now.size() == 1);
   CHECK(b.send_after_persist.size() == 1);
   CHECK(b.committed.size() == 1);

@@ -28,6 +28,8 @@ namespace vsr {
   X(recovery_retried, "recovery.retried")                                                           \
   X(client_table_cached_reply, "client_table.cached_reply_resent")                                  \
   X(client_table_old_request, "client_table.old_request_dropped")                                   \
+  X(session_evicted, "session.evicted")                                                             \
+  X(session_request_after_eviction, "session.request_after_eviction")                               \
   X(commit_jumps_past_pipeline, "commit.jumps_past_pipeline")                                       \
   X(pipeline_full, "pipeline.full")                                                                 \
   X(prepare_resent, "prepare.resent")                                                               \

@@ -448,6 +448,7 @@ std::uint64_t state_hash_of(const StateMachine& machine,
   for (const auto& [client, session] : clients) {
     h = hash_combine(h, hash_combine(client.value, session.request.value));
     h = hash_combine(h, hash_bytes(session.reply.data(), session.reply.size()));
+    h = hash_combine(h, hash_combine(session.session.value, session.last_op.value));
   }
   return h;
 }
@@ -459,6 +460,10 @@ std::uint64_t Replica::state_hash() const { return state_hash_of(*machine_, clie
 
 void Replica::on_request(const Request& m) {
   if (m.request.value == 0) return;  // request numbers start at 1
+  if (m.session != register_session && m.session.value > executed_.value) {
+    return;  // its session opened at an op not executed here yet: the client resends
+  }
+  if (!session_holds(m.client, m.session)) return answer_evicted(m);
   if (try_answer_from_client_table(m)) return;
   auto in_flight = in_flight_.find(m.client);
   if (in_flight != in_flight_.end() && m.request <= in_flight->second) return;  // preparing
@@ -466,7 +471,7 @@ void Replica::on_request(const Request& m) {
     hit(Probe::pipeline_full);  // dropped: the client resends once the pipeline drains
     return;
   }
-  LogEntry e{view_, m.client, m.request, m.operation};
+  LogEntry e{view_, m.client, m.request, m.operation, 0, m.session};
   e.checksum = entry_checksum(op().next(), e, checksum_at(op()));
   // Every message that carries entries must fit max_message_bytes with at least this one.
   if (encoded_entry_size(e) + whole_log_overhead_bytes > config_.max_message_bytes) {
@@ -484,10 +489,44 @@ bool Replica::try_answer_from_client_table(const Request& m) {
   hit(m.request == it->second.request ? Probe::client_table_cached_reply : Probe::client_table_old_request);
   if (m.request == it->second.request) {
     emit(EventKind::request_duplicate, -1, m.request.value);
-    out_.send_now.push_back(
-        {m.client, Reply{view_, m.client, m.request, it->second.reply, config_.self}});
+    out_.send_now.push_back({m.client, Reply{view_, m.client, m.request, it->second.reply,
+                                             config_.self, it->second.session}});
   }
   return true;
+}
+
+/// Whether a request of `client` naming `session` may run in its session: a register
+/// request always may (it opens one); session 0 while the table is unbounded (the paper's
+/// implicit session) or names the client's implicit session; any other the client's
+/// current session. Depends only on the client table, so every replica judges alike.
+bool Replica::session_holds(ClientId client, SessionNumber session) const {
+  if (session == register_session) return true;
+  auto it = client_table_.find(client);
+  if (it == client_table_.end()) return session.value == 0 && config_.max_client_sessions == 0;
+  return it->second.session == session;
+}
+
+/// Answers a request whose session the table no longer holds: it is not executed.
+void Replica::answer_evicted(const Request& m) {
+  hit(Probe::session_request_after_eviction);
+  out_.send_now.push_back(
+      {m.client, Reply{view_, m.client, m.request, {}, config_.self, m.session, /*evicted=*/true}});
+}
+
+/// Opens `client`'s new session `session` (executing its register request at op
+/// `session`), evicting the least recently used session when the table is full. Every
+/// replica evicts the same one: the table and the op order are replicated.
+void Replica::open_session(ClientId client, RequestNumber request, SessionNumber session) {
+  const std::uint32_t bound = config_.max_client_sessions;
+  if (bound != 0 && !client_table_.contains(client) && client_table_.size() >= bound) {
+    auto oldest = client_table_.begin();
+    for (auto it = client_table_.begin(); it != client_table_.end(); ++it) {
+      if (it->second.last_op < oldest->second.last_op) oldest = it;
+    }
+    client_table_.erase(oldest);
+    hit(Probe::session_evicted);
+  }
+  client_table_[client] = ClientSession{request, {}, session, OpNumber(session.value)};
 }
 
 void Replica::prepare(const Request& m) {
@@ -502,7 +541,7 @@ void Replica::prepare(const Request& m) {
   // number (it learns commits late), but then it numbers none until they commit.
   VSR_ASSERT(op().value - commit_.value < config_.max_pipeline_ops,
              "the primary numbers an op only within the uncommitted window");
-  LogEntry e{view_, m.client, m.request, m.operation};
+  LogEntry e{view_, m.client, m.request, m.operation, 0, m.session};
   e.checksum = entry_checksum(op().next(), e, checksum_at(op()));
   append(e);
   in_flight_[m.client] = m.request;
@@ -652,9 +691,20 @@ void Replica::execute(OpNumber op_number, bool report) {
     if (report) emit(EventKind::request_duplicate, -1, e.request.value);
     return;
   }
+  // Sessions are checked again here, at execution, for the same reason as duplicates:
+  // the table may have changed between prepare and execute (an eviction), and the check
+  // depends only on the log prefix, so every replica skips alike.
+  if (e.session == register_session) return execute_register(op_number, e, report);
+  if (!session_holds(e.client, e.session)) {
+    if (report && is_acting_primary()) {
+      answer_evicted(Request{e.client, e.request, {}, e.session});
+    }
+    return;
+  }
   ClientSession& session = client_table_[e.client];
   if (report) emit(EventKind::apply_start, -1, op_number.value);
   session.request = e.request;
+  session.last_op = op_number;
   session.reply = machine_->apply(e.operation);
   // Apply is synchronous within one input, so the span lasts 0 ticks.
   if (report) emit(EventKind::apply_stop, -1, 0);
@@ -663,8 +713,24 @@ void Replica::execute(OpNumber op_number, bool report) {
   if (!report) return;
   out_.committed.push_back({op_number, e.client, e.request, session.reply, e.operation});
   if (is_acting_primary()) {
+    out_.send_now.push_back({e.client, Reply{view_, e.client, e.request, session.reply,
+                                             config_.self, session.session}});
+  }
+}
+
+/// Executes a register request (Request): opens the client's session numbered by its op.
+/// Not listed in Output::committed, which lists operations: a register applies none. A
+/// copy of it may open a session again (after the first was evicted, when the table no
+/// longer shows it ran); that only evicts the client's newer session, which is safe.
+void Replica::execute_register(OpNumber op_number, const LogEntry& e, bool report) {
+  const SessionNumber session(op_number.value);
+  open_session(e.client, e.request, session);
+  auto in_flight = in_flight_.find(e.client);
+  if (in_flight != in_flight_.end() && in_flight->second <= e.request) in_flight_.erase(in_flight);
+  if (!report) return;
+  if (is_acting_primary()) {
     out_.send_now.push_back(
-        {e.client, Reply{view_, e.client, e.request, session.reply, config_.self}});
+        {e.client, Reply{view_, e.client, e.request, {}, config_.self, session}});
   }
 }
 

@@ -245,6 +245,11 @@ class Replica {
   void restore_checkpoint(const Checkpoint& cp);
   void execute(OpNumber op, bool report);
   bool try_answer_from_client_table(const Request& m);
+  void execute_register(OpNumber op, const LogEntry& e, bool report);
+  // --- sessions (Request, Config::max_client_sessions) ---
+  [[nodiscard]] bool session_holds(ClientId client, SessionNumber session) const;
+  void answer_evicted(const Request& m);
+  void open_session(ClientId client, RequestNumber request, SessionNumber session);
 
   // --- view change (§4.2) ---
   void start_view_change(ViewNumber view);

@@ -1709,3 +1709,97 @@ TEST_CASE("§4 step: a message the replica does not handle in its view, role or 
     CHECK(c.replica(1).status() == StatusKind::view_change);
   }
 }
+
+// ---------------------------------------------------------------- sessions (issue 15)
+
+namespace {
+ClientConfig session_client_config() {
+  auto c = ClientConfig::make(3, 30);
+  REQUIRE(c.has_value());
+  c.value().open_sessions = true;
+  return c.value();
+}
+Cluster::Bounds sessions_bound(std::uint32_t n) {
+  return [n](Config& c) { c.max_client_sessions = n; };
+}
+/// The clients whose sessions replica r's table holds.
+std::vector<std::uint64_t> table_clients(Cluster& c, std::uint32_t r) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& [client, s] : c.replica(r).client_table()) ids.push_back(client.value);
+  return ids;
+}
+}  // namespace
+
+TEST_CASE("sessions: a full table evicts the least recently used session on every replica; "
+          "its next request is answered evicted, never executed") {
+  Cluster c(3, {}, sessions_bound(2));
+  Client a(ClientId(1), session_client_config());
+  Client b(ClientId(2), session_client_config());
+  Client d(ClientId(3), session_client_config());
+  c.submit(a, kv_write("x", "1"));
+  c.deliver_all();
+  c.submit(b, kv_write("y", "1"));
+  c.deliver_all();
+  c.submit(a, kv_write("x", "2"));  // a is now used more recently than b
+  c.deliver_all();
+  REQUIRE(c.completions(a.id()).size() == 2);
+  CHECK(a.session().value != 0);
+  CHECK_FALSE(c.completions(a.id())[1].evicted);
+  c.submit(d, kv_write("z", "1"));  // opens a third session: b's goes
+  c.deliver_all();
+  c.settle(10);
+  for (std::uint32_t r = 0; r < 3; ++r) CHECK(table_clients(c, r) == std::vector<std::uint64_t>{1, 3});
+  const RequestNumber bs = c.submit(b, kv_write("y", "2"));
+  c.deliver_all();
+  REQUIRE(c.completions(b.id()).size() == 2);
+  CHECK(c.completions(b.id())[1].evicted);
+  CHECK(c.completions(b.id())[1].result.empty());
+  CHECK(b.session().value == 0);
+  for (std::uint32_t r = 0; r < 3; ++r) CHECK(c.executions(r, b.id(), bs.value) == 0);
+  // Its next submit opens a new session (evicting a's, now the least recently used).
+  c.submit(b, kv_write("y", "3"));
+  c.deliver_all();
+  REQUIRE(c.completions(b.id()).size() == 3);
+  CHECK_FALSE(c.completions(b.id())[2].evicted);
+  c.settle(10);
+  for (std::uint32_t r = 0; r < 3; ++r) CHECK(table_clients(c, r) == std::vector<std::uint64_t>{2, 3});
+  c.require_converged();
+}
+
+TEST_CASE("sessions: a request executed before its session was evicted is not executed again "
+          "when retried") {
+  Cluster c(3, {}, sessions_bound(2));
+  Client a(ClientId(1), session_client_config());
+  Client b(ClientId(2), session_client_config());
+  Client d(ClientId(3), session_client_config());
+  const RequestNumber ar = c.submit(a, kv_write("x", "1"));
+  c.deliver_all(!to_client(a.id()));  // the register executes
+  REQUIRE(c.deliver_one(to_client(a.id())));  // its reply opens a's session: a sends the write
+  CHECK(a.session().value != 0);
+  c.deliver_all(!to_client(a.id()));
+  c.drop(to_client(a.id()));  // the write's reply is lost
+  CHECK(a.busy());
+  CHECK(c.executions(0, a.id(), ar.value) == 1);  // the primary ran it
+  c.submit(b, kv_write("y", "1"));
+  c.deliver_all();
+  c.submit(d, kv_write("z", "1"));  // a's session is the least recently used: evicted
+  c.deliver_all();
+  c.tick_client(a, 30);  // a resends its write
+  c.deliver_all();
+  REQUIRE(c.completions(a.id()).size() == 1);
+  CHECK(c.completions(a.id())[0].evicted);
+  c.settle(10);
+  for (std::uint32_t r = 0; r < 3; ++r) CHECK(c.executions(r, a.id(), ar.value) == 1);
+}
+
+TEST_CASE("sessions: a bounded table answers a request that names no session as evicted") {
+  Cluster c(3, {}, sessions_bound(4));
+  c.request(ClientId(9), 1, kv_write("x", "1"), 0);
+  c.deliver_all();
+  REQUIRE(c.replies(ClientId(9)).size() == 1);
+  CHECK(c.replies(ClientId(9))[0].evicted);
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    CHECK(c.executions(r, ClientId(9), 1) == 0);
+    CHECK(c.replica(r).client_table().empty());
+  }
+}

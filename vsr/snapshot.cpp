@@ -5,8 +5,8 @@
 namespace vsr {
 
 namespace {
-/// client + request (u64 each) + the reply's u32 length.
-constexpr std::size_t min_session_bytes = 8 + 8 + 4;
+/// client + request (u64 each) + the reply's u32 length + session + last op (u64 each).
+constexpr std::size_t min_session_bytes = 8 + 8 + 4 + 8 + 8;
 }  // namespace
 
 Bytes encode_snapshot(const Bytes& machine, const std::map<ClientId, ClientSession>& clients) {
@@ -18,6 +18,8 @@ Bytes encode_snapshot(const Bytes& machine, const std::map<ClientId, ClientSessi
     w.u64(client.value);
     w.u64(session.request.value);
     w.bytes(session.reply);
+    w.u64(session.session.value);
+    w.u64(session.last_op.value);
   }
   return out;
 }
@@ -32,6 +34,8 @@ Result<SnapshotState> decode_snapshot(std::span<const std::uint8_t> blob) {
     ClientSession session;
     session.request = RequestNumber(r.u64("request"));
     session.reply = r.bytes("reply");
+    session.session = SessionNumber(r.u64("session"));
+    session.last_op = OpNumber(r.u64("last_op"));
     if (!r.ok()) break;
     if (session.request.value == 0) r.fail(fmt::format("client {} has request 0", client));
     if (!s.clients.empty() && client <= s.clients.rbegin()->first) {

@@ -39,6 +39,8 @@ using ReplicaIndex = Tagged<struct ReplicaTag, std::uint8_t>;
 using ClientId = Tagged<struct ClientTag>;
 using RequestNumber = Tagged<struct RequestTag>;
 using Nonce = Tagged<struct NonceTag>;
+/// A client's session (issue 15): the op number of the register request that opened it.
+using SessionNumber = Tagged<struct SessionTag>;
 
 /// The commit number names an op: the highest op known committed.
 constexpr OpNumber to_op(CommitNumber c) { return OpNumber(c.value); }

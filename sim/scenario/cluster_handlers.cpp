@@ -97,12 +97,17 @@ void on_cluster(ScenarioSession& s, const ScriptCommand& c) {
   bounds.checkpoint_interval_ops = static_cast<std::uint32_t>(count_arg(c, "checkpoint", 0, 0, 1'000'000));
   bounds.log_retention_ops =
       static_cast<std::uint32_t>(count_arg(c, "retention", bounds.log_retention_ops, 0, 1u << 30));
+  // Config::max_client_sessions (0: unbounded); clients open sessions when it is bounded.
+  bounds.max_client_sessions = static_cast<std::uint32_t>(count_arg(c, "sessions", 0, 0, 1'000'000));
   s.driver = std::make_unique<ScenarioDriver>(replicas, clients, s.seed, bounds);
   std::string compaction;
   if (bounds.checkpoint_interval_ops > 0) {
     compaction = fmt::format("; a checkpoint every {} ops, {} entr{} kept below it",
                              bounds.checkpoint_interval_ops, bounds.log_retention_ops,
                              bounds.log_retention_ops == 1 ? "y" : "ies");
+  }
+  if (bounds.max_client_sessions > 0) {
+    compaction += fmt::format("; at most {} client sessions", bounds.max_client_sessions);
   }
   s.print(fmt::format("{} replica{}, {} client{}; r0 is primary of view 0{}", replicas, replicas == 1 ? "" : "s",
                       clients, clients == 1 ? "" : "s", compaction));

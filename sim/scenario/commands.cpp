@@ -15,8 +15,8 @@ namespace {
 const std::vector<CommandEntry>& command_table() {
   static const std::vector<CommandEntry> table = {
       {{"seed", 1, 1, {}, "seed N  (before cluster: the seed for run and recovery nonces)"}, on_seed},
-      {{"cluster", 0, 0, {"replicas", "clients", "checkpoint", "retention"},
-        "cluster replicas=N clients=M [checkpoint=OPS retention=OPS]"},
+      {{"cluster", 0, 0, {"replicas", "clients", "checkpoint", "retention", "sessions"},
+        "cluster replicas=N clients=M [checkpoint=OPS retention=OPS] [sessions=S]"},
        on_cluster},
       {{"request", 1, 1, {"client", "key", "value", "from", "to"},
         "request client=K read|write|cas|delete key=K [value=V] [from=A to=B]"},

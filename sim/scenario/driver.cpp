@@ -23,6 +23,7 @@ std::vector<Config> configs(std::uint32_t replicas, const ScenarioBounds& bounds
     out.push_back(Config::make(replicas, replica_index(r)).value());
     out.back().checkpoint_interval_ops = bounds.checkpoint_interval_ops;
     out.back().log_retention_ops = bounds.log_retention_ops;
+    out.back().max_client_sessions = bounds.max_client_sessions;
   }
   return out;
 }
@@ -38,7 +39,8 @@ ScenarioDriver::ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, st
       nonce_rng_(Prng::stream(seed, Stream::nonces)),
       blocked_(replicas, std::vector<bool>(replicas, false)) {
   ClientConfig cc = ClientConfig::make(replicas, client_timeout_ticks).value();
-  for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}});
+  cc.open_sessions = bounds.max_client_sessions != 0;
+  for (std::uint32_t c = 1; c <= clients; ++c) clients_.push_back(ClientNode{Client(ClientId(c), cc), {}, {}, c});
   for (std::uint32_t r = 0; r < replicas; ++r) {
     cluster_.boot(r);
     stop_if_failed();

@@ -52,12 +52,15 @@ struct QueueFilter {
 struct ScenarioBounds {
   std::uint32_t checkpoint_interval_ops = 0;
   std::uint32_t log_retention_ops = Config{}.log_retention_ops;
+  std::uint32_t max_client_sessions = 0;
 };
 
 class ScenarioDriver final : private ClusterDriver {
  public:
   /// `replicas` replicas r0.. (booted: r0 is primary of view 0) and `clients` clients
   /// c1..; `seed` seeds `run`'s schedule and workload and the recovery nonces.
+  /// `bounds`: protocol bounds of every replica; with bounds.max_client_sessions, the
+  /// clients open sessions (ClientConfig::open_sessions).
   ScenarioDriver(std::uint32_t replicas, std::uint32_t clients, std::uint64_t seed,
                  ScenarioBounds bounds = {});
   ScenarioDriver(const ScenarioDriver&) = delete;  // cluster_ points at it
@@ -118,10 +121,14 @@ class ScenarioDriver final : private ClusterDriver {
     std::uint32_t replica = 0;
     bool recover = false;
   };
+  /// A client's history process after an eviction: its previous one plus this.
+  static constexpr std::int64_t evicted_process_step = 1'000'000;
+  void complete_evicted(std::uint32_t c);
   struct ClientNode {
     Client client;
     std::optional<HistoryRecorder::OpIndex> op;
     OpCall call;
+    std::int64_t process = 0;  // its history process: a new one after each eviction
   };
 
   template <typename... Args>

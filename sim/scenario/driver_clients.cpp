@@ -23,7 +23,7 @@ void ScenarioDriver::request(std::uint32_t c, OpCall call) {
 }
 
 void ScenarioDriver::submit(ClientNode& node, std::uint32_t c, OpCall call) {
-  auto index = recorder_.invoke(c, call, static_cast<std::int64_t>(now_));
+  auto index = recorder_.invoke(node.process, call, static_cast<std::int64_t>(now_));
   if (!index) throw ScriptError{index.error().message};
   node.op = index.value();
   node.call = std::move(call);
@@ -61,6 +61,7 @@ void ScenarioDriver::pump_client(std::uint32_t c) {
 void ScenarioDriver::complete(std::uint32_t c, const ClientCompletion& done) {
   ClientNode& node = clients_[c - 1];
   if (!node.op) return;
+  if (done.evicted) return complete_evicted(c);
   auto answer = answer_of(node.call, done.result);
   if (!answer) throw ScriptFailure{answer.error().message};
   const KvAnswer& a = answer.value();
@@ -74,6 +75,19 @@ void ScenarioDriver::complete(std::uint32_t c, const ClientCompletion& done) {
   print("c{} completes #{} {} -> {} (view {})", c, done.request, fmt::format("{}", to_kv(node.call)),
         result_text(done.result), done.view);
   node.op.reset();
+}
+
+/// An evicted request's outcome is unknown (Reply::evicted): the history records it as
+/// indeterminate, and the client, which opens a new session, continues as a new process.
+void ScenarioDriver::complete_evicted(std::uint32_t c) {
+  ClientNode& node = clients_[c - 1];
+  auto ok = recorder_.complete(*node.op, Outcome::info, std::nullopt, static_cast<std::int64_t>(now_));
+  if (!ok) throw ScriptFailure{ok.error().message};
+  ++completed_;
+  print("c{} #{} {} was answered evicted: its session is gone, the outcome is unknown", c,
+        node.client.last_request(), fmt::format("{}", to_kv(node.call)));
+  node.op.reset();
+  node.process += evicted_process_step;
 }
 
 }  // namespace vsr::sim

@@ -24,22 +24,33 @@ std::string result_text(const Bytes& result) {
 namespace {
 
 std::string entry_text(const LogEntry& e) {
-  return fmt::format("{{v={} c={} req={} op={}}}", e.view, e.client, e.request, op_text(e.operation));
+  return fmt::format("{{v={} c={} req={}{} op={}}}", e.view, e.client, e.request, session_text(e.session),
+                     op_text(e.operation));
 }
 
 }  // namespace
 
 std::string message_text(const Message& message) {
   if (const auto* m = std::get_if<Request>(&message)) {
-    return fmt::format("request{{client={} req={} op={}}}", m->client, m->request, op_text(m->operation));
+    if (m->session == register_session) return fmt::format("request{{client={} req={} register}}", m->client, m->request);
+    return fmt::format("request{{client={} req={}{} op={}}}", m->client, m->request, session_text(m->session),
+                       op_text(m->operation));
   }
   if (const auto* m = std::get_if<Prepare>(&message)) {
     return fmt::format("prepare{{from={} view={} op={} commit={} entry={}}}", m->replica, m->view, m->op, m->commit,
                        entry_text(m->entry));
   }
   if (const auto* m = std::get_if<Reply>(&message)) {
-    return fmt::format("reply{{from={} view={} client={} req={} result={}}}", m->replica, m->view, m->client,
-                       m->request, result_text(m->result));
+    if (m->evicted) {
+      return fmt::format("reply{{from={} view={} client={} req={}{} evicted}}", m->replica, m->view, m->client,
+                         m->request, session_text(m->session));
+    }
+    if (m->result.empty() && m->session.value != 0) {  // a register's: the session it opened
+      return fmt::format("reply{{from={} view={} client={} req={} opened session={}}}", m->replica, m->view,
+                         m->client, m->request, m->session);
+    }
+    return fmt::format("reply{{from={} view={} client={} req={}{} result={}}}", m->replica, m->view, m->client,
+                       m->request, session_text(m->session), result_text(m->result));
   }
   return fmt::format("{}", message);
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "sim/limits.hpp"
+#include "vsr/codec.hpp"
 #include "vsr/config.hpp"
 
 namespace vsr::sim {
@@ -35,7 +36,7 @@ using K = SimKey::Kind;
 using P = SwarmParams;
 constexpr std::uint64_t max_t = max_sim_duration_us;
 
-const std::array<SimKey, 24> sim_keys = {{
+const std::array<SimKey, 26> sim_keys = {{
     {"seed", K::seed, &P::seed},
     {"replicas", K::count, &P::replica_count, min_replicas, max_replicas},
     {"clients", K::count, &P::client_count, 0, max_clients},
@@ -60,6 +61,8 @@ const std::array<SimKey, 24> sim_keys = {{
     {"retention", K::count, &P::log_retention_ops, 0, 1u << 30},
     {"snapshot-chunk", K::count, &P::snapshot_chunk_bytes, 0, 1u << 30},
     {"snapshot-corrupt", K::probability, &P::snapshot_corrupt_probability},
+    {"sessions", K::count, &P::max_client_sessions, 0, 1'000'000},
+    {"message-bytes", K::count, &P::max_message_bytes, min_message_bytes, max_frame_bytes},
 }};
 
 /// Calls `f` with a reference to the field `k` names in `s` (const if `s` is).

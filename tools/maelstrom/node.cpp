@@ -148,6 +148,7 @@ void Node::on_init(const std::string& src, const json& body, const json& msg_id)
     return refuse(src, msg_id, ErrorCode::malformed_request,
                   config ? client_config.error().message : config.error().message);
   }
+  config.value().checkpoint_interval_ops = options_.checkpoint_interval_ops;
   node_id_ = id->get<std::string>();
   node_ids_ = names;
   self_ = index;
@@ -321,12 +322,13 @@ void Node::on_reply(const vsr::Reply& r) {
   if (it == sessions_.end() || !it->second.waiting) return;
   Session& session = it->second;
   session.client.step(r);
-  const ClientOutput out = session.client.take_output();
-  if (!out.completed) return;
+  ClientOutput out = session.client.take_output();
+  if (!out.completed) return route_client_output(std::move(out));  // a session opened
   const auto result = decode_kv_result(out.completed->result);
   const Waiting& w = *session.waiting;
-  json body = result ? kv_reply_body(w.kind, result.value())
-                     : error_body(ErrorCode::crash, "the result could not be decoded");
+  json body = out.completed->evicted ? error_body(ErrorCode::crash, "the client's session was evicted")
+              : result               ? kv_reply_body(w.kind, result.value())
+                                     : error_body(ErrorCode::crash, "the result could not be decoded");
   ++stats_.replied_ok;
   reply(w.client, w.msg_id, std::move(body));
   session.waiting.reset();

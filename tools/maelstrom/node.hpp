@@ -68,6 +68,8 @@ struct NodeOptions {
   /// The largest encoded KV operation (key, value, from, to) admitted; larger ones are
   /// refused with 12. Bounds what a request, a Prepare and a NewState carry.
   std::uint32_t max_op_bytes = 1u << 20;
+  /// Config::checkpoint_interval_ops of the replica (0: no checkpoints).
+  std::uint32_t checkpoint_interval_ops = 256;
   /// Every telemetry event of the replica goes to stderr as one JSON line
   /// (vsr::telemetry_json, docs/TELEMETRY.md), with t_us = the node's clock.
   bool telemetry = true;

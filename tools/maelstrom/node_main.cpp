@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
                  "refuse (code 12) a request whose encoded operation is larger")
       ->check(CLI::Range(64, 16 << 20));
   bool no_telemetry = false;
+  app.add_option("--checkpoint-interval", options.checkpoint_interval_ops,
+                 "ops between checkpoints (0: none)")
+      ->check(CLI::Range(0u, 1'000'000u));
   app.add_flag("--no-telemetry", no_telemetry, "do not log the replica's telemetry events to stderr");
   CLI11_PARSE(app, argc, argv);
   options.telemetry = !no_telemetry;

@@ -176,6 +176,7 @@ class Router {
   std::uint64_t cas_data_fails_ = 0;
   std::uint64_t routed_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t max_node_message_bytes_ = 0;  // the longest node-to-node line (JSON)
   std::uint64_t bad_replies_ = 0;
   std::uint64_t probes_ok_ = 0;
   std::uint64_t probes_sent_ = 0;

@@ -1,5 +1,6 @@
 // vsr-maelstrom-router's plumbing: the node processes, the latency queue between them,
 // and the partitions that cut links (tools/maelstrom/router.hpp).
+#include <algorithm>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -119,6 +120,7 @@ void Router::on_node_line(std::size_t from, const std::string& line) {
   const bool to_node = d.size() > 1 && d[0] == 'n' && d.find_first_not_of("0123456789", 1) == std::string::npos &&
                        std::stoul(d.substr(1)) >= 1 && std::stoul(d.substr(1)) <= o_.nodes;
   const bool to_client = d.size() > 1 && d[0] == 'c';
+  if (to_node) max_node_message_bytes_ = std::max<std::uint64_t>(max_node_message_bytes_, line.size());
   if (!to_node && !to_client) {
     node_failures_.push_back(fmt::format("{} wrote to unknown destination '{}'", nodes_[from].id, d));
     return;

@@ -71,7 +71,7 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
            {"during_partitions_at_minority_nodes", phase_json(minority)},
            {"healed_gaps", phase_json(gaps)},
            {"after_heal", phase_json(after)}, {"messages_routed", routed_},
-           {"messages_dropped", dropped_}, {"probes_ok", probes_ok_}, {"probes_sent", probes_sent_},
+           {"messages_dropped", dropped_}, {"max_node_message_bytes", max_node_message_bytes_}, {"probes_ok", probes_ok_}, {"probes_sent", probes_sent_},
            {"linearizability", vsr::sim::to_string(result.verdict)}, {"keys", result.keys.size()},
            {"check_s", check_s}, {"node_failures", node_failures_}, {"verdict", verdict},
            {"exit_code", code}};
@@ -98,7 +98,8 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
     out += line("  at nodes cut from it", minority);
     out += line("healed gaps between them", gaps);
     out += line("after the final heal", after);
-    out += fmt::format("messages: {} delivered, {} dropped by partitions\n", routed_, dropped_);
+    out += fmt::format("messages: {} delivered, {} dropped by partitions; largest between nodes: {} bytes\n",
+                       routed_, dropped_, max_node_message_bytes_);
     out += fmt::format("bad-input probes answered correctly: {}/{}\n", probes_ok_, probes_sent_);
     for (const auto& f : node_failures_) out += "node failure: " + f + "\n";
     out += fmt::format("linearizability: {} ({} ops, {} keys, checked in {:.2f} s)\n",
