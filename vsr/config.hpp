@@ -60,9 +60,11 @@ struct Config {
   /// are cut to fit.
   std::size_t max_message_bytes = std::size_t{64} << 20;
   /// A replica takes a checkpoint (output.hpp) after every this many executed ops (op
-  /// numbers that are multiples of it); 0: never. A restart resumes from the latest
-  /// durable checkpoint and re-executes only the committed ops after it.
-  std::uint32_t checkpoint_interval_ops = 0;
+  /// numbers that are multiples of it); 0: never (the log then grows without bound, up
+  /// to max_log_bytes). A restart resumes from the latest durable checkpoint and
+  /// re-executes only the committed ops after it. The default keeps a replica's log
+  /// within about interval + log_retention_ops entries.
+  std::uint32_t checkpoint_interval_ops = 1024;
   /// Compaction: when a replica takes a checkpoint at op k it discards its log entries
   /// up to k - log_retention_ops (never above the checkpoint: only committed, executed
   /// ops covered by it), keeping this many below it for peers that lag a little; a peer
