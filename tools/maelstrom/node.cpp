@@ -188,8 +188,8 @@ void Node::on_client_request(const std::string& src, const json& body, const jso
     ++stats_.refused;
     return reply(src, msg_id,
                  error_body(ErrorCode::temporarily_unavailable,
-                            fmt::format("the replicated log is full ({} of {} bytes; no "
-                                        "compaction yet)",
+                            fmt::format("the replicated log is full ({} of {} bytes; checkpoints "
+                                        "off or too rare)",
                                         replica_->log_bytes(), max_log_bytes)));
   }
   ++stats_.requests;

@@ -22,7 +22,7 @@
 //     id is never reused: a late execution stays attributed to the timed-out request).
 //   - refused at once with 11 when max_sessions requests are already in flight, or
 //     before init, or when the local replica's log has no room for the operation
-//     (vsr::max_log_bytes: no compaction yet).
+//     (vsr::max_log_bytes: only with checkpoints off or too rare).
 //   - refused at once with 12 when its KV operation exceeds max_op_bytes (too large to
 //     replicate), or when a number in it would not read back exactly (kv_json.hpp).
 //
