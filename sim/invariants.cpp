@@ -94,7 +94,8 @@ std::optional<CheckFailure> InvariantChecker::check_committed_prefix(const Repli
       if (committed_entry_hash_.size() < op.value) committed_entry_hash_.push_back(h);
       committed_entry_hash_[op.value - 1] = h;
       const LogEntry& e = r.entry(op);
-      op_of_request_.try_emplace({e.client.value, e.request.value}, op);
+      auto [latest, fresh] = latest_request_.try_emplace(e.client, e.request, op);
+      if (!fresh && latest->second.first < e.request) latest->second = {e.request, op};
     } else if (committed_entry_hash_[op.value - 1] != h) {
       return CheckFailure{"committed-ops-agree",
                           fmt::format("replica {} committed op {} as {}, another replica "
@@ -219,8 +220,10 @@ std::optional<CheckFailure> InvariantChecker::on_restart(const Replica& r, bool 
 }
 
 void InvariantChecker::on_client_ack(ClientId client, RequestNumber request, ViewNumber view) {
-  auto it = op_of_request_.find({client.value, request.value});
-  if (it != op_of_request_.end()) acknowledged_ops_.emplace_back(it->second, view);
+  auto it = latest_request_.find(client);
+  if (it != latest_request_.end() && it->second.first == request) {
+    acknowledged_ops_.emplace_back(it->second.second, view);
+  }
 }
 
 }  // namespace vsr::sim

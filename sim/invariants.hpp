@@ -75,7 +75,10 @@ class InvariantChecker {
   std::vector<PerReplica> replicas_;
   std::map<std::uint64_t, ReplicaIndex> primary_of_view_;
   std::vector<std::uint64_t> committed_entry_hash_;   // [op-1]
-  std::map<std::pair<std::uint64_t, std::uint64_t>, OpNumber> op_of_request_;
+  /// Each client's latest committed request and its op. A client has one request in
+  /// flight and is answered only after it commits, so the request it sees acknowledged
+  /// is its latest; one entry per client keeps this bounded however long the run.
+  std::map<ClientId, std::pair<RequestNumber, OpNumber>> latest_request_;
   std::vector<std::pair<OpNumber, ViewNumber>> acknowledged_ops_;
   std::vector<std::uint64_t> state_hash_at_commit_;  // [commit]; 0 = not seen yet
   std::map<std::uint64_t, std::uint64_t> checkpoint_hash_;  // op -> state hash of a checkpoint there

@@ -32,31 +32,40 @@ std::uint64_t identity(const SnapshotChunk& m) { return hash_combine(m.op.value,
 
 }  // namespace
 
-std::uint32_t OccurrenceCounter::count(std::uint64_t name) {
-  if (name == 0) return zero_++;
-  if (2 * (used_ + 1) > slots_.size()) grow();
-  std::size_t mask = slots_.size() - 1;
+OccurrenceCounter::Slot& OccurrenceCounter::find(std::vector<Slot>& table, std::uint64_t name) {
+  const std::size_t mask = table.size() - 1;
   for (std::size_t i = (name * 0x9e3779b97f4a7c15ULL) >> 20 & mask;; i = (i + 1) & mask) {
-    Slot& s = slots_[i];
-    if (s.name == name) return s.count++;
-    if (s.name == 0) {
-      s = Slot{name, 1};
-      ++used_;
-      return 0;
-    }
+    Slot& s = table[i];
+    if (s.name == name || s.name == 0) return s;
   }
 }
 
-void OccurrenceCounter::grow() {
-  std::vector<Slot> old = std::move(slots_);
-  std::size_t size = old.empty() ? initial_slots : 2 * old.size();
-  slots_.assign(size, Slot{});
-  std::size_t mask = size - 1;
+std::uint32_t OccurrenceCounter::count(std::uint64_t name) {
+  if (name == 0) return zero_++;
+  if (2 * (used_ + 1) > current_.size()) make_room();
+  Slot& s = find(current_, name);
+  if (s.name == name) return s.count++;
+  std::uint32_t before = 0;
+  if (!previous_.empty()) {
+    const Slot& old = find(previous_, name);
+    if (old.name == name) before = old.count;
+  }
+  s = Slot{name, before + 1};
+  ++used_;
+  return before;
+}
+
+void OccurrenceCounter::make_room() {
+  if (current_.size() >= max_slots) {  // a new generation; the oldest is forgotten
+    previous_.swap(current_);
+    current_.assign(max_slots, Slot{});
+    used_ = 0;
+    return;
+  }
+  std::vector<Slot> old = std::move(current_);
+  current_.assign(old.empty() ? initial_slots : 2 * old.size(), Slot{});
   for (const Slot& s : old) {
-    if (s.name == 0) continue;
-    std::size_t i = (s.name * 0x9e3779b97f4a7c15ULL) >> 20 & mask;
-    while (slots_[i].name != 0) i = (i + 1) & mask;
-    slots_[i] = s;
+    if (s.name != 0) find(current_, s.name) = s;
   }
 }
 

@@ -45,13 +45,21 @@ struct Route {
 /// A directed link between two network nodes.
 using Link = std::pair<std::uint32_t, std::uint32_t>;
 
-/// How many times each 64-bit name was seen: an open-addressing table (linear
-/// probing, grown at half load), far cheaper per message than a node-based map. It
-/// starts large enough for a typical run's names (most messages have a name of their
-/// own), so a run seldom pays for a rehash.
+/// How many times each 64-bit name was seen recently: open-addressing tables (linear
+/// probing, kept at most half full), far cheaper per message than a node-based map.
+/// Memory is bounded: once the current table holds `generation_names` names it becomes
+/// the previous generation and a fresh table starts; a name seen again is carried over
+/// with its count, a name unseen for a whole generation is forgotten (its next message
+/// counts from 0 again). A generation is tens of simulated seconds of traffic, far
+/// longer than any retransmission interval, so only long-dead names are forgotten; and
+/// the rule depends on nothing but the sequence of names, so runs stay deterministic.
 class OccurrenceCounter {
  public:
-  /// How many times `name` was counted before; counts it once more.
+  /// Names per generation (a power of two; the tables have twice as many slots).
+  static constexpr std::size_t generation_names = std::size_t{1} << 16;
+
+  /// How many times `name` was counted before (within the last two generations);
+  /// counts it once more.
   std::uint32_t count(std::uint64_t name);
 
  private:
@@ -61,11 +69,16 @@ class OccurrenceCounter {
     std::uint32_t count = 0;
   };
   static constexpr std::size_t initial_slots = std::size_t{1} << 14;
+  static constexpr std::size_t max_slots = 2 * generation_names;
 
-  void grow();
+  /// The slot of `name` in `table` (a power-of-two size), or the empty one it would take.
+  static Slot& find(std::vector<Slot>& table, std::uint64_t name);
+  /// Makes room for one more name in current_: grows it, or starts a new generation.
+  void make_room();
 
-  std::vector<Slot> slots_;
-  std::size_t used_ = 0;
+  std::vector<Slot> current_;
+  std::vector<Slot> previous_;  // empty until the first generation ends
+  std::size_t used_ = 0;        // names in current_
   std::uint32_t zero_ = 0;
 };
 

@@ -1,0 +1,39 @@
+#include "sim/network.hpp"
+
+#include <cstdint>
+
+#include <doctest/doctest.h>
+
+using vsr::sim::OccurrenceCounter;
+
+TEST_CASE("occurrence counter: counts each name, across growth and one generation change") {
+  OccurrenceCounter c;
+  CHECK(c.count(0) == 0);
+  CHECK(c.count(0) == 1);
+  CHECK(c.count(42) == 0);
+  CHECK(c.count(42) == 1);
+  // Fill the current generation with other names (growth rehashes on the way); 42 was
+  // seen in it, so it is carried into the next one with its count.
+  for (std::uint64_t n = 1000; n < 1000 + OccurrenceCounter::generation_names; ++n) CHECK(c.count(n) == 0);
+  CHECK(c.count(42) == 2);
+  CHECK(c.count(1000) == 1);  // in the previous generation: carried over
+  CHECK(c.count(1000) == 2);
+}
+
+TEST_CASE("occurrence counter: a name unseen for a whole generation is forgotten; memory is bounded") {
+  OccurrenceCounter c;
+  CHECK(c.count(7) == 0);
+  CHECK(c.count(7) == 1);
+  const std::uint64_t g = OccurrenceCounter::generation_names;
+  for (std::uint64_t n = 1; n <= 3 * g; ++n) c.count(n * 1000003 + 11);
+  CHECK(c.count(7) == 0);  // two generations went by without it
+  CHECK(c.count(7) == 1);
+}
+
+TEST_CASE("occurrence counter: the same names give the same counts") {
+  OccurrenceCounter a, b;
+  for (std::uint64_t n = 0; n < 3 * OccurrenceCounter::generation_names; ++n) {
+    std::uint64_t name = (n * 2654435761U) % 50000 + 1;
+    REQUIRE(a.count(name) == b.count(name));
+  }
+}
