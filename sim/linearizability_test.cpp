@@ -1,6 +1,7 @@
 #include "sim/linearizability.hpp"
 
 #include "sim/history_gen.hpp"
+#include "sim/kv_model.hpp"
 
 #include <doctest/doctest.h>
 
@@ -744,6 +745,8 @@ TEST_CASE("property: with many pending ops, verdicts and explanations agree with
     o.timeout = std::chrono::seconds{20};
     const CheckResult r = check(h, o);
     REQUIRE(r.verdict == (truth ? Verdict::linearizable : Verdict::not_linearizable));
+    // The streaming checker (sim/kv_model.hpp), segment by segment, agrees.
+    REQUIRE(check_streaming(h).verdict == (truth ? lin::StreamVerdict::linearizable : lin::StreamVerdict::not_linearizable));
     if (truth) {
       ++lin;
       continue;
