@@ -266,6 +266,7 @@ void history_corpus(const fs::path& dir) {
     o.duration_us = 150'000;
     o.faults = seed % 2 == 0 ? sim::FaultLevel::harsh : sim::FaultLevel::normal;
     o.clients = 1 + static_cast<std::uint32_t>(seed % 4);
+    o.keep_history = true;
     sim::RunResult r = sim::run_simulation(o);
     std::string json = to_json_lines(r.history);
     std::string edn = to_edn(r.history);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/op_runs.hpp"
 #include "vsr/replica.hpp"
 
 namespace vsr::sim {
@@ -79,7 +80,10 @@ class InvariantChecker {
   /// flight and is answered only after it commits, so the request it sees acknowledged
   /// is its latest; one entry per client keeps this bounded however long the run.
   std::map<ClientId, std::pair<RequestNumber, OpNumber>> latest_request_;
-  std::vector<std::pair<OpNumber, ViewNumber>> acknowledged_ops_;
+  /// The ops clients saw acknowledged, by the view they were acknowledged in, as runs
+  /// of consecutive op numbers (first -> last): nearly every committed op is
+  /// acknowledged, so a one-hour run needs a few runs per view, not an entry per op.
+  std::map<ViewNumber, OpRuns> acknowledged_ops_;
   std::vector<std::uint64_t> state_hash_at_commit_;  // [commit]; 0 = not seen yet
   std::map<std::uint64_t, std::uint64_t> checkpoint_hash_;  // op -> state hash of a checkpoint there
   std::uint64_t max_view_ = 0;

@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+#include <set>
+
 #include "vsr/kv.hpp"
 
 using namespace vsr;
@@ -95,4 +98,35 @@ TEST_CASE("invariants: a released message above max_message_bytes is caught (mes
   CHECK(f->check == "message-fits");
   CHECK(f->detail.find("reply of") != std::string::npos);
   CHECK_FALSE(checker.after_step(a).has_value());  // reported once
+}
+
+TEST_CASE("op runs: merged on both sides, duplicates ignored, gaps kept") {
+  OpRuns r;
+  for (std::uint64_t op : {5, 7, 6, 6, 1, 9, 2, 10, 8}) r.add(op);
+  const std::map<std::uint64_t, std::uint64_t> want{{1, 2}, {5, 10}};
+  CHECK(r.runs() == want);
+  r.add(4);
+  r.add(3);
+  CHECK(r.runs() == std::map<std::uint64_t, std::uint64_t>{{1, 10}});
+  // Against a plain set over many random adds.
+  OpRuns big;
+  std::set<std::uint64_t> plain;
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 5000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::uint64_t op = (x >> 33) % 3000;
+    big.add(op);
+    plain.insert(op);
+  }
+  std::set<std::uint64_t> expanded;
+  std::uint64_t prev_last = 0;
+  bool first = true;
+  for (auto [a, b] : big.runs()) {
+    CHECK(a <= b);
+    if (!first) CHECK(a > prev_last + 1);  // disjoint and never adjacent
+    first = false;
+    prev_last = b;
+    for (std::uint64_t k = a; k <= b; ++k) expanded.insert(k);
+  }
+  CHECK(expanded == plain);
 }

@@ -63,6 +63,7 @@ TEST_CASE("schedule: a replay follows an edited schedule") {
   RunOptions replay;
   replay.schedule = &s;
   replay.record_schedule = true;
+  replay.keep_history = true;
   RunResult r = run_simulation(replay);
   CHECK(r.verdict == RunVerdict::passed);
   CHECK(r.history.ops.size() == 2 * s.clients.size());

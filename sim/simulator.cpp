@@ -15,7 +15,7 @@
 #include "sim/event_queue.hpp"
 #include "sim/faults.hpp"
 #include "sim/kv_call.hpp"
-#include "sim/linearizability.hpp"
+#include "sim/kv_model.hpp"
 #include "sim/liveness.hpp"
 #include "sim/metrics.hpp"
 #include "sim/network.hpp"
@@ -66,7 +66,9 @@ struct ReplicaNode {
 struct ClientNode {
   std::optional<Client> client;
   std::int64_t process = 0;
-  std::optional<HistoryRecorder::OpIndex> op;
+  std::optional<Op> op;  // the op in flight, as the history records it
+  std::uint64_t op_id = 0;
+  std::optional<HistoryRecorder::OpIndex> recorded;  // its index, with keep_history
   OpCall call;
   std::uint64_t invoked_us = 0;
   bool ticking = false;      // a client_tick is queued (only while the client is busy)
@@ -162,6 +164,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void handle_client_output(std::uint32_t c);
   void complete_op(std::uint32_t c, const ClientCompletion& done);
   void give_up(std::uint32_t c);
+  void record_completion(ClientNode& node, Outcome outcome, const Value& value, CasError cas_error);
 
   // --- faults (FaultTarget) ---
   [[nodiscard]] bool up(std::uint32_t r) const override { return cluster_.host(r).up(); }
@@ -206,7 +209,9 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   std::map<std::uint64_t, std::uint32_t> slot_of_client_;
   std::uint64_t next_client_id_ = 1;
   std::int64_t next_process_ = 0;
-  HistoryRecorder history_;
+  std::optional<HistoryRecorder> history_;  // with keep_history
+  KvStreamCheck lin_;
+  std::uint64_t next_op_id_ = 0;
   bool liveness_ = false;
   std::uint32_t last_primary_ = 0;  // the replica primary_present() found last
 };
@@ -227,6 +232,7 @@ Simulation::Simulation(const RunOptions& o)
               options_.record_schedule ? &result_.schedule : nullptr),
       metrics_(result_.stats, params_.tick_us) {
   result_.params = params_;
+  if (options_.keep_history) history_.emplace();
   if (options_.record_schedule) {
     result_.schedule.params = params_;
     result_.schedule.duration_us = options_.duration_us;
@@ -297,20 +303,19 @@ void Simulation::finish() {
     const SimHost& host = cluster_.host(r);
     if (host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, host.replica().commit().value);
   }
-  result_.history = std::move(history_).finish();
+  if (history_) result_.history = std::move(*history_).finish();
   if (!failed() && options_.check_linearizability) check_history();
   result_.trace_hash = trace_.hash();
 }
 
 void Simulation::check_history() {
-  CheckResult lin = check(result_.history);
-  if (lin.verdict != Verdict::not_linearizable) return;
-  for (const auto& k : lin.keys) {
-    if (k.verdict == Verdict::not_linearizable) {
-      fail(RunVerdict::not_linearizable, "linearizability", explain(result_.history, k));
-      return;
-    }
-  }
+  const lin::StreamVerdict verdict = lin_.finish();
+  const lin::StreamStats& st = lin_.stats();
+  result_.stats.lin_segments = st.segments;
+  result_.stats.lin_largest_segment = st.largest_segment;
+  result_.stats.lin_most_carried = st.most_carried;
+  result_.stats.lin_unknown = lin_.unknown_keys();
+  if (verdict == lin::StreamVerdict::not_linearizable) fail(RunVerdict::not_linearizable, "linearizability", lin_.explain());
 }
 
 // ---------------------------------------------------------------- replicas
@@ -470,13 +475,21 @@ void Simulation::client_issue(std::uint32_t c) {
   auto call = workload_.next_call(c);
   if (!call) return;
   node.call = std::move(*call);
-  auto index = history_.invoke(node.process, node.call, static_cast<std::int64_t>(now_us_));
-  VSR_ASSERT(index.has_value(), "the workload broke a history rule");
-  node.op = index.value();
+  Op& op = node.op.emplace();
+  op.process = node.process;
+  op.call = node.call;
+  op.invoke_time = static_cast<std::int64_t>(now_us_);
+  node.op_id = next_op_id_++;
+  if (history_) {
+    auto index = history_->invoke(node.process, node.call, op.invoke_time);
+    VSR_ASSERT(index.has_value(), "the workload broke a history rule");
+    node.recorded = index.value();
+  }
+  if (options_.check_linearizability) lin_.invoke(node.op_id, op);
   node.invoked_us = now_us_;
   node.client->submit(encode_kv_op(to_kv(node.call)));
   resume_ticks(c);
-  auto describe = [&] { return describe_with_key(history_.history().ops[*node.op]); };
+  auto describe = [&] { return describe_with_key(*node.op); };
   emit(trace::Invoke<decltype(describe)>{node.process, node.client->id().value, describe});
   handle_client_output(c);
 }
@@ -531,23 +544,35 @@ void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
   auto answer = answer_of(node.call, done.result);
   VSR_ASSERT(answer.has_value(), answer ? "" : answer.error().message);
   const KvAnswer& a = answer.value();
-  auto ok = history_.complete(*node.op, a.outcome, a.value, static_cast<std::int64_t>(now_us_), a.cas_error);
-  VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
+  record_completion(node, a.outcome, a.value, a.cas_error);
   cluster_.checker().on_client_ack(node.client->id(), done.request, done.view);
-  result_.stats.latencies_us.push_back(now_us_ - node.invoked_us);
+  result_.stats.latency_us.add(now_us_ - node.invoked_us);
   ++(a.outcome == Outcome::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
-  auto describe = [&] { return describe_with_key(history_.history().ops[*node.op]); };
+  auto describe = [&] { return describe_with_key(*node.op); };
   emit(trace::Complete<decltype(describe)>{node.process, describe});
   node.op.reset();
   plan_issue(c, now_us_, true);
+}
+
+/// The op in flight on `node` ended: the history and the linearizability check learn it.
+void Simulation::record_completion(ClientNode& node, Outcome outcome, const Value& value, CasError cas_error) {
+  Op& op = *node.op;
+  op.outcome = outcome;
+  op.result = (op.call.kind == OpKind::read && outcome == Outcome::ok) ? value : Value{};
+  op.cas_error = (op.call.kind == OpKind::cas && outcome == Outcome::fail) ? cas_error : CasError::unspecified;
+  op.complete_time = static_cast<std::int64_t>(now_us_);
+  if (history_) {
+    auto ok = history_->complete(*node.recorded, outcome, value, op.complete_time, cas_error);
+    VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
+  }
+  if (options_.check_linearizability) lin_.complete(node.op_id, op);
 }
 
 /// The client abandons its request: the op is indeterminate, and the process is done
 /// (history rule). A fresh client with a fresh id takes the slot.
 void Simulation::give_up(std::uint32_t c) {
   ClientNode& node = clients_[c];
-  auto ok = history_.complete(*node.op, Outcome::info, std::nullopt, static_cast<std::int64_t>(now_us_));
-  VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
+  record_completion(node, Outcome::info, std::nullopt, CasError::unspecified);
   ++result_.stats.ops_info;
   emit(trace::GiveUp{node.process});
   new_client(c);

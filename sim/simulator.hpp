@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/history.hpp"
+#include "sim/latency.hpp"
 #include "sim/schedule.hpp"
 #include "sim/swarm.hpp"
 #include "vsr/message.hpp"
@@ -30,6 +31,10 @@ struct RunOptions {
   std::ostream* trace = nullptr;            // JSON lines, when set
   std::size_t context_lines = 0;            // recent trace lines kept for a failure report
   bool check_linearizability = true;
+  /// Keep the whole client history in RunResult::history (`--history`, tests). Without
+  /// it the history is checked as it is recorded (sim/kv_model.hpp) and forgotten, so a
+  /// run's memory does not grow with its length.
+  bool keep_history = false;
   bool idle = false;  // clients issue nothing (measures an idle cluster)
   /// Tape mode (fuzz_sim; `vsr-sim run --input FILE`): these bytes make every random
   /// choice of the run (swarm, network, faults, workload, clocks, disk, nonces) until
@@ -74,7 +79,7 @@ struct RunStats {
   std::uint64_t clogs = 0;
 
   // Metrics and coverage. None of them enters the trace hash.
-  std::vector<std::uint64_t> latencies_us;  // invoke -> complete of every answered op, in order
+  LatencyHistogram latency_us;  // invoke -> complete of every answered op
   std::array<std::uint64_t, vsr::message_type_count> messages_by_type{};  // sent, by Message index
   std::uint64_t bytes_sent = 0;             // encoded frame bytes of every message sent
   std::uint64_t max_message_bytes = 0;      // the largest message sent, encoded
@@ -88,6 +93,11 @@ struct RunStats {
   std::uint64_t no_primary_us = 0;          // time with no up, unpaused, normal primary
   std::uint64_t no_primary_windows = 0;
   std::uint64_t no_primary_longest_us = 0;
+  // The streaming linearizability check (sim/lin_stream.hpp).
+  std::uint64_t lin_segments = 0;          // segments checked
+  std::uint64_t lin_largest_segment = 0;   // ops in the largest
+  std::uint64_t lin_most_carried = 0;      // most configurations handed between segments
+  std::string lin_unknown;                 // keys a bound left unchecked, with why ("" if none)
 };
 
 struct RunResult {
@@ -99,7 +109,7 @@ struct RunResult {
   SwarmParams params;
   RunStats stats;
   std::uint64_t trace_hash = 0;
-  History history;
+  History history;     // with RunOptions::keep_history; else empty
   Schedule schedule;  // with RunOptions::record_schedule: the run's decisions
 };
 

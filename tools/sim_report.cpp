@@ -13,19 +13,8 @@
 
 namespace vsr::sim {
 
-Percentiles percentiles(std::vector<std::uint64_t> values) {
-  Percentiles p;
-  if (values.empty()) return p;
-  std::sort(values.begin(), values.end());
-  auto rank = [&](double q) {
-    auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
-    return values[std::clamp<std::size_t>(i, 1, values.size()) - 1];
-  };
-  p.p50 = rank(0.50);
-  p.p90 = rank(0.90);
-  p.p99 = rank(0.99);
-  p.max = values.back();
-  return p;
+Percentiles percentiles(const LatencyHistogram& latencies) {
+  return {latencies.percentile(0.50), latencies.percentile(0.90), latencies.percentile(0.99), latencies.max()};
 }
 
 namespace {
@@ -39,7 +28,7 @@ SeedMetrics seed_metrics(const RunStats& s) {
   SeedMetrics m;
   m.ops = s.ops_ok + s.ops_failed;
   m.ops_per_s = per(m.ops * 1'000'000, s.simulated_us);
-  m.latency_us = percentiles(s.latencies_us);
+  m.latency_us = percentiles(s.latency_us);
   m.messages_per_op = per(s.messages_sent, s.final_commit);
   m.bytes_per_op = per(s.bytes_sent, s.final_commit);
   m.view_changes = s.view_changes;
@@ -130,7 +119,7 @@ void Coverage::add(const RunStats& s) {
   pauses += s.pauses;
   clogs += s.clogs;
   drops += s.messages_dropped;
-  latencies_us.insert(latencies_us.end(), s.latencies_us.begin(), s.latencies_us.end());
+  latency_us.merge(s.latency_us);
   ops += s.ops_ok + s.ops_failed;
   simulated_us += s.simulated_us;
   messages_sent += s.messages_sent;
@@ -156,7 +145,7 @@ std::vector<std::string> Coverage::missed_probes() const {
 }
 
 void print_coverage(std::ostream& out, const Coverage& c) {
-  Percentiles l = percentiles(c.latencies_us);
+  Percentiles l = percentiles(c.latency_us);
   fmt::print(out, "\nmetrics over {} runs (simulated time):\n", c.runs);
   fmt::print(out, "  throughput: {:.1f} ops/s per run; client latency p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
              per(c.ops * 1'000'000, c.simulated_us), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max));
@@ -213,7 +202,7 @@ nlohmann::json coverage_json(const Coverage& c) {
   SeedMetrics all;
   all.ops = c.ops;
   all.ops_per_s = per(c.ops * 1'000'000, c.simulated_us);
-  all.latency_us = percentiles(c.latencies_us);
+  all.latency_us = percentiles(c.latency_us);
   all.messages_per_op = per(c.messages_sent, c.commits);
   all.bytes_per_op = per(c.bytes_sent, c.commits);
   all.view_changes = c.view_changes;

@@ -14,11 +14,12 @@
 
 namespace vsr::sim {
 
-/// Latency percentiles (nearest rank) in simulated microseconds; zeros when empty.
+/// Latency percentiles (nearest rank, sim/latency.hpp's precision) in simulated
+/// microseconds; zeros when empty.
 struct Percentiles {
   std::uint64_t p50 = 0, p90 = 0, p99 = 0, max = 0;
 };
-Percentiles percentiles(std::vector<std::uint64_t> values);
+Percentiles percentiles(const LatencyHistogram& latencies);
 
 /// One seed's metrics, as `sweep --json` records them and `compare` reads them.
 struct SeedMetrics {
@@ -48,7 +49,7 @@ struct Coverage {
   std::array<std::uint64_t, vsr::message_type_count> messages{};
   std::array<std::uint64_t, vsr::event_kind_count> telemetry{};
   std::uint64_t crashes = 0, wipes = 0, partitions = 0, pauses = 0, clogs = 0, drops = 0;
-  std::vector<std::uint64_t> latencies_us;
+  LatencyHistogram latency_us;
   std::uint64_t ops = 0, simulated_us = 0, messages_sent = 0, bytes_sent = 0, commits = 0;
   std::uint64_t max_message_bytes = 0, max_log_entries = 0;  // maxima over the runs
   std::uint64_t view_changes = 0, view_change_us_total = 0, view_change_us_max = 0;

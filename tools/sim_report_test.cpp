@@ -37,13 +37,39 @@ auto passed = [](int) { return std::string("passed"); };
 
 }  // namespace
 
-TEST_CASE("percentiles: nearest rank") {
-  Percentiles p = percentiles({5, 1, 4, 2, 3, 6, 7, 8, 9, 10});
+LatencyHistogram histogram(std::initializer_list<std::uint64_t> values) {
+  LatencyHistogram h;
+  for (std::uint64_t v : values) h.add(v);
+  return h;
+}
+
+TEST_CASE("percentiles: nearest rank, exact below 128 us") {
+  Percentiles p = percentiles(histogram({5, 1, 4, 2, 3, 6, 7, 8, 9, 10}));
   CHECK(p.p50 == 5);
   CHECK(p.p90 == 9);
   CHECK(p.p99 == 10);
   CHECK(p.max == 10);
-  CHECK(percentiles({}).max == 0);
+  CHECK(percentiles(LatencyHistogram{}).max == 0);
+}
+
+TEST_CASE("percentiles: above 128 us within 1/64, the maximum exact, merging adds") {
+  for (std::uint64_t v : {128ULL, 129ULL, 1000ULL, 5'780ULL, 1'234'567ULL, 3'600'000'000ULL}) {
+    CAPTURE(v);
+    const std::uint64_t top = LatencyHistogram::bucket_top(LatencyHistogram::bucket(v));
+    CHECK(top >= v);
+    CHECK(static_cast<double>(top - v) <= static_cast<double>(v) / 64.0);
+    CHECK(LatencyHistogram::bucket(top) == LatencyHistogram::bucket(v));       // the top is in it
+    CHECK(LatencyHistogram::bucket(top + 1) == LatencyHistogram::bucket(v) + 1);  // and is its last value
+  }
+  LatencyHistogram a = histogram({1000, 2000, 3000});
+  const LatencyHistogram b = histogram({4000, 5001});
+  a.merge(b);
+  CHECK(a.count() == 5);
+  CHECK(a.max() == 5001);
+  const Percentiles p = percentiles(a);
+  CHECK(p.p50 >= 3000);
+  CHECK(p.p50 <= 3000 + 3000 / 64);
+  CHECK(p.p99 == 5001);  // capped at the exact maximum
 }
 
 TEST_CASE("compare: identical sweeps are the same, exit 0") {

@@ -246,6 +246,7 @@ int cmd_run(std::uint64_t seed, Shape& shape, const RunOutputs& outputs, bool re
   std::ostringstream html_trace;  // --html: the trace in memory, copied to --trace after the run
   if (!outputs.html.empty()) options->trace = &html_trace;
   if (replay) options->context_lines = 25;
+  options->keep_history = !outputs.history.empty();
   auto start = Clock::now();
   RunResult r = run_simulation(*options);
   double wall = elapsed_ms(start);
