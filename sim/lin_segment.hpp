@@ -41,7 +41,6 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -168,7 +167,8 @@ class SegmentSearch {
     state_ = start;
     frames_.clear();
     moves_.clear();
-    buckets_.clear();
+    if (table_.size() > 4096) table_.clear();  // a big search's table is not kept for the small ones
+    std::fill(table_.begin(), table_.end(), Slot{});
     entries_.clear();
     words_.clear();
     uses_.clear();
@@ -302,9 +302,12 @@ class SegmentSearch {
     serialize();
     std::uint64_t h = static_cast<std::uint64_t>(M::hash(state_)) * 0x9E3779B97F4A7C15ULL;
     for (std::uint64_t w : key_) h = (h ^ w) * 0xBF58476D1CE4E5B9ULL ^ (h >> 31);
-    std::vector<std::uint32_t>& bucket = buckets_[h];
-    for (std::uint32_t e : bucket) {
-      Entry& en = entries_[e];
+    if (2 * (entries_.size() + 1) > table_.size()) grow();
+    const std::size_t mask = table_.size() - 1;
+    std::size_t i = h & mask;
+    for (; table_[i].entry != 0; i = (i + 1) & mask) {
+      if (table_[i].hash != h) continue;
+      Entry& en = entries_[table_[i].entry - 1];
       if (en.key_len != key_.size() || !(en.state == state_) ||
           !std::equal(key_.begin(), key_.end(), words_.begin() + static_cast<std::ptrdiff_t>(en.key_begin))) {
         continue;
@@ -313,12 +316,25 @@ class SegmentSearch {
       add_uses(en);
       return Insert::fresh;
     }
-    bucket.push_back(static_cast<std::uint32_t>(entries_.size()));
+    table_[i] = Slot{h, static_cast<std::uint32_t>(entries_.size() + 1)};
     entries_.push_back(Entry{words_.size(), key_.size(), state_, -1});
     words_.insert(words_.end(), key_.begin(), key_.end());
     add_uses(entries_.back());
     return Insert::fresh;
   }
+  /// Doubles the table (at least 64 slots) and re-inserts every entry's slot.
+  void grow() {
+    std::vector<Slot> old(std::max<std::size_t>(64, table_.size() * 2));
+    old.swap(table_);
+    const std::size_t mask = table_.size() - 1;
+    for (const Slot& sl : old) {
+      if (sl.entry == 0) continue;
+      std::size_t i = sl.hash & mask;
+      while (table_[i].entry != 0) i = (i + 1) & mask;
+      table_[i] = sl;
+    }
+  }
+
   /// Whether a visited used vector of this entry is <= the current one.
   [[nodiscard]] bool subsumed(const Entry& en) const {
     const std::size_t n = used_.size();
@@ -373,7 +389,11 @@ class SegmentSearch {
   std::vector<Frame> frames_;
   std::vector<Move> moves_;
   std::vector<std::uint64_t> key_;
-  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> buckets_;  // membership only
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t entry = 0;  // 1 + index in entries_; 0: empty
+  };
+  std::vector<Slot> table_;  // open addressing over entries_, at most half full
   std::vector<Entry> entries_;
   std::vector<std::uint64_t> words_;
   std::vector<std::uint32_t> uses_;

@@ -222,6 +222,7 @@ class StreamChecker {
     ++stats_.segments;
     stats_.largest_segment = std::max(stats_.largest_segment, part.seg.size());
     build(part, never_pos);
+    if (part.classes.empty() && sequential()) return cut_sequential(key, part);
     std::vector<Config> next;
     for (const Config& c : part.configs) {
       classes_for(part, c);
@@ -240,6 +241,28 @@ class StreamChecker {
     stats_.most_carried = std::max(stats_.most_carried, next.size());
     part.configs = std::move(next);
     drop_spent_classes(part);
+    part.seg.clear();
+  }
+
+  /// Whether the segment's completed ops do not overlap (each returned before the next
+  /// was invoked) and it has no indeterminate op: then real time fixes their order.
+  [[nodiscard]] bool sequential() const {
+    for (std::size_t i = 1; i < req_.size(); ++i) {
+      if (req_[i - 1].ret > req_[i].call) return false;
+    }
+    return true;
+  }
+  /// The common case, without a search: each start state takes the ops in order.
+  void cut_sequential(const Key& key, Part& part) {
+    std::vector<Config> next;
+    for (const Config& c : part.configs) {
+      std::optional<State> s = c.state;
+      for (std::size_t i = 0; i < req_.size() && s; ++i) s = M::step(*s, req_[i].input, req_[i].output);
+      if (s) add_config(next, Config{std::move(*s), {}});
+    }
+    if (next.empty()) return fail(key, part);
+    stats_.most_carried = std::max(stats_.most_carried, next.size());
+    part.configs = std::move(next);
     part.seg.clear();
   }
 

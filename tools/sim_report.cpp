@@ -89,6 +89,9 @@ void print_metrics(std::ostream& out, const RunStats& s) {
   fmt::print(out, "  repairs: {} GetState requests; {} state transfers\n", s.repairs, s.state_transfers);
   fmt::print(out, "  without a primary: {:.1f} ms in {} windows (longest {:.1f} ms)\n", ms(s.no_primary_us),
              s.no_primary_windows, ms(s.no_primary_longest_us));
+  fmt::print(out, "  linearizability: checked in {} segments, largest {} ops, at most {} states carried{}\n",
+             s.lin_segments, s.lin_largest_segment, s.lin_most_carried,
+             s.lin_unknown.empty() ? std::string{} : fmt::format("; UNKNOWN for {}", s.lin_unknown));
 }
 
 nlohmann::json metrics_json(const RunStats& s) {
@@ -103,6 +106,10 @@ nlohmann::json metrics_json(const RunStats& s) {
   j["no_primary_windows"] = s.no_primary_windows;
   j["no_primary_longest_us"] = s.no_primary_longest_us;
   j["simulated_us"] = s.simulated_us;
+  j["lin_segments"] = s.lin_segments;
+  j["lin_largest_segment"] = s.lin_largest_segment;
+  j["lin_most_carried"] = s.lin_most_carried;
+  j["lin_unknown"] = s.lin_unknown;
   return j;
 }
 
@@ -120,6 +127,8 @@ void Coverage::add(const RunStats& s) {
   clogs += s.clogs;
   drops += s.messages_dropped;
   latency_us.merge(s.latency_us);
+  lin_largest_segment = std::max(lin_largest_segment, s.lin_largest_segment);
+  if (!s.lin_unknown.empty()) ++lin_unknown_runs;
   ops += s.ops_ok + s.ops_failed;
   simulated_us += s.simulated_us;
   messages_sent += s.messages_sent;
@@ -152,6 +161,8 @@ void print_coverage(std::ostream& out, const Coverage& c) {
   fmt::print(out, "  messages: {} sent ({:.1f} per committed op), {} bytes on the wire; largest {} bytes\n",
              c.messages_sent, per(c.messages_sent, c.commits), c.bytes_sent, c.max_message_bytes);
   fmt::print(out, "  log entries held: max {} (one replica, any time)\n", c.max_log_entries);
+  fmt::print(out, "  linearizability: largest segment {} ops; {} runs left a key unchecked (a search bound)\n",
+             c.lin_largest_segment, c.lin_unknown_runs);
   fmt::print(out, "  view changes: {} (mean {:.1f} ms, longest {:.1f} ms); repairs {}; state transfers {}\n",
              c.view_changes, c.view_changes == 0 ? 0.0 : ms(c.view_change_us_total) / static_cast<double>(c.view_changes),
              ms(c.view_change_us_max), c.repairs, c.state_transfers);

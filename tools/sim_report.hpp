@@ -50,6 +50,8 @@ struct Coverage {
   std::array<std::uint64_t, vsr::event_kind_count> telemetry{};
   std::uint64_t crashes = 0, wipes = 0, partitions = 0, pauses = 0, clogs = 0, drops = 0;
   LatencyHistogram latency_us;
+  std::uint64_t lin_largest_segment = 0;  // ops in the largest segment the streaming check took
+  std::uint64_t lin_unknown_runs = 0;     // runs where a bound left some key unchecked
   std::uint64_t ops = 0, simulated_us = 0, messages_sent = 0, bytes_sent = 0, commits = 0;
   std::uint64_t max_message_bytes = 0, max_log_entries = 0;  // maxima over the runs
   std::uint64_t view_changes = 0, view_change_us_total = 0, view_change_us_max = 0;
