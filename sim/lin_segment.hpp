@@ -21,9 +21,10 @@
 //   applied after the last completed op (it stays free for the next segment, which is
 //   strictly more permissive).
 // - With `M::just_in_time`, indeterminate ops are applied only at a configuration where
-//   some callable completed op does not fit the state: where every one fits, any
-//   linearization that applies an indeterminate op first can apply a completed op
-//   first instead (the model's promise, below), so nothing is lost.
+//   some callable completed op does not fit the state, and only those whose result
+//   that op fits, or that another indeterminate op could change further: any other
+//   linearization that applies an indeterminate op first can apply a completed op that
+//   fits first instead (the model's promise, sim/lin_model.hpp), so nothing is lost.
 // - Of two callable completed ops with equal input and output, only the one that must
 //   return first is tried: any order the other allows, this one allows, since the op
 //   left unlinearized then has the later deadline (what keeps small value domains with
@@ -235,12 +236,14 @@ class SegmentSearch {
         twin_best_[t] = static_cast<std::uint32_t>(i);
       }
     }
-    bool wanting = false;  // a callable completed op does not fit the state
+    wanting_.clear();  // callable completed ops that do not fit the state
     for (std::size_t i = low_; i < req.size() && req[i].call < limit; ++i) {
       if (linearized(i) || twin_best_[twin_[i]] != i) continue;
       std::optional<State> ns = M::step(state_, req[i].input, req[i].output);
-      wanting = wanting || !ns;
-      if (!ns) continue;
+      if (!ns) {
+        wanting_.push_back(static_cast<std::uint32_t>(i));
+        continue;
+      }
       if (observer(req[i]) && *ns == state_) {  // an observer that fits: taken alone (see the header)
         moves_.resize(f.moves_begin);
         moves_.push_back(Move{false, static_cast<std::uint32_t>(i), std::move(*ns)});
@@ -251,7 +254,7 @@ class SegmentSearch {
       moves_.push_back(Move{false, static_cast<std::uint32_t>(i), std::move(*ns)});
     }
     const auto& classes = *classes_;
-    if (just_in_time() && !wanting) {
+    if (just_in_time() && wanting_.empty()) {
       f.moves_end = moves_.size();
       frames_.push_back(std::move(f));
       return;
@@ -260,6 +263,7 @@ class SegmentSearch {
       if (!classes[k].callable(used_[k], limit)) continue;
       State ns = M::effect(state_, classes[k].input);
       if (ns == state_) continue;
+      if (just_in_time() && !wanted(ns, k, limit)) continue;
       moves_.push_back(Move{true, static_cast<std::uint32_t>(k), std::move(ns)});
     }
     f.moves_end = moves_.size();
@@ -275,6 +279,27 @@ class SegmentSearch {
     } else {
       return false;
     }
+  }
+
+  /// Under just_in_time: whether the state `ns` that applying class `k` would reach is
+  /// worth reaching: a completed op that does not fit now fits there, or some
+  /// indeterminate op would change `ns` into something it could not reach from here (a
+  /// chain, such as cas 1 -> 2 after write 1). Otherwise the next step from `ns` that
+  /// changes anything is either a completed op that fits now, which the model's promise
+  /// lets go first with `k` left free, or an indeterminate op that reaches from `ns`
+  /// what it reaches from here without `k`: either way a linearization that keeps `k`
+  /// free does as well, and nothing is lost.
+  [[nodiscard]] bool wanted(const State& ns, std::size_t k, Pos limit) const {
+    for (std::uint32_t i : wanting_) {
+      if (M::step(ns, (*req_)[i].input, (*req_)[i].output)) return true;
+    }
+    const auto& classes = *classes_;
+    for (std::size_t j = 0; j < classes.size(); ++j) {
+      if (!classes[j].callable(used_[j] + (j == k ? 1 : 0), limit)) continue;
+      const State after = M::effect(ns, classes[j].input);
+      if (!(after == ns) && !(after == M::effect(state_, classes[j].input))) return true;
+    }
+    return false;
   }
 
   /// Whether the model allows applying indeterminate ops only where a completed op
@@ -382,6 +407,7 @@ class SegmentSearch {
   std::size_t low_ = 0, rlow_ = 0, max_ = 0;
   std::vector<std::uint32_t> by_ret_, rank_;
   std::vector<std::uint32_t> used_;
+  std::vector<std::uint32_t> wanting_;  // push_frame's callable completed ops that do not fit
   std::vector<std::uint32_t> twin_, reps_, twin_best_;  // per op; per twin class: first op, best callable
   std::vector<std::uint64_t> twin_stamp_;                // per twin class: stamp_ when twin_best_ was set
   std::uint64_t stamp_ = 0;
