@@ -304,18 +304,21 @@ void Simulation::finish() {
     if (host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, host.replica().commit().value);
   }
   if (history_) result_.history = std::move(*history_).finish();
-  if (!failed() && options_.check_linearizability) check_history();
+  if (options_.check_linearizability) check_history();
   result_.trace_hash = trace_.hash();
 }
 
+/// The last segments of the history (ops still in flight are indeterminate), and the
+/// streaming check's figures.
 void Simulation::check_history() {
-  const lin::StreamVerdict verdict = lin_.finish();
+  if (!failed() && lin_.finish() == lin::StreamVerdict::not_linearizable) {
+    fail(RunVerdict::not_linearizable, "linearizability", lin_.explain());
+  }
   const lin::StreamStats& st = lin_.stats();
   result_.stats.lin_segments = st.segments;
   result_.stats.lin_largest_segment = st.largest_segment;
   result_.stats.lin_most_carried = st.most_carried;
   result_.stats.lin_unknown = lin_.unknown_keys();
-  if (verdict == lin::StreamVerdict::not_linearizable) fail(RunVerdict::not_linearizable, "linearizability", lin_.explain());
 }
 
 // ---------------------------------------------------------------- replicas
@@ -565,7 +568,12 @@ void Simulation::record_completion(ClientNode& node, Outcome outcome, const Valu
     auto ok = history_->complete(*node.recorded, outcome, value, op.complete_time, cas_error);
     VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
   }
-  if (options_.check_linearizability) lin_.complete(node.op_id, op);
+  if (!options_.check_linearizability) return;
+  lin_.complete(node.op_id, op);
+  // A segment that cannot be linearized fails the run now, at the op that shows it.
+  if (!failed() && lin_.verdict() == lin::StreamVerdict::not_linearizable) {
+    fail(RunVerdict::not_linearizable, "linearizability", lin_.explain());
+  }
 }
 
 /// The client abandons its request: the op is indeterminate, and the process is done
