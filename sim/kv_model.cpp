@@ -57,6 +57,9 @@ std::string KvModel::describe(const Input& in, const Output& out) {
 
 void KvStreamCheck::complete(std::uint64_t id, const Op& op) {
   const bool done = op.outcome == Outcome::ok || op.outcome == Outcome::fail;
+  // An indeterminate read or cas a -> a could change nothing, whenever it ran.
+  const bool inert = op.call.kind == OpKind::read || (op.call.kind == OpKind::cas && op.call.value == op.call.to);
+  if (!done && inert) return checker_.complete_void(id);
   if (!done) return checker_.complete_unknown(id, op);  // info (or pending at the end)
   if (constrains_nothing(op)) return checker_.complete_void(id);
   checker_.complete(id, KvModel::Output{op.outcome == Outcome::ok, op.result, op.cas_error}, op);

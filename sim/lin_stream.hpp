@@ -17,9 +17,11 @@
 // holds every configuration a linearization of the prefix can end in, up to dominance
 // (same state, no fewer free ops: strictly more options).
 //
-// Bounds: a segment's search memoises at most `max_configs` configurations and a
-// partition carries at most `max_carried` configurations; past either, that partition
-// is `unknown` and is no longer checked (the rest still is). Deterministic: the verdict
+// Bounds: a segment's search memoises at most `max_configs` configurations; a
+// partition carries at most `max_carried` configurations and `max_free_classes`
+// distinct inputs of indeterminate ops still free (each may take effect at any later
+// time, so they are never forgotten); past any of them, that partition is `unknown` and
+// is no longer checked (the rest still is). Deterministic: the verdict
 // depends only on the order of events, never on the machine.
 #pragma once
 
@@ -43,6 +45,7 @@ enum class StreamVerdict : std::uint8_t { linearizable, not_linearizable, unknow
 struct StreamOptions {
   std::uint64_t max_configs = std::uint64_t{1} << 20;  // per segment search
   std::size_t max_carried = 4096;                      // per partition, between segments
+  std::size_t max_free_classes = 4096;                 // per partition: distinct free indeterminate inputs
 };
 
 /// What the checker did, for metrics and for showing that memory stays bounded.
@@ -242,6 +245,7 @@ class StreamChecker {
     part.configs = std::move(next);
     drop_spent_classes(part);
     part.seg.clear();
+    if (part.classes.size() > options_.max_free_classes) give_up(key, part, "indeterminate-ops bound");
   }
 
   /// Whether the segment's completed ops do not overlap (each returned before the next

@@ -146,6 +146,30 @@ TEST_CASE("a bound turns a key into unknown and leaves the other keys checked") 
   CHECK(check.unknown_keys() == "busy (search bound)");
 }
 
+TEST_CASE("indeterminate writes stay free forever, up to a bound; inert ones are not kept") {
+  lin::StreamOptions few;
+  few.max_free_classes = 3;
+  KvStreamCheck check{few};
+  std::vector<Op> ops;
+  auto run = [&](std::int64_t p, OpCall c, Outcome o) {
+    Op op;
+    op.process = p;
+    op.call = std::move(c);
+    ops.push_back(op);
+    check.invoke(ops.size() - 1, op);
+    ops.back().outcome = o;
+    check.complete(ops.size() - 1, ops.back());
+  };
+  for (int i = 0; i < 5; ++i) run(10 + i, OpCall::read("x"), Outcome::info);  // inert: not kept
+  run(20, OpCall::cas("x", 4, 4), Outcome::info);                            // inert too
+  for (int i = 0; i < 3; ++i) run(30 + i, OpCall::write("x", i), Outcome::info);
+  CHECK(check.verdict() == StreamVerdict::linearizable);
+  CHECK(check.unknown_keys().empty());
+  run(40, OpCall::write("x", 9), Outcome::info);  // a fourth distinct free input
+  CHECK(check.finish() == StreamVerdict::unknown);
+  CHECK(check.unknown_keys() == "x (indeterminate-ops bound)");
+}
+
 TEST_CASE("property: the streaming checker agrees with the KV checker on register histories") {
   struct Shape {
     std::size_t ops;
