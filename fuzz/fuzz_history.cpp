@@ -9,7 +9,9 @@
 //   completion after its invocation, unique event numbers);
 // - JSON lines round-trip: parse -> to_json_lines -> parse gives the same history;
 // - the checker never crashes on a parsed history and always answers a verdict; an
-//   `unknown` key names the bound that stopped it; a violation can be explained.
+//   `unknown` key names the bound that stopped it; a violation can be explained;
+// - the streaming checker (sim/kv_model.hpp, what the simulator runs) gives the same
+//   verdict wherever both decide.
 //
 // Input: byte 0 picks the format (bit 0: 0 JSON lines, 1 EDN) and whether the checker
 // computes explanations (bit 1); the rest is the file's text, at most 64 KiB.
@@ -23,6 +25,7 @@
 #include "fuzz/fuzz_check.hpp"
 #include "sim/history_edn.hpp"
 #include "sim/history_json.hpp"
+#include "sim/kv_model.hpp"
 #include "sim/linearizability.hpp"
 
 namespace {
@@ -106,6 +109,17 @@ void check_verdict(const History& h, bool explain_violations) {
     }
   }
   FUZZ_CHECK(worst == r.verdict, "overall verdict differs from the keys' verdicts");
+  // Differential: the streaming checker (the simulator's) decides the same, where both decide.
+  lin::StreamOptions so;
+  so.max_configs = 1 << 16;
+  const KvStreamResult s = check_streaming(h, so);
+  if (s.verdict != lin::StreamVerdict::unknown && r.verdict != Verdict::unknown) {
+    FUZZ_CHECK((s.verdict == lin::StreamVerdict::not_linearizable) == (r.verdict == Verdict::not_linearizable),
+               fmt::format("the streaming checker says {}, the whole-history checker {}",
+                           s.verdict == lin::StreamVerdict::linearizable ? "linearizable" : "not linearizable",
+                           to_string(r.verdict)));
+  }
+  if (s.verdict == lin::StreamVerdict::not_linearizable) FUZZ_CHECK(!s.explanation.empty(), "empty stream explanation");
 }
 
 }  // namespace
