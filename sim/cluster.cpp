@@ -8,12 +8,15 @@
 
 namespace vsr::sim {
 
-Cluster::Cluster(std::vector<Config> configs, ClusterDriver& driver)
-    : driver_(&driver), checker_(static_cast<std::uint32_t>(configs.size()), configs.at(0).max_message_bytes) {
+Cluster::Cluster(std::vector<Config> configs, ClusterDriver& driver, const System& system)
+    : driver_(&driver),
+      system_(&system),
+      checker_(static_cast<std::uint32_t>(configs.size()), configs.at(0).max_message_bytes) {
+  VSR_ASSERT(system.make_machine != nullptr, "a system needs a machine factory");
   hosts_.reserve(configs.size());
   for (std::uint32_t r = 0; r < configs.size(); ++r) {
     VSR_ASSERT(configs[r].self.value == r, "configs[r] must name replica r");
-    hosts_.emplace_back(configs[r], checker_);
+    hosts_.emplace_back(configs[r], checker_, system.make_machine);
   }
 }
 
@@ -76,7 +79,15 @@ void Cluster::after_input(std::uint32_t r) {
     report(std::move(*f));
     return;
   }
+  check_machine(r);
   check_committed_durable();
+}
+
+/// The system's own invariant on the replica's state machine (System::check_machine).
+void Cluster::check_machine(std::uint32_t r) {
+  if (!system_->check_machine) return;
+  std::string why = system_->check_machine(hosts_[r].replica().machine());
+  if (!why.empty()) report(CheckFailure{"state-machine", fmt::format("replica {}'s {} machine: {}", r, system_->name, why)});
 }
 
 /// An op, when first committed anywhere, is on the disks of a quorum (replicas wiped

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/invariants.hpp"
+#include "sim/kv_system.hpp"
 #include "sim/sim_host.hpp"
 #include "vsr/config.hpp"
 #include "vsr/message.hpp"
@@ -42,8 +43,10 @@ class ClusterDriver {
 class Cluster {
  public:
   /// A cluster of `configs.size()` replicas, all down on empty disks; replica r runs
-  /// with configs[r] (configs[r].self == r). `driver` must outlive the cluster.
-  Cluster(std::vector<Config> configs, ClusterDriver& driver);
+  /// with configs[r] (configs[r].self == r) and `system`'s state machine, whose
+  /// invariant (if any) is checked after every input. `driver` and `system` must
+  /// outlive the cluster.
+  Cluster(std::vector<Config> configs, ClusterDriver& driver, const System& system = kv_system());
   Cluster(const Cluster&) = delete;  // the hosts point at checker_
   Cluster& operator=(const Cluster&) = delete;
 
@@ -93,9 +96,11 @@ class Cluster {
   void after_input(std::uint32_t r);
   void check_committed_durable();
   void check_disk(std::uint32_t r);
+  void check_machine(std::uint32_t r);
   void report(CheckFailure failure);
 
   ClusterDriver* driver_;
+  const System* system_;
   InvariantChecker checker_;
   std::vector<SimHost> hosts_;
   Output scratch_;                      // reused for every output batch

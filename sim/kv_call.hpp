@@ -9,6 +9,11 @@ namespace vsr::sim {
 
 /// The KV operation a client sends for `call`.
 KvOp to_kv(const OpCall& call);
+/// The request bytes a client sends for `call`.
+inline Bytes kv_request(const OpCall& call) { return encode_kv_op(to_kv(call)); }
+/// The call a KV request's bytes make (the inverse of encode_kv_op(to_kv(call))). Error:
+/// the bytes are no KV operation, or its values are not decimal integers.
+InputResult<OpCall> call_of(const Bytes& operation);
 
 /// What a completed operation tells the history: its outcome, the value a read saw,
 /// and why a cas or a delete failed.

@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/history.hpp"
 #include "sim/swarm.hpp"
+#include "vsr/types.hpp"
 
 namespace vsr::sim {
 
@@ -58,14 +58,17 @@ struct FaultStep {
 std::string_view to_string(FaultStep::Kind k);
 
 /// One operation a client slot issues, `think_us` after its previous operation ended
-/// (after the run began, for the first one; 0 after an abandoned request).
+/// (after the run began, for the first one; 0 after an abandoned request): the
+/// request's bytes, an operation of the schedule's system.
 struct ClientStep {
   std::uint64_t think_us = 0;
-  OpCall call;
+  Bytes operation;
   bool operator==(const ClientStep&) const = default;
 };
 
 struct Schedule {
+  /// The system under test (sim/system.hpp) by name: its operations are in `clients`.
+  std::string system = "kv";
   SwarmParams params;  // seed, cluster shape, network, clocks, disk, give-up time
   std::uint64_t duration_us = 0;   // the fault phase
   std::uint64_t liveness_us = 20'000'000;

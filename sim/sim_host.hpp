@@ -15,8 +15,8 @@
 #include "sim/invariants.hpp"
 #include "sim/prng.hpp"
 #include "sim/swarm.hpp"
+#include "sim/system.hpp"
 #include "vsr/host.hpp"
-#include "vsr/kv.hpp"
 
 namespace vsr::sim {
 
@@ -33,8 +33,10 @@ namespace vsr::sim {
 
 class SimHost {
  public:
-  /// A host of replica `config.self`, down, on an empty disk; `checker` must outlive it.
-  SimHost(const Config& config, InvariantChecker& checker) : host_(config), checker_(&checker) {}
+  /// A host of replica `config.self`, down, on an empty disk, whose replica runs the
+  /// machines `machines` makes; `checker` and `machines` must outlive it.
+  SimHost(const Config& config, InvariantChecker& checker, const MachineFactory& machines)
+      : host_(config), checker_(&checker), machines_(&machines) {}
 
   [[nodiscard]] ReplicaHost& host() { return host_; }
   [[nodiscard]] const ReplicaHost& host() const { return host_; }
@@ -47,8 +49,8 @@ class SimHost {
   /// Counts crashes: an event scheduled for an earlier incarnation is stale.
   [[nodiscard]] std::uint64_t incarnation() const { return incarnation_; }
 
-  /// A member of a brand new cluster, running the KV machine.
-  void boot() { host_.boot(std::make_unique<KvMachine>()); }
+  /// A member of a brand new cluster, on a fresh machine.
+  void boot() { host_.boot((*machines_)()); }
 
   /// The checker's view of the ops `out` reports executed (exactly-once); the first
   /// failure, if any. Call before carry_out, which moves the sends out.
@@ -78,16 +80,16 @@ class SimHost {
   /// budget (wipe_allowed).
   void crash(bool wipe);
 
-  /// Restarts the replica (precondition: down) on a fresh KV machine: in recovery, with
+  /// Restarts the replica (precondition: down) on a fresh machine: in recovery, with
   /// the nonce `next_nonce()` returns, if its disk was wiped and no recovered state is
   /// durable yet; from its disk otherwise. Then tells the checker (on_restart).
   template <typename NextNonce>
   [[nodiscard]] std::optional<CheckFailure> restart(NextNonce&& next_nonce) {
     bool recover = host_.needs_recovery();
     if (recover) {
-      host_.start_recovery(std::make_unique<KvMachine>(), Nonce(next_nonce()));
+      host_.start_recovery((*machines_)(), Nonce(next_nonce()));
     } else {
-      host_.restart_from_disk(std::make_unique<KvMachine>());
+      host_.restart_from_disk((*machines_)());
     }
     return checker_->on_restart(host_.replica(), recover);
   }
@@ -120,6 +122,7 @@ class SimHost {
 
   ReplicaHost host_;
   InvariantChecker* checker_;
+  const MachineFactory* machines_;
   std::uint64_t incarnation_ = 0;
   std::uint64_t last_write_done_us_ = 0;
 };

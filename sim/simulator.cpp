@@ -8,14 +8,14 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "sim/cluster.hpp"
 #include "sim/event_queue.hpp"
 #include "sim/faults.hpp"
-#include "sim/kv_call.hpp"
-#include "sim/kv_model.hpp"
+#include "sim/kv_system.hpp"
 #include "sim/liveness.hpp"
 #include "sim/metrics.hpp"
 #include "sim/network.hpp"
@@ -25,7 +25,6 @@
 #include "sim/workload.hpp"
 #include "vsr/assert.hpp"
 #include "vsr/client.hpp"
-#include "vsr/kv.hpp"
 
 namespace vsr::sim {
 
@@ -66,10 +65,7 @@ struct ReplicaNode {
 struct ClientNode {
   std::optional<Client> client;
   std::int64_t process = 0;
-  std::optional<Op> op;  // the op in flight, as the history records it
-  std::uint64_t op_id = 0;
-  std::optional<HistoryRecorder::OpIndex> recorded;  // its index, with keep_history
-  OpCall call;
+  std::uint64_t op_id = 0;  // the op in flight (SystemRun's id), while the client is busy
   std::uint64_t invoked_us = 0;
   bool ticking = false;      // a client_tick is queued (only while the client is busy)
   std::uint64_t planned_us = 0;  // when its pending client_issue was queued
@@ -101,6 +97,22 @@ RunOptions planned(const RunOptions& o) {
   p.liveness_us = o.schedule->liveness_us;
   p.input.reset();
   return p;
+}
+
+/// The system's side of one run. A replayed schedule must be for this system.
+std::unique_ptr<SystemRun> start_system(const System& system, const SwarmParams& params, const RunOptions& o) {
+  if (o.schedule != nullptr && o.schedule->system != system.name) {
+    throw std::invalid_argument(fmt::format("the schedule is for system '{}', but the run is given system '{}'",
+                                            o.schedule->system, system.name));
+  }
+  SystemRunOptions so;
+  so.clients = params.client_count;
+  so.key_count = params.key_count;
+  so.check = o.check_linearizability;
+  so.keep_history = o.keep_history;
+  auto run = system.start(so);
+  VSR_ASSERT(run != nullptr, "System::start returned no run");
+  return run;
 }
 
 /// Every random stream of a run (prng.hpp, Stream), attached to the tape in tape mode.
@@ -164,7 +176,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void handle_client_output(std::uint32_t c);
   void complete_op(std::uint32_t c, const ClientCompletion& done);
   void give_up(std::uint32_t c);
-  void record_completion(ClientNode& node, Outcome outcome, const Value& value, CasError cas_error);
+  void check_history_so_far();
 
   // --- faults (FaultTarget) ---
   [[nodiscard]] bool up(std::uint32_t r) const override { return cluster_.host(r).up(); }
@@ -191,9 +203,11 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   }
 
   RunOptions options_;
+  const System* system_;
   const Schedule* plan_;  // replaying this schedule, or null
   Tape tape_;             // over options_.input (tape mode); empty otherwise
   SwarmParams params_;
+  std::unique_ptr<SystemRun> run_;  // the system's workload and history check
   Streams rng_;
   Trace trace_;
   RunResult result_;
@@ -209,8 +223,6 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   std::map<std::uint64_t, std::uint32_t> slot_of_client_;
   std::uint64_t next_client_id_ = 1;
   std::int64_t next_process_ = 0;
-  std::optional<HistoryRecorder> history_;  // with keep_history
-  KvStreamCheck lin_;
   std::uint64_t next_op_id_ = 0;
   bool liveness_ = false;
   std::uint32_t last_primary_ = 0;  // the replica primary_present() found last
@@ -218,22 +230,24 @@ class Simulation final : private ClusterDriver, private FaultTarget {
 
 Simulation::Simulation(const RunOptions& o)
     : options_(planned(o)),
+      system_(o.system != nullptr ? o.system : &kv_system()),
       plan_(o.schedule),
       tape_(options_.input ? Tape(*options_.input) : Tape()),
       params_(plan_ ? plan_->params
                     : draw_swarm(o.seed, o.faults, o.replicas, o.clients, options_.input ? &tape_ : nullptr)),
+      run_(start_system(*system_, params_, options_)),
       rng_(options_.seed, options_.input ? &tape_ : nullptr),
       trace_(o.trace, o.context_lines),
-      cluster_(cluster_configs(params_), *this),
+      cluster_(cluster_configs(params_), *this, *system_),
       network_(params_, Prng::stream(options_.seed, Stream::network).next(), options_.input ? &tape_ : nullptr,
                rng_.network),
-      workload_(params_, rng_.workload, plan_, options_.record_schedule ? &result_.schedule : nullptr),
+      workload_(params_, rng_.workload, *run_, plan_, options_.record_schedule ? &result_.schedule : nullptr),
       faults_(params_, FaultStreams{rng_.faults, rng_.partitions, rng_.buggify}, events_, *this, plan_,
               options_.record_schedule ? &result_.schedule : nullptr),
       metrics_(result_.stats, params_.tick_us) {
   result_.params = params_;
-  if (options_.keep_history) history_.emplace();
   if (options_.record_schedule) {
+    result_.schedule.system = system_->name;
     result_.schedule.params = params_;
     result_.schedule.duration_us = options_.duration_us;
     result_.schedule.liveness_us = options_.liveness_us;
@@ -303,22 +317,28 @@ void Simulation::finish() {
     const SimHost& host = cluster_.host(r);
     if (host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, host.replica().commit().value);
   }
-  if (history_) result_.history = std::move(*history_).finish();
-  if (options_.check_linearizability) check_history();
+  check_history();
+  result_.history = run_->take_history();
   result_.trace_hash = trace_.hash();
 }
 
 /// The last segments of the history (ops still in flight are indeterminate), and the
 /// streaming check's figures.
 void Simulation::check_history() {
-  if (!failed() && lin_.finish() == lin::StreamVerdict::not_linearizable) {
-    fail(RunVerdict::not_linearizable, "linearizability", lin_.explain());
-  }
-  const lin::StreamStats& st = lin_.stats();
+  if (!options_.check_linearizability) return;
+  run_->finish();
+  check_history_so_far();
+  const lin::StreamStats st = run_->check_stats();
   result_.stats.lin_segments = st.segments;
   result_.stats.lin_largest_segment = st.largest_segment;
   result_.stats.lin_most_carried = st.most_carried;
-  result_.stats.lin_unknown = lin_.unknown_keys();
+  result_.stats.lin_unknown = run_->unknown();
+}
+
+/// A segment that cannot be linearized fails the run now, at the op that shows it.
+void Simulation::check_history_so_far() {
+  if (failed() || !options_.check_linearizability) return;
+  if (std::string why = run_->violation(); !why.empty()) fail(RunVerdict::not_linearizable, "linearizability", why);
 }
 
 // ---------------------------------------------------------------- replicas
@@ -460,7 +480,6 @@ void Simulation::new_client(std::uint32_t c) {
   config.open_sessions = params_.max_client_sessions != 0;
   node.client.emplace(id, config);
   node.process = next_process_++;
-  node.op.reset();
   slot_of_client_[id.value] = c;
 }
 
@@ -475,24 +494,18 @@ void Simulation::plan_issue(std::uint32_t c, std::uint64_t base_us, bool think) 
 void Simulation::client_issue(std::uint32_t c) {
   ClientNode& node = clients_[c];
   if (liveness_ || options_.idle || node.client->busy()) return;
-  auto call = workload_.next_call(c);
-  if (!call) return;
-  node.call = std::move(*call);
-  Op& op = node.op.emplace();
-  op.process = node.process;
-  op.call = node.call;
-  op.invoke_time = static_cast<std::int64_t>(now_us_);
+  auto operation = workload_.next_operation(c);
+  if (!operation) return;
   node.op_id = next_op_id_++;
-  if (history_) {
-    auto index = history_->invoke(node.process, node.call, op.invoke_time);
-    VSR_ASSERT(index.has_value(), "the workload broke a history rule");
-    node.recorded = index.value();
+  auto invoked = run_->invoke(node.op_id, node.process, *operation, now_us_);
+  if (!invoked) {
+    fail(RunVerdict::crash, "workload", fmt::format("client {}'s operation: {}", c, invoked.error().message));
+    return;
   }
-  if (options_.check_linearizability) lin_.invoke(node.op_id, op);
   node.invoked_us = now_us_;
-  node.client->submit(encode_kv_op(to_kv(node.call)));
+  node.client->submit(std::move(*operation));
   resume_ticks(c);
-  auto describe = [&] { return describe_with_key(*node.op); };
+  auto describe = [&] { return run_->describe(node.op_id); };
   emit(trace::Invoke<decltype(describe)>{node.process, node.client->id().value, describe});
   handle_client_output(c);
 }
@@ -544,43 +557,23 @@ void Simulation::handle_client_output(std::uint32_t c) {
 void Simulation::complete_op(std::uint32_t c, const ClientCompletion& done) {
   ClientNode& node = clients_[c];
   if (done.evicted) return give_up(c);  // indeterminate, as a timeout is
-  auto answer = answer_of(node.call, done.result);
+  auto answer = run_->complete(node.op_id, done.result, now_us_);
   VSR_ASSERT(answer.has_value(), answer ? "" : answer.error().message);
-  const KvAnswer& a = answer.value();
-  record_completion(node, a.outcome, a.value, a.cas_error);
+  check_history_so_far();
   cluster_.checker().on_client_ack(node.client->id(), done.request, done.view);
   result_.stats.latency_us.add(now_us_ - node.invoked_us);
-  ++(a.outcome == Outcome::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
-  auto describe = [&] { return describe_with_key(*node.op); };
+  ++(answer.value() == Answer::ok ? result_.stats.ops_ok : result_.stats.ops_failed);
+  auto describe = [&] { return run_->describe(node.op_id); };
   emit(trace::Complete<decltype(describe)>{node.process, describe});
-  node.op.reset();
   plan_issue(c, now_us_, true);
-}
-
-/// The op in flight on `node` ended: the history and the linearizability check learn it.
-void Simulation::record_completion(ClientNode& node, Outcome outcome, const Value& value, CasError cas_error) {
-  Op& op = *node.op;
-  op.outcome = outcome;
-  op.result = (op.call.kind == OpKind::read && outcome == Outcome::ok) ? value : Value{};
-  op.cas_error = (op.call.kind == OpKind::cas && outcome == Outcome::fail) ? cas_error : CasError::unspecified;
-  op.complete_time = static_cast<std::int64_t>(now_us_);
-  if (history_) {
-    auto ok = history_->complete(*node.recorded, outcome, value, op.complete_time, cas_error);
-    VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
-  }
-  if (!options_.check_linearizability) return;
-  lin_.complete(node.op_id, op);
-  // A segment that cannot be linearized fails the run now, at the op that shows it.
-  if (!failed() && lin_.verdict() == lin::StreamVerdict::not_linearizable) {
-    fail(RunVerdict::not_linearizable, "linearizability", lin_.explain());
-  }
 }
 
 /// The client abandons its request: the op is indeterminate, and the process is done
 /// (history rule). A fresh client with a fresh id takes the slot.
 void Simulation::give_up(std::uint32_t c) {
   ClientNode& node = clients_[c];
-  record_completion(node, Outcome::info, std::nullopt, CasError::unspecified);
+  run_->abandon(node.op_id, now_us_);
+  check_history_so_far();
   ++result_.stats.ops_info;
   emit(trace::GiveUp{node.process});
   new_client(c);

@@ -15,6 +15,7 @@
 #include "sim/latency.hpp"
 #include "sim/schedule.hpp"
 #include "sim/swarm.hpp"
+#include "sim/system.hpp"
 #include "vsr/message.hpp"
 #include "vsr/probe.hpp"
 #include "vsr/telemetry.hpp"
@@ -22,6 +23,9 @@
 namespace vsr::sim {
 
 struct RunOptions {
+  /// The system under test (sim/system.hpp); null runs the KV store (kv_system()).
+  /// Not owned; must outlive the call.
+  const System* system = nullptr;
   std::uint64_t seed = 1;
   FaultLevel faults = FaultLevel::normal;
   std::optional<std::uint32_t> replicas;  // override the drawn cluster size
@@ -31,9 +35,9 @@ struct RunOptions {
   std::ostream* trace = nullptr;            // JSON lines, when set
   std::size_t context_lines = 0;            // recent trace lines kept for a failure report
   bool check_linearizability = true;
-  /// Keep the whole client history in RunResult::history (`--history`, tests). Without
-  /// it the history is checked as it is recorded (sim/kv_model.hpp) and forgotten, so a
-  /// run's memory does not grow with its length.
+  /// Keep the whole client history in RunResult::history (`--history`, tests; KV
+  /// only). Without it the history is checked as it is recorded (sim/kv_model.hpp) and
+  /// forgotten, so a run's memory does not grow with its length.
   bool keep_history = false;
   bool idle = false;  // clients issue nothing (measures an idle cluster)
   /// Tape mode (fuzz_sim; `vsr-sim run --input FILE`): these bytes make every random
@@ -42,7 +46,8 @@ struct RunOptions {
   std::optional<std::vector<std::uint8_t>> input;
   /// Replays this schedule (sim/schedule.hpp) instead of drawing the seed's swarm,
   /// faults and workload: `seed`, `faults`, `replicas`, `clients`, `duration_us`,
-  /// `liveness_us` and `input` are ignored. Not owned; must outlive the call.
+  /// `liveness_us` and `input` are ignored; `system` must be the schedule's (by name).
+  /// Not owned; must outlive the call.
   const Schedule* schedule = nullptr;
   /// Records the run's decisions into RunResult::schedule.
   bool record_schedule = false;
@@ -61,7 +66,7 @@ std::string_view to_string(RunVerdict v);
 
 struct RunStats {
   std::uint64_t ops_ok = 0;
-  std::uint64_t ops_failed = 0;   // definite failures (cas precondition, missing key)
+  std::uint64_t ops_failed = 0;   // definite failures (Answer::fail: a cas precondition, a missing key)
   std::uint64_t ops_info = 0;     // abandoned by the client: indeterminate
   std::uint64_t final_view = 0;
   std::uint64_t view_changes = 0;  // completed, summed over replicas' telemetry

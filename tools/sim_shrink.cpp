@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/kv_call.hpp"
 #include "sim/scenario/schedule_text.hpp"
 #include "sim/schedule.hpp"
 #include "sim/shrink.hpp"
@@ -112,7 +113,10 @@ int run_shrink_command(const ShrinkCommand& c) {
   }
   for (std::size_t slot = 0; slot < s.minimal.clients.size(); ++slot) {
     std::map<std::string, int> kinds;
-    for (const ClientStep& step : s.minimal.clients[slot]) ++kinds[std::string(to_string(step.call.kind))];
+    for (const ClientStep& step : s.minimal.clients[slot]) {
+      auto call = s.minimal.system == "kv" ? call_of(step.operation) : InputResult<OpCall>(InputError{});
+      ++kinds[call ? std::string(to_string(call.value().kind)) : std::string("op")];
+    }
     std::string mix;
     for (const auto& [k, n] : kinds) mix += fmt::format("{}{} {}", mix.empty() ? "" : ", ", n, k);
     fmt::print("  client {}: {} ops ({}){}\n", slot + 1, s.minimal.clients[slot].size(), mix,

@@ -1,6 +1,8 @@
 #include "sim/scenario/schedule_text.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <initializer_list>
 #include <type_traits>
@@ -9,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/kv_call.hpp"
 #include "sim/limits.hpp"
 #include "vsr/codec.hpp"
 #include "vsr/config.hpp"
@@ -111,6 +114,7 @@ Schedule quiet_schedule() {
 
 std::string sim_line(const Schedule& s) {
   std::string out = "sim";
+  if (s.system != "kv") out += " system=" + s.system;
   for (const SimKey& k : sim_keys) out += " " + key_value_text(s, k);
   return out;
 }
@@ -245,8 +249,35 @@ InputResult<std::int64_t> kv_value(std::string_view text, std::string_view what)
   return v;
 }
 
-std::string op_line(std::size_t slot, const ClientStep& s) {
-  return fmt::format("op client={} think={}us {}", slot + 1, s.think_us, call_text(s.call));
+/// A KV system's operation as a call (`read key=k1`); any other system's, or bytes
+/// that are no KV operation, as `bytes=HEX` (`bytes=none` when empty).
+std::string operation_text(std::string_view system, const Bytes& operation) {
+  if (system == "kv") {
+    if (auto call = call_of(operation)) return call_text(call.value());
+  }
+  if (operation.empty()) return "bytes=none";
+  std::string hex = "bytes=";
+  for (std::uint8_t b : operation) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+InputResult<Bytes> read_hex(std::string_view text) {
+  if (text == "none") return Bytes{};
+  if (text.size() % 2 != 0) return InputError{"op: bytes= needs an even number of hex digits"};
+  Bytes out;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    std::uint8_t b = 0;
+    auto [p, ec] = std::from_chars(text.data() + i, text.data() + i + 2, b, 16);
+    if (ec != std::errc{} || p != text.data() + i + 2) {
+      return InputError{fmt::format("op: bytes=: '{}' is not hex", text.substr(i, 2))};
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
+std::string op_line(std::string_view system, std::size_t slot, const ClientStep& s) {
+  return fmt::format("op client={} think={}us {}", slot + 1, s.think_us, operation_text(system, s.operation));
 }
 
 void block(std::string& out, const std::string& command, std::string_view expected = {}) {
@@ -260,7 +291,7 @@ void block(std::string& out, const std::string& command, std::string_view expect
 }
 
 std::vector<std::string_view> sim_key_names() {
-  std::vector<std::string_view> names;
+  std::vector<std::string_view> names{"system"};
   for (const SimKey& k : sim_keys) names.push_back(k.key);
   return names;
 }
@@ -283,7 +314,7 @@ std::string schedule_to_scenario(const Schedule& s, std::string_view header) {
   block(out, sim_line(s));
   for (const FaultStep& f : s.faults) block(out, fault_line(f));
   for (std::size_t slot = 0; slot < s.clients.size(); ++slot) {
-    for (const ClientStep& step : s.clients[slot]) block(out, op_line(slot, step));
+    for (const ClientStep& step : s.clients[slot]) block(out, op_line(s.system, slot, step));
   }
   block(out, "simulate", "passed");
   return out;
@@ -298,14 +329,14 @@ std::vector<std::string> describe_schedule(const Schedule& s) {
                               s.params.tail_probability));
   for (const FaultStep& f : s.faults) lines.push_back(fault_line(f));
   for (std::size_t slot = 0; slot < s.clients.size(); ++slot) {
-    for (const ClientStep& step : s.clients[slot]) lines.push_back(op_line(slot, step));
+    for (const ClientStep& step : s.clients[slot]) lines.push_back(op_line(s.system, slot, step));
   }
   return lines;
 }
 
 const CommandSpec& sim_spec() {
   static const CommandSpec spec{"sim", 0, 0, sim_key_names(),
-                                "sim seed=N replicas=N clients=M for=TIME [network, disk and clock keys...]"};
+                                "sim [system=NAME] seed=N replicas=N clients=M for=TIME [network, disk and clock keys...]"};
   return spec;
 }
 
@@ -317,8 +348,9 @@ const CommandSpec& at_spec() {
 }
 
 const CommandSpec& op_spec() {
-  static const CommandSpec spec{"op", 1, 1, {"client", "think", "key", "value", "from", "to"},
-                                "op client=K think=TIME read|write|cas|delete key=K [value=V] [from=A to=B]"};
+  static const CommandSpec spec{"op", 0, 1, {"client", "think", "key", "value", "from", "to", "bytes"},
+                                "op client=K think=TIME read|write|cas|delete key=K [value=V] [from=A to=B] | "
+                                "op client=K think=TIME bytes=HEX"};
   return spec;
 }
 
@@ -337,6 +369,13 @@ std::string call_text(const OpCall& c) {
 InputResult<void> ScheduleReader::read_sim(const ScriptCommand& c) {
   if (schedule_) return InputError{"sim: one schedule per file"};
   Schedule s = quiet_schedule();
+  if (const std::string* system = c.arg("system")) {
+    bool named = !system->empty() && std::all_of(system->begin(), system->end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '_';
+    });
+    if (!named) return InputError{fmt::format("system: '{}' is not a system name", *system)};
+    s.system = *system;
+  }
   for (const SimKey& k : sim_keys) {
     if (const std::string* v = c.arg(k.key)) {
       VSR_SIM_TRYV(read_key(s, k, *v));
@@ -371,7 +410,15 @@ InputResult<void> ScheduleReader::read_op(const ScriptCommand& c) {
   if (const std::string* think = c.arg("think")) {
     VSR_SIM_TRY(step.think_us, parse_duration_us(*think, "think", 0, max_t));
   }
-  VSR_SIM_TRY(step.call, read_call(c));
+  if (const std::string* hex = c.arg("bytes")) {
+    if (!c.words.empty()) return InputError{"op: bytes=HEX stands alone (no read, write, cas or delete)"};
+    VSR_SIM_TRY(step.operation, read_hex(*hex));
+  } else {
+    if (c.words.empty()) return InputError{"op: read, write, cas or delete (or bytes=HEX) is required"};
+    if (s->system != "kv") return InputError{fmt::format("op: system '{}' takes its operations as bytes=HEX", s->system)};
+    VSR_SIM_TRY(OpCall call, read_call(c));
+    step.operation = encode_kv_op(to_kv(call));
+  }
   schedule_->clients[k - 1].push_back(std::move(step));
   return outcome::success();
 }

@@ -1,4 +1,5 @@
 #include "sim/scenario/schedule_text.hpp"
+#include "sim/kv_call.hpp"
 
 #include <string>
 
@@ -75,9 +76,9 @@ Schedule every_kind() {
   s.faults.push_back(at(40, FaultStep::of(FaultStep::Kind::pause, 1)));
   s.faults.push_back(at(50, FaultStep::of(FaultStep::Kind::resume, 1)));
   s.faults.push_back(at(60, FaultStep::clog_link(6, 0, 99)));
-  s.clients.push_back({ClientStep{5, OpCall::cas("k1", -1, 2)}, ClientStep{0, OpCall::read("k1")}});
-  s.clients.push_back({ClientStep{3'600'000'000, OpCall::write("k2", -9223372036854775807LL - 1)},
-                       ClientStep{1, OpCall::del("k2")}});
+  s.clients.push_back({ClientStep{5, kv_request(OpCall::cas("k1", -1, 2))}, ClientStep{0, kv_request(OpCall::read("k1"))}});
+  s.clients.push_back({ClientStep{3'600'000'000, kv_request(OpCall::write("k2", -9223372036854775807LL - 1))},
+                       ClientStep{1, kv_request(OpCall::del("k2"))}});
   return s;
 }
 
@@ -94,7 +95,7 @@ TEST_CASE("schedule: printed as a scenario, one command per step") {
   cut.cuts = {{0, 1}, {1, 0}};
   s.faults.push_back(cut);
   s.faults.push_back(at(30, FaultStep::clog_link(0, 3, 99)));
-  s.clients.push_back({ClientStep{5, vsr::sim::OpCall::cas("k1", 1, 2)}});
+  s.clients.push_back({ClientStep{5, kv_request(vsr::sim::OpCall::cas("k1", 1, 2))}});
   std::string text = schedule_to_scenario(s, "shrunk\nby a test");
   CHECK(text.find("# shrunk\n# by a test\n") == 0);
   CHECK(text.find("\nsim seed=9 replicas=3 clients=1 for=1500000us ") != std::string::npos);
@@ -112,6 +113,25 @@ TEST_CASE("schedule text: written then read, every kind of line gives back the s
   REQUIRE_MESSAGE(back.has_value(), back.error().message);
   CHECK(back.value() == s);
   CHECK(schedule_to_scenario(back.value(), "a header\n\nof two paragraphs") == text);
+}
+
+TEST_CASE("schedule text: another system's schedule names it, and its operations travel as hex bytes") {
+  Schedule s = every_kind();
+  s.system = "ledger";
+  s.clients[0][0].operation = {0x00, 0x7f, 0xff};
+  s.clients[1][1].operation = {};
+  std::string text = schedule_to_scenario(s, "");
+  CHECK(text.find("sim system=ledger seed=") != std::string::npos);
+  CHECK(text.find("op client=1 think=5us bytes=007fff\n") != std::string::npos);
+  auto back = read_back(text);
+  REQUIRE_MESSAGE(back.has_value(), back.error().message);
+  CHECK(back.value() == s);
+  // A KV call is no operation of another system; bad hex and a bad name are refused.
+  CHECK(!read_back("sim system=ledger clients=1\n----\n\nop client=1 read key=k\n----\n").has_value());
+  CHECK(!read_back("sim clients=1\n----\n\nop client=1 bytes=0g\n----\n").has_value());
+  CHECK(!read_back("sim clients=1\n----\n\nop client=1 bytes=012\n----\n").has_value());
+  CHECK(!read_back("sim clients=1\n----\n\nop client=1 read key=k bytes=01\n----\n").has_value());
+  CHECK(!read_back("sim system=a/b\n----\n").has_value());
 }
 
 TEST_CASE("schedule text: a `sim` line leaves out what a quiet run has") {

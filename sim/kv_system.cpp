@@ -1,0 +1,141 @@
+#include "sim/kv_system.hpp"
+
+#include <array>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "sim/kv_call.hpp"
+#include "sim/kv_model.hpp"
+#include "vsr/assert.hpp"
+#include "vsr/kv.hpp"
+
+namespace vsr::sim {
+
+namespace {
+
+/// One KV run's workload and check.
+class KvRun final : public SystemRun {
+ public:
+  explicit KvRun(const SystemRunOptions& o) : key_count_(o.key_count), check_(o.check) {
+    if (o.keep_history) recorder_.emplace();
+  }
+
+  Bytes next_operation(std::uint32_t /*slot*/, Prng& rng) override { return encode_kv_op(to_kv(draw_call(rng))); }
+
+  InputResult<void> invoke(std::uint64_t id, std::int64_t process, const Bytes& operation,
+                           std::uint64_t time_us) override {
+    VSR_SIM_TRY(OpCall call, call_of(operation));
+    Open& open = open_[id];
+    open.op = Op{};
+    open.op.process = process;
+    open.op.call = std::move(call);
+    open.op.invoke_time = static_cast<std::int64_t>(time_us);
+    if (recorder_) {
+      VSR_SIM_TRY(open.index, recorder_->invoke(process, open.op.call, open.op.invoke_time));
+    }
+    if (check_) lin_.invoke(id, open.op);
+    return outcome::success();
+  }
+
+  InputResult<Answer> complete(std::uint64_t id, const Bytes& result, std::uint64_t time_us) override {
+    auto it = open_.find(id);
+    VSR_ASSERT(it != open_.end(), "completion of an op not in flight");
+    VSR_SIM_TRY(KvAnswer a, answer_of(it->second.op.call, result));
+    end(it, a.outcome, a.value, a.cas_error, time_us);
+    return a.outcome == Outcome::ok ? Answer::ok : Answer::fail;
+  }
+
+  void abandon(std::uint64_t id, std::uint64_t time_us) override {
+    auto it = open_.find(id);
+    VSR_ASSERT(it != open_.end(), "an abandoned op not in flight");
+    end(it, Outcome::info, std::nullopt, CasError::unspecified, time_us);
+  }
+
+  [[nodiscard]] std::string describe(std::uint64_t id) const override {
+    auto it = open_.find(id);
+    return describe_with_key(it != open_.end() ? it->second.op : last_);
+  }
+
+  void finish() override {
+    if (check_) lin_.finish();
+  }
+  [[nodiscard]] std::string violation() const override {
+    return lin_.verdict() == lin::StreamVerdict::not_linearizable ? lin_.explain() : std::string();
+  }
+  [[nodiscard]] std::string unknown() const override { return lin_.unknown_keys(); }
+  [[nodiscard]] lin::StreamStats check_stats() const override { return lin_.stats(); }
+  History take_history() override { return recorder_ ? std::move(*recorder_).finish() : History{}; }
+
+ private:
+  struct Open {
+    Op op;
+    HistoryRecorder::OpIndex index = 0;  // in recorder_
+  };
+
+  /// The op ends: its results as the history keeps them (a read's value, a failed
+  /// cas's reason), then the recorder and the check learn it.
+  void end(std::map<std::uint64_t, Open>::iterator it, Outcome outcome, const Value& value, CasError cas_error,
+           std::uint64_t time_us) {
+    Op& op = it->second.op;
+    op.outcome = outcome;
+    op.result = (op.call.kind == OpKind::read && outcome == Outcome::ok) ? value : Value{};
+    op.cas_error = (op.call.kind == OpKind::cas && outcome == Outcome::fail) ? cas_error : CasError::unspecified;
+    op.complete_time = static_cast<std::int64_t>(time_us);
+    if (recorder_) {
+      auto ok = recorder_->complete(it->second.index, outcome, value, op.complete_time, cas_error);
+      VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
+    }
+    if (check_) lin_.complete(it->first, op);
+    last_ = std::move(op);
+    open_.erase(it);
+  }
+
+  /// 40% reads, 35% writes of a fresh value, 20% compare-and-sets (usually from the
+  /// value last written, so some succeed), 5% deletes, on a key drawn uniformly.
+  OpCall draw_call(Prng& rng) {
+    std::string key = fmt::format("k{}", rng.below(key_count_));
+    constexpr std::array<std::uint32_t, 4> weights = {40, 35, 20, 5};
+    switch (rng.weighted(weights)) {
+      case 0: return OpCall::read(key);
+      case 1: {
+        std::int64_t v = next_value_++;
+        last_value_[key] = v;
+        return OpCall::write(key, v);
+      }
+      case 2: {
+        auto it = last_value_.find(key);
+        std::int64_t from = it == last_value_.end() || rng.chance(0.2) ? 0 : it->second;
+        std::int64_t to = next_value_++;
+        last_value_[key] = to;
+        return OpCall::cas(key, from, to);
+      }
+      default: return OpCall::del(key);
+    }
+  }
+
+  std::uint32_t key_count_;
+  bool check_;
+  std::int64_t next_value_ = 1;
+  std::map<std::string, std::int64_t> last_value_;  // the workload's guess for cas
+  std::map<std::uint64_t, Open> open_;              // ops in flight, by id
+  Op last_;                                         // the op that ended last
+  std::optional<HistoryRecorder> recorder_;         // with keep_history
+  KvStreamCheck lin_;
+};
+
+}  // namespace
+
+const System& kv_system() {
+  static const System system{
+      "kv",
+      "the key-value store: read, write, cas and delete of integers over the swarm's keys",
+      [] { return std::make_unique<KvMachine>(); },
+      {},
+      [](const SystemRunOptions& o) { return std::make_unique<KvRun>(o); },
+  };
+  return system;
+}
+
+}  // namespace vsr::sim
