@@ -24,8 +24,8 @@ class KvRun final : public SystemRun {
 
   Bytes next_operation(std::uint32_t /*slot*/, Prng& rng) override { return encode_kv_op(to_kv(draw_call(rng))); }
 
-  InputResult<void> invoke(std::uint64_t id, std::int64_t process, const Bytes& operation,
-                           std::uint64_t time_us) override {
+  InputResult<void> invoke(std::uint64_t id, std::uint32_t /*slot*/, std::int64_t process,
+                           const Bytes& operation, std::uint64_t time_us) override {
     VSR_SIM_TRY(OpCall call, call_of(operation));
     Open& open = open_[id];
     open.op = Op{};

@@ -16,6 +16,7 @@
 #include "sim/event_queue.hpp"
 #include "sim/faults.hpp"
 #include "sim/kv_system.hpp"
+#include "sim/systems.hpp"
 #include "sim/liveness.hpp"
 #include "sim/metrics.hpp"
 #include "sim/network.hpp"
@@ -97,6 +98,15 @@ RunOptions planned(const RunOptions& o) {
   p.liveness_us = o.schedule->liveness_us;
   p.input.reset();
   return p;
+}
+
+/// The run's system: the one given, else a replayed schedule's (by name), else KV.
+const System* system_of(const RunOptions& o) {
+  if (o.system != nullptr) return o.system;
+  if (o.schedule == nullptr) return &kv_system();
+  auto found = find_system(o.schedule->system);
+  if (!found) throw std::invalid_argument(fmt::format("the schedule's system: {}", found.error().message));
+  return found.value();
 }
 
 /// The system's side of one run. A replayed schedule must be for this system.
@@ -230,7 +240,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
 
 Simulation::Simulation(const RunOptions& o)
     : options_(planned(o)),
-      system_(o.system != nullptr ? o.system : &kv_system()),
+      system_(system_of(o)),
       plan_(o.schedule),
       tape_(options_.input ? Tape(*options_.input) : Tape()),
       params_(plan_ ? plan_->params
@@ -497,7 +507,7 @@ void Simulation::client_issue(std::uint32_t c) {
   auto operation = workload_.next_operation(c);
   if (!operation) return;
   node.op_id = next_op_id_++;
-  auto invoked = run_->invoke(node.op_id, node.process, *operation, now_us_);
+  auto invoked = run_->invoke(node.op_id, c, node.process, *operation, now_us_);
   if (!invoked) {
     fail(RunVerdict::crash, "workload", fmt::format("client {}'s operation: {}", c, invoked.error().message));
     return;

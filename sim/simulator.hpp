@@ -23,8 +23,8 @@
 namespace vsr::sim {
 
 struct RunOptions {
-  /// The system under test (sim/system.hpp); null runs the KV store (kv_system()).
-  /// Not owned; must outlive the call.
+  /// The system under test (sim/system.hpp); null runs a replayed schedule's system
+  /// (found by name, sim/systems.hpp), else the KV store. Not owned; must outlive the call.
   const System* system = nullptr;
   std::uint64_t seed = 1;
   FaultLevel faults = FaultLevel::normal;

@@ -40,11 +40,11 @@ class SystemRun {
   /// stream) and nothing else, so that a seed always draws the same operations.
   virtual Bytes next_operation(std::uint32_t slot, Prng& rng) = 0;
 
-  /// Op `id` of `process` was invoked at `time_us` with `operation` (drawn by
-  /// next_operation, or replayed from a schedule). Error: the bytes are no operation
-  /// of this system (a hand-edited schedule).
-  virtual InputResult<void> invoke(std::uint64_t id, std::int64_t process, const Bytes& operation,
-                                   std::uint64_t time_us) = 0;
+  /// Op `id` of `process` (on client slot `slot`) was invoked at `time_us` with
+  /// `operation` (drawn by next_operation, or replayed from a schedule). Error: the
+  /// bytes are no operation of this system (a hand-edited schedule).
+  virtual InputResult<void> invoke(std::uint64_t id, std::uint32_t slot, std::int64_t process,
+                                   const Bytes& operation, std::uint64_t time_us) = 0;
   /// Op `id` completed with the state machine's `result`. Error: the result does not
   /// decode, or answers a different operation (a protocol bug the run reports).
   virtual InputResult<Answer> complete(std::uint64_t id, const Bytes& result, std::uint64_t time_us) = 0;
