@@ -31,7 +31,7 @@ struct ModelSystem {
   std::string name;     // letters, digits, '-' and '_'
   std::string summary;  // one line
   MachineFactory make_machine;
-  MachineCheck check_machine;  // optional: an invariant on one machine's state
+  MachineCheck check_machine = {};  // optional: an invariant on one machine's state
   /// The workload: the input client slot `slot` issues next, given the output its
   /// previous op returned (nullopt for its first op and after an abandoned one). Draw
   /// only from `rng`: the seed must decide every input.
@@ -43,8 +43,8 @@ struct ModelSystem {
   /// nullopt if they are no answer to it (the run then fails: a replica sent garbage).
   std::function<std::optional<Output>(const Input&, const Bytes&)> decode_output;
   /// Optional: an output that counts as a definite failure in the run's figures.
-  std::function<bool(const Output&)> failed;
-  lin::StreamOptions check_options;
+  std::function<bool(const Output&)> failed = {};
+  lin::StreamOptions check_options = {};
 };
 
 namespace detail {
