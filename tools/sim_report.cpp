@@ -259,7 +259,7 @@ struct Sweep {
 };
 
 /// The settings two sweeps must share to be compared (sweep_json in tools/vsr_sim.cpp).
-constexpr const char* compared_settings[] = {"faults", "replicas", "clients", "duration_us", "liveness_us"};
+constexpr const char* compared_settings[] = {"system", "faults", "replicas", "clients", "duration_us", "liveness_us"};
 
 /// A recorded setting, normalised: `--faults default` and `normal` are one level.
 nlohmann::json setting_value(const nlohmann::json& j, const char* key) {
