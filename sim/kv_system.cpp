@@ -1,6 +1,8 @@
 #include "sim/kv_system.hpp"
 
+#include <algorithm>
 #include <array>
+#include <vector>
 #include <map>
 #include <utility>
 
@@ -22,40 +24,56 @@ class KvRun final : public SystemRun {
     if (o.keep_history) recorder_.emplace();
   }
 
-  Bytes next_operation(std::uint32_t /*slot*/, Prng& rng) override { return encode_kv_op(to_kv(draw_call(rng))); }
+  /// The call is kept, so that invoke need not decode what was just drawn (SystemRun:
+  /// an invoke follows its slot's draw, unless the run replays and never draws).
+  Bytes next_operation(std::uint32_t slot, Prng& rng) override {
+    if (drawn_.size() <= slot) drawn_.resize(slot + 1);
+    Drawn& d = drawn_[slot];
+    d.call = draw_call(rng);
+    d.pending = true;
+    return kv_request(d.call);
+  }
 
-  InputResult<void> invoke(std::uint64_t id, std::uint32_t /*slot*/, std::int64_t process,
-                           const Bytes& operation, std::uint64_t time_us) override {
-    VSR_SIM_TRY(OpCall call, call_of(operation));
-    Open& open = open_[id];
-    open.op = Op{};
+  InputResult<void> invoke(std::uint64_t id, std::uint32_t slot, std::int64_t process, const Bytes& operation,
+                           std::uint64_t time_us) override {
+    OpCall call;
+    if (slot < drawn_.size() && drawn_[slot].pending) {
+      call = std::move(drawn_[slot].call);
+      drawn_[slot].pending = false;
+    } else {
+      VSR_SIM_TRY(call, call_of(operation));  // replayed from a schedule
+    }
+    HistoryRecorder::OpIndex index = 0;
+    if (recorder_) {
+      VSR_SIM_TRY(index, recorder_->invoke(process, call, static_cast<std::int64_t>(time_us)));
+    }
+    Open& open = open_.emplace_back();
+    open.id = id;
+    open.index = index;
     open.op.process = process;
     open.op.call = std::move(call);
     open.op.invoke_time = static_cast<std::int64_t>(time_us);
-    if (recorder_) {
-      VSR_SIM_TRY(open.index, recorder_->invoke(process, open.op.call, open.op.invoke_time));
-    }
     if (check_) lin_.invoke(id, open.op);
     return outcome::success();
   }
 
   InputResult<Answer> complete(std::uint64_t id, const Bytes& result, std::uint64_t time_us) override {
-    auto it = open_.find(id);
+    auto it = find(id);
     VSR_ASSERT(it != open_.end(), "completion of an op not in flight");
-    VSR_SIM_TRY(KvAnswer a, answer_of(it->second.op.call, result));
+    VSR_SIM_TRY(KvAnswer a, answer_of(it->op.call, result));
     end(it, a.outcome, a.value, a.cas_error, time_us);
     return a.outcome == Outcome::ok ? Answer::ok : Answer::fail;
   }
 
   void abandon(std::uint64_t id, std::uint64_t time_us) override {
-    auto it = open_.find(id);
+    auto it = find(id);
     VSR_ASSERT(it != open_.end(), "an abandoned op not in flight");
     end(it, Outcome::info, std::nullopt, CasError::unspecified, time_us);
   }
 
   [[nodiscard]] std::string describe(std::uint64_t id) const override {
-    auto it = open_.find(id);
-    return describe_with_key(it != open_.end() ? it->second.op : last_);
+    auto it = std::find_if(open_.begin(), open_.end(), [&](const Open& o) { return o.id == id; });
+    return describe_with_key(it != open_.end() ? it->op : last_);
   }
 
   void finish() override {
@@ -70,26 +88,37 @@ class KvRun final : public SystemRun {
 
  private:
   struct Open {
+    std::uint64_t id = 0;
     Op op;
     HistoryRecorder::OpIndex index = 0;  // in recorder_
   };
+  struct Drawn {
+    OpCall call;
+    bool pending = false;  // drawn, not invoked yet
+  };
+
+  /// Ops in flight are few (one per client slot): a scan beats a tree.
+  std::vector<Open>::iterator find(std::uint64_t id) {
+    return std::find_if(open_.begin(), open_.end(), [&](const Open& o) { return o.id == id; });
+  }
 
   /// The op ends: its results as the history keeps them (a read's value, a failed
   /// cas's reason), then the recorder and the check learn it.
-  void end(std::map<std::uint64_t, Open>::iterator it, Outcome outcome, const Value& value, CasError cas_error,
+  void end(std::vector<Open>::iterator it, Outcome outcome, const Value& value, CasError cas_error,
            std::uint64_t time_us) {
-    Op& op = it->second.op;
+    Op& op = it->op;
     op.outcome = outcome;
     op.result = (op.call.kind == OpKind::read && outcome == Outcome::ok) ? value : Value{};
     op.cas_error = (op.call.kind == OpKind::cas && outcome == Outcome::fail) ? cas_error : CasError::unspecified;
     op.complete_time = static_cast<std::int64_t>(time_us);
     if (recorder_) {
-      auto ok = recorder_->complete(it->second.index, outcome, value, op.complete_time, cas_error);
+      auto ok = recorder_->complete(it->index, outcome, value, op.complete_time, cas_error);
       VSR_ASSERT(ok.has_value(), "the simulator broke a history rule");
     }
-    if (check_) lin_.complete(it->first, op);
+    if (check_) lin_.complete(it->id, op);
     last_ = std::move(op);
-    open_.erase(it);
+    *it = std::move(open_.back());
+    open_.pop_back();
   }
 
   /// 40% reads, 35% writes of a fresh value, 20% compare-and-sets (usually from the
@@ -119,7 +148,8 @@ class KvRun final : public SystemRun {
   bool check_;
   std::int64_t next_value_ = 1;
   std::map<std::string, std::int64_t> last_value_;  // the workload's guess for cas
-  std::map<std::uint64_t, Open> open_;              // ops in flight, by id
+  std::vector<Drawn> drawn_;                        // [slot]: the call drawn last
+  std::vector<Open> open_;                          // ops in flight
   Op last_;                                         // the op that ended last
   std::optional<HistoryRecorder> recorder_;         // with keep_history
   KvStreamCheck lin_;

@@ -41,7 +41,8 @@ class SystemRun {
   virtual Bytes next_operation(std::uint32_t slot, Prng& rng) = 0;
 
   /// Op `id` of `process` (on client slot `slot`) was invoked at `time_us` with
-  /// `operation` (drawn by next_operation, or replayed from a schedule). Error: the
+  /// `operation`: the one next_operation just returned for the slot, or, in a run that
+  /// replays a schedule (and never calls next_operation), the schedule's. Error: the
   /// bytes are no operation of this system (a hand-edited schedule).
   virtual InputResult<void> invoke(std::uint64_t id, std::uint32_t slot, std::int64_t process,
                                    const Bytes& operation, std::uint64_t time_us) = 0;
