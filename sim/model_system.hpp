@@ -61,7 +61,7 @@ struct ModelOpTag {
 template <lin::Model M>
 std::string describe_key(const typename M::Key& key) {
   if constexpr (fmt::is_formattable<typename M::Key>::value) {
-    return fmt::format("{}", key);
+    return fmt::format("partition {}", key);
   } else {
     (void)key;
     return "the history";
