@@ -639,7 +639,7 @@ int run_cli(int argc, char** argv, const std::vector<const System*>& systems, co
     if (!reseeds) return usage_error(reseeds.error().message);
     ShrinkCommand c{*options, shrink_out.empty() ? fmt::format("shrunk-seed-{}.txt", *seed) : shrink_out,
                     static_cast<std::uint32_t>(runs.value()), static_cast<std::uint32_t>(reseeds.value()),
-                    fmt::format("seed {}{}", *seed, shape_flags(shape))};
+                    fmt::format("seed {}{}", *seed, shape_flags(shape)), shape.program};
     if (!check_writable(c.output_path, "-o", &error)) return usage_error(error);
     return run_shrink_command(c);
   }

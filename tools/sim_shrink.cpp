@@ -56,7 +56,7 @@ std::vector<std::string> story(const Schedule& minimal, std::size_t limit) {
 }
 
 std::string header(const ShrinkCommand& c, const ShrinkResult& s, const RunResult& original) {
-  std::string h = fmt::format("Shrunk by `vsr-sim shrink` from {}.\n", c.origin);
+  std::string h = fmt::format("Shrunk by `{} shrink` from {}.\n", c.program, c.origin);
   h += fmt::format("It failed: {} ({}): {}\n", to_string(original.verdict), original.check, original.detail);
   h += fmt::format("Before: {}.\n", size_text(s.before));
   h += fmt::format("After:  {}.\n", size_text(s.after));
@@ -124,8 +124,8 @@ int run_shrink_command(const ShrinkCommand& c) {
   }
   fmt::print("\nwhat happens in it (faults, client ops, view changes, the failure):\n");
   for (const auto& line : story(s.minimal, 20)) fmt::print("  {}\n", line);
-  fmt::print("\nfails with: {} ({}): {}\nwritten: {}  (run it: vsr-sim scenario {})\n", to_string(s.minimal_run.verdict),
-             s.minimal_run.check, s.minimal_run.detail, c.output_path, c.output_path);
+  fmt::print("\nfails with: {} ({}): {}\nwritten: {}  (run it: {} scenario {})\n", to_string(s.minimal_run.verdict),
+             s.minimal_run.check, s.minimal_run.detail, c.output_path, c.program, c.output_path);
   return 0;
 }
 

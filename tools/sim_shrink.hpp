@@ -15,6 +15,7 @@ struct ShrinkCommand {
   std::uint32_t max_runs = 5000;
   std::uint32_t reseeds = 3;  // ShrinkOptions::reseeds
   std::string origin;       // how the failing run was made, for the file's header
+  std::string program = "vsr-sim";  // the binary, as the messages name it
 };
 
 /// Returns the process exit code: 0 shrunk and written, 1 the seed did not fail (or
