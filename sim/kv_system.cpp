@@ -58,7 +58,7 @@ class KvRun final : public SystemRun {
   }
 
   InputResult<Answer> complete(std::uint64_t id, const Bytes& result, std::uint64_t time_us) override {
-    auto it = find(id);
+    auto it = find(open_, id);
     VSR_ASSERT(it != open_.end(), "completion of an op not in flight");
     VSR_SIM_TRY(KvAnswer a, answer_of(it->op.call, result));
     end(it, a.outcome, a.value, a.cas_error, time_us);
@@ -66,13 +66,13 @@ class KvRun final : public SystemRun {
   }
 
   void abandon(std::uint64_t id, std::uint64_t time_us) override {
-    auto it = find(id);
+    auto it = find(open_, id);
     VSR_ASSERT(it != open_.end(), "an abandoned op not in flight");
     end(it, Outcome::info, std::nullopt, CasError::unspecified, time_us);
   }
 
   [[nodiscard]] std::string describe(std::uint64_t id) const override {
-    auto it = std::find_if(open_.begin(), open_.end(), [&](const Open& o) { return o.id == id; });
+    auto it = find(open_, id);
     return describe_with_key(it != open_.end() ? it->op : last_);
   }
 
@@ -98,8 +98,9 @@ class KvRun final : public SystemRun {
   };
 
   /// Ops in flight are few (one per client slot): a scan beats a tree.
-  std::vector<Open>::iterator find(std::uint64_t id) {
-    return std::find_if(open_.begin(), open_.end(), [&](const Open& o) { return o.id == id; });
+  template <typename Ops>
+  static auto find(Ops& ops, std::uint64_t id) -> decltype(ops.begin()) {
+    return std::find_if(ops.begin(), ops.end(), [&](const Open& o) { return o.id == id; });
   }
 
   /// The op ends: its results as the history keeps them (a read's value, a failed

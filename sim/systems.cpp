@@ -23,16 +23,16 @@ Registry& registry() {
   return r;
 }
 
-bool valid_name(std::string_view name) {
+}  // namespace
+
+bool is_system_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
   });
 }
 
-}  // namespace
-
 InputResult<void> register_system(const System& system) {
-  if (!valid_name(system.name)) {
+  if (!is_system_name(system.name)) {
     return InputError{fmt::format("system name '{}': use letters, digits, '-' and '_'", system.name)};
   }
   Registry& r = registry();

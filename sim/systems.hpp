@@ -11,6 +11,9 @@
 
 namespace vsr::sim {
 
+/// Whether `name` can name a system: letters, digits, '-' and '_', not empty.
+bool is_system_name(std::string_view name);
+
 /// Makes `system` known by its name, replacing any system of that name. `system` must
 /// outlive every run. Error: the name is not letters, digits, '-' and '_'. Thread-safe.
 InputResult<void> register_system(const System& system);

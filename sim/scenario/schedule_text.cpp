@@ -1,8 +1,6 @@
 #include "sim/scenario/schedule_text.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <initializer_list>
 #include <type_traits>
@@ -13,6 +11,7 @@
 
 #include "sim/kv_call.hpp"
 #include "sim/limits.hpp"
+#include "sim/systems.hpp"
 #include "vsr/codec.hpp"
 #include "vsr/config.hpp"
 
@@ -370,10 +369,7 @@ InputResult<void> ScheduleReader::read_sim(const ScriptCommand& c) {
   if (schedule_) return InputError{"sim: one schedule per file"};
   Schedule s = quiet_schedule();
   if (const std::string* system = c.arg("system")) {
-    bool named = !system->empty() && std::all_of(system->begin(), system->end(), [](char ch) {
-      return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '_';
-    });
-    if (!named) return InputError{fmt::format("system: '{}' is not a system name", *system)};
+    if (!is_system_name(*system)) return InputError{fmt::format("system: '{}' is not a system name", *system)};
     s.system = *system;
   }
   for (const SimKey& k : sim_keys) {
