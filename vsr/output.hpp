@@ -99,6 +99,7 @@ struct PersistedState {
   std::vector<LogEntry> log;  // log[k] is op log_base.op+k+1
   std::optional<Checkpoint> checkpoint;  // the latest one stored, if any
 
+  bool operator==(const PersistedState&) const = default;
   /// The stored log's last op.
   [[nodiscard]] OpNumber last_op() const { return OpNumber(log_base.op.value + log.size()); }
 };

@@ -1,0 +1,94 @@
+#include "vsr/memory_device.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "vsr/assert.hpp"
+
+namespace vsr {
+
+Result<void> MemoryDevice::check_range(std::string_view what, std::uint64_t offset, std::size_t size) const {
+  if (offset % sector_bytes != 0 || size % sector_bytes != 0) {
+    return Error{fmt::format("memory device: {} of {} bytes at offset {} is not sector-aligned", what, size, offset)};
+  }
+  if (offset > size_bytes_ || size > size_bytes_ - offset) {
+    return Error{fmt::format("memory device: {} of {} bytes at offset {} runs past the end ({} bytes)", what,
+                             size, offset, size_bytes_)};
+  }
+  return outcome::success();
+}
+
+Result<void> MemoryDevice::read(std::uint64_t offset, std::span<std::uint8_t> into) {
+  BOOST_OUTCOME_TRY(check_range("read", offset, into.size()));
+  for (std::uint64_t s = offset / sector_bytes; s < (offset + into.size()) / sector_bytes; ++s) {
+    if (unreadable_.count(s) != 0) {
+      return Error{fmt::format("memory device: read error at offset {}", s * sector_bytes)};
+    }
+  }
+  std::fill(into.begin(), into.end(), std::uint8_t{0});
+  if (offset < durable_.size()) {
+    const std::size_t n = std::min<std::size_t>(into.size(), durable_.size() - offset);
+    std::copy_n(durable_.begin() + static_cast<std::ptrdiff_t>(offset), n, into.begin());
+  }
+  for (const Pending& p : pending_) {  // newer bytes over older ones
+    const std::uint64_t lo = std::max(offset, p.offset);
+    const std::uint64_t hi = std::min(offset + into.size(), p.offset + p.data.size());
+    if (lo >= hi) continue;
+    std::copy(p.data.begin() + static_cast<std::ptrdiff_t>(lo - p.offset),
+              p.data.begin() + static_cast<std::ptrdiff_t>(hi - p.offset),
+              into.begin() + static_cast<std::ptrdiff_t>(lo - offset));
+  }
+  return outcome::success();
+}
+
+Result<void> MemoryDevice::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  BOOST_OUTCOME_TRY(check_range("write", offset, data.size()));
+  if (redirect_) {
+    const std::uint64_t to = *redirect_;
+    redirect_.reset();
+    if (check_range("write", to, data.size())) offset = to;
+  }
+  pending_.push_back({offset, Bytes(data.begin(), data.end())});
+  return outcome::success();
+}
+
+void MemoryDevice::land(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  if (data.empty()) return;
+  if (durable_.size() < offset + data.size()) durable_.resize(offset + data.size(), 0);
+  std::copy(data.begin(), data.end(), durable_.begin() + static_cast<std::ptrdiff_t>(offset));
+  for (std::uint64_t s = offset / sector_bytes; s < (offset + data.size()) / sector_bytes; ++s) unreadable_.erase(s);
+}
+
+Result<void> MemoryDevice::sync() {
+  ++syncs_;
+  for (const Pending& p : pending_) land(p.offset, p.data);
+  pending_.clear();
+  return outcome::success();
+}
+
+void MemoryDevice::crash(const std::function<std::uint64_t(const Pending&)>& landed) {
+  for (const Pending& p : pending_) {
+    const std::uint64_t sectors = std::min<std::uint64_t>(landed(p), p.data.size() / sector_bytes);
+    land(p.offset, std::span<const std::uint8_t>(p.data).first(sectors * sector_bytes));
+  }
+  pending_.clear();
+  redirect_.reset();
+}
+
+void MemoryDevice::flip_bit(std::uint64_t offset, std::uint32_t bit) {
+  VSR_ASSERT(offset < size_bytes_ && bit < 8, "flip_bit within the device");
+  if (durable_.size() <= offset) durable_.resize(offset + 1, 0);
+  durable_[offset] = static_cast<std::uint8_t>(durable_[offset] ^ (1u << bit));
+}
+
+void MemoryDevice::fail_reads_at(std::uint64_t offset) { unreadable_.insert(offset / sector_bytes); }
+
+void MemoryDevice::wipe() {
+  durable_.clear();
+  pending_.clear();
+  unreadable_.clear();
+  redirect_.reset();
+}
+
+}  // namespace vsr
