@@ -104,14 +104,29 @@ TEST_CASE("host: a crash loses the writes in flight and the messages waiting on 
   ReplicaHost h = booted();
   Sent sent;
   queue_two_acked_appends(h, sent);
-  h.complete_oldest_write(sent.sink());
   h.crash();
   CHECK_FALSE(h.up());
   CHECK(h.writes().empty());
-  CHECK(h.disk().log.size() == 1);  // durable stays durable
+  CHECK(h.lost_writes().size() == 2);
+  CHECK(h.disk().log.empty());
+  CHECK(sent.messages.empty());
+  h.restart_from_disk(std::make_unique<KvMachine>());
+  CHECK(h.replica().op() == OpNumber(0));
+}
+
+TEST_CASE("host: completing the oldest write syncs storage, which makes every record written durable") {
+  // A sync is a barrier (fsync): the second batch's record is durable too, though its
+  // messages still wait for its own completion, and a crash now loses only them.
+  ReplicaHost h = booted();
+  Sent sent;
+  queue_two_acked_appends(h, sent);
+  h.complete_oldest_write(sent.sink());
+  CHECK(h.storage().synced_seq() == h.storage().written_seq());
+  h.crash();
+  CHECK(h.disk().log.size() == 1);  // the reference: the completed write
   CHECK(sent.messages == std::vector<Message>{ack(1)});
   h.restart_from_disk(std::make_unique<KvMachine>());
-  CHECK(h.replica().op() == OpNumber(1));
+  CHECK(h.replica().op() == OpNumber(2));  // storage recovered the synced second record
 }
 
 TEST_CASE("host: a wiped replica needs recovery, and cannot restart from its disk") {
