@@ -228,6 +228,15 @@ void check_after_loss(const Bytes& image, const Bytes& written, std::size_t coun
   }
 }
 
+/// Whether the power-loss test truncates at byte `k` of the writes: every byte within
+/// 32 of a record boundary (the checksum and the index live there), every 16th byte
+/// elsewhere. A truncated copy costs an fsync (open extends it back to the device's size
+/// durably), milliseconds on a busy disk; the garbling half takes every byte.
+bool truncate_at(std::size_t k) {
+  std::size_t into_record = k % sector_bytes;
+  return std::min(into_record, sector_bytes - into_record) <= 32 || k % 16 == 0;
+}
+
 }  // namespace
 
 // ---- Plain use ---------------------------------------------------------------------
@@ -339,6 +348,9 @@ TEST_CASE("file device: bytes past the file's current end read as zeros") {
 
 // ---- Power loss ----------------------------------------------------------------------
 
+// Three records written one by one, then a power loss at byte k of what they wrote:
+// (a) the file cut at k, (b) every byte from k on garbled. Reopened, the records wholly
+// before k must read intact and every later one must fail its checksum.
 TEST_CASE("file device: a power loss at every byte of a sequence of writes is detected") {
   TempDir dir;
   std::string path = dir.file("data");
@@ -361,9 +373,11 @@ TEST_CASE("file device: a power loss at every byte of a sequence of writes is de
   std::string copy = dir.file("copy");
   for (std::size_t k = 0; k <= written.size(); ++k) {
     // (a) the file ends at k (the writes' tail never reached it); open extends it.
-    write_file(copy, Bytes(image.begin(), image.begin() + static_cast<std::ptrdiff_t>(k)));
-    check_after_loss(read_all(*open_ok(copy, size, true)), written, count + 2, k, "truncated",
-                     failures);
+    if (truncate_at(k)) {
+      write_file(copy, Bytes(image.begin(), image.begin() + static_cast<std::ptrdiff_t>(k)));
+      check_after_loss(read_all(*open_ok(copy, size, true)), written, count + 2, k,
+                       "truncated", failures);
+    }
     // (b) every byte from k to the end of the last write is garbage (always changed).
     Bytes garbled = image;
     for (std::size_t i = k; i < written.size(); ++i) {
