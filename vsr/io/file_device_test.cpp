@@ -217,7 +217,9 @@ void check_after_loss(const Bytes& image, const Bytes& written, std::size_t coun
   for (std::size_t slot = 0; slot < count; ++slot) {
     bool before_k = (slot + 1) * sector_bytes <= k;
     const std::uint8_t* sector = image.data() + slot * sector_bytes;
-    bool intact = std::equal(sector, sector + sector_bytes,
+    // Slots past the written records (never written) have nothing to compare with.
+    bool intact = (slot + 1) * sector_bytes <= written.size() &&
+                  std::equal(sector, sector + sector_bytes,
                              written.begin() + static_cast<std::ptrdiff_t>(slot * sector_bytes));
     bool accepted = decode_record(sector) == std::optional<std::uint64_t>(slot);
     if (before_k && !(intact && accepted)) {
