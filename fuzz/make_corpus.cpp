@@ -8,6 +8,8 @@
 //   OUT_DIR/fuzz_sim/      tapes that pass in vsr-sim (checked here), of several lengths.
 //   OUT_DIR/fuzz_history/  client histories of real simulator runs, as JSON lines and
 //                          as Jepsen EDN.
+//   OUT_DIR/fuzz_storage/  journals built, crashed and damaged in fuzz_storage's input
+//                          language, and real formatted devices as RAW inputs.
 // Deterministic: the same binary writes the same files.
 #include <algorithm>
 #include <cstdint>
@@ -30,7 +32,9 @@
 #include "sim/simulator.hpp"
 #include "vsr/codec.hpp"
 #include "vsr/kv.hpp"
+#include "vsr/memory_device.hpp"
 #include "vsr/message.hpp"
+#include "vsr/storage.hpp"
 
 namespace fs = std::filesystem;
 using namespace vsr;
@@ -278,6 +282,193 @@ void history_corpus(const fs::path& dir) {
   fmt::print("fuzz_history: {} files\n", n);
 }
 
+// ---------------------------------------------------------------- storage
+
+/// fuzz_storage's BUILT input language (fuzz/fuzz_storage.cpp), written with deltas
+/// whose byte count does not depend on the stored state (at least one append, so a
+/// checkpoint and a truncation always have ops to name), so every byte lands where it
+/// is meant to.
+class StorageScript {
+ public:
+  /// ring: 0..3 picks 16, 4, 8 or 32 ring slots; fuse_ops: 0 never.
+  StorageScript(std::uint8_t ring, std::uint16_t fuse_ops, std::uint64_t seed)
+      : rng_(seed), b_{0, ring, static_cast<std::uint8_t>(fuse_ops & 0xff), static_cast<std::uint8_t>(fuse_ops >> 8)} {}
+
+  /// A write of n (1..3) entries; `truncate` only right after a write without
+  /// `compact` (so the stored log has ops above its checkpoint to drop).
+  void write(std::uint8_t n, bool big, bool state, bool compact, bool truncate = false) {
+    b_.push_back(0);
+    b_.push_back(static_cast<std::uint8_t>((truncate ? 0x01 : 0) | n << 1 | (state ? 0x08 : 0) |
+                                           (compact ? 0x30 : 0) | (big ? 0x40 : 0)));
+    if (truncate) byte();
+    entries(n, big);
+    if (state) byte();
+    if (compact) {
+      checkpoint();
+      byte();  // the discard's op
+    }
+  }
+  /// A snapshot install (the log restarts after a checkpoint) and n (1..3) entries.
+  void install(std::uint8_t n) {
+    b_.push_back(0);
+    b_.push_back(static_cast<std::uint8_t>(0x81 | n << 1 | 0x08));
+    b_.push_back(static_cast<std::uint8_t>(rng_.next() % 24));  // base op above the checkpoint
+    for (int i = 0; i < 8; ++i) byte();                         // its checksum
+    checkpoint();
+    entries(n, false);
+    byte();  // state
+  }
+  void sync() { b_.push_back(6); }
+  void format() { b_.push_back(0x86); }
+  /// Ends the build; then, per pending write, the crash: 7 lands whole, 3 is lost,
+  /// 11 then a byte tears it (each also stops the damage if no write is left to take it).
+  void end(const std::vector<std::uint8_t>& crash) {
+    b_.push_back(7);
+    b_.insert(b_.end(), crash.begin(), crash.end());
+  }
+  void flip(std::uint16_t offset, std::uint8_t bit) {
+    b_.push_back(static_cast<std::uint8_t>(bit << 2));
+    b_.push_back(static_cast<std::uint8_t>(offset & 0xff));
+    b_.push_back(static_cast<std::uint8_t>(offset >> 8));
+  }
+  void overwrite(std::uint8_t sector) {
+    b_.push_back(1);
+    b_.push_back(sector);
+    for (std::size_t i = 0; i < vsr::sector_bytes; ++i) byte();
+  }
+  void unreadable(std::uint8_t sector) {
+    b_.push_back(2);
+    b_.push_back(sector);
+  }
+  [[nodiscard]] const std::vector<std::uint8_t>& bytes() const { return b_; }
+
+ private:
+  void byte() { b_.push_back(static_cast<std::uint8_t>(rng_.next())); }
+  void entries(std::uint8_t n, bool big) {
+    for (std::uint8_t i = 0; i < n; ++i) {
+      byte();  // client
+      byte();  // request
+      b_.push_back(static_cast<std::uint8_t>(rng_.next() % (big ? 64 : 48)));  // size (x16 if big)
+      byte();  // fill
+    }
+  }
+  void checkpoint() {
+    byte();  // op
+    for (int i = 0; i < 8; ++i) byte();  // state hash
+    b_.push_back(static_cast<std::uint8_t>(rng_.next() % 40));  // machine bytes / 3
+    byte();  // fill
+    byte();  // client
+    byte();  // request
+    byte();  // reply bytes
+  }
+  sim::Prng rng_;
+  std::vector<std::uint8_t> b_;
+};
+
+/// A typical stretch of writes: a mix of small, big, compacting and truncating batches,
+/// synced every `sync_every` writes.
+void storage_writes(StorageScript& s, int count, int sync_every, std::uint64_t salt) {
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t k = static_cast<std::uint64_t>(i) * 7 + salt;
+    const bool compact = k % 5 == 0;
+    s.write(static_cast<std::uint8_t>(1 + k % 3), k % 4 == 1, k % 2 == 0, compact, i > 0 && k % 9 == 3);
+    if (sync_every > 0 && (i + 1) % sync_every == 0) s.sync();
+  }
+}
+
+/// A RAW input of fuzz_storage: every sector of `device` that is not all zeros, as
+/// [sector][n][its first 2(n+1) bytes].
+std::vector<std::uint8_t> raw_device(const vsr::MemoryDevice& device) {
+  std::vector<std::uint8_t> out{1};
+  const vsr::Bytes& d = device.durable();
+  for (std::size_t sector = 0; sector * vsr::sector_bytes < d.size(); ++sector) {
+    const std::size_t from = sector * vsr::sector_bytes;
+    const std::size_t to = std::min(d.size(), from + vsr::sector_bytes);
+    std::size_t used = to - from;
+    while (used > 0 && d[from + used - 1] == 0) --used;
+    if (used == 0) continue;
+    const std::size_t n = (used + 1) / 2;  // 2n bytes cover it
+    out.push_back(static_cast<std::uint8_t>(sector));
+    out.push_back(static_cast<std::uint8_t>(n - 1));
+    for (std::size_t i = 0; i < 2 * n; ++i) out.push_back(from + i < d.size() ? d[from + i] : 0);
+  }
+  return out;
+}
+
+/// A small journal for RAW seeds, as vsr-storage writes it: `writes` batches of one
+/// entry each over fuzz_storage's RAW geometry (72 sectors, 4 ring slots), synced but
+/// the last.
+std::vector<std::uint8_t> raw_journal(int writes) {
+  vsr::MemoryDevice device((4 + 4 + 64) * vsr::sector_bytes);
+  vsr::Storage storage(device, vsr::StorageOptions{1, 3, 4});
+  if (!storage.format()) return {};
+  for (int i = 0; i < writes; ++i) {
+    const vsr::PersistedState& s = storage.image();
+    vsr::PersistDelta d;
+    d.append = {vsr::LogEntry{vsr::ViewNumber(0), vsr::ClientId(1), vsr::RequestNumber(1 + static_cast<std::uint64_t>(i)),
+                              vsr::Bytes(24, static_cast<std::uint8_t>(i)), 0, vsr::SessionNumber(0)}};
+    d.append_first = s.last_op().next();
+    vsr::seal_chain(s.log.empty() ? s.log_base.checksum : s.log.back().checksum, d.append_first, d.append);
+    d.state = vsr::DurableState{vsr::ViewNumber(1), vsr::ViewNumber(1), vsr::CommitNumber(d.append_first.value)};
+    if (!storage.write(d)) return {};
+    if (i + 1 < writes && !storage.sync()) return {};
+  }
+  device.crash([](const vsr::MemoryDevice::Pending&) { return std::uint64_t{1000}; });
+  return raw_device(device);
+}
+
+void storage_corpus(const fs::path& dir) {
+  std::map<std::string, std::vector<std::uint8_t>> seeds;
+  {  // Many wraps and compactions of the 16-slot ring, then a crash amid unsynced writes.
+    StorageScript s(0, 0, 1);
+    storage_writes(s, 90, 4, 0);
+    storage_writes(s, 5, 0, 1);
+    s.end({7, 11, 1, 3, 7, 11, 2, 7, 3, 7});
+    seeds["built-wraps-crash"] = s.bytes();
+  }
+  {  // Four ring slots (a base record every two), the device dying mid-way.
+    StorageScript s(1, 57, 2);
+    storage_writes(s, 40, 3, 2);
+    s.end({7, 7, 11, 1, 3, 7});
+    seeds["built-fuse"] = s.bytes();
+  }
+  {  // 32 ring slots, everything synced, then damage: bits in the journal, a ring
+     // copy overwritten, a journal sector unreadable.
+    StorageScript s(3, 0, 3);
+    storage_writes(s, 60, 5, 3);
+    s.sync();
+    s.end({});
+    s.flip(static_cast<std::uint16_t>((4 + 32 + 3) * 512 + 40), 2);
+    s.overwrite(4 + 7);
+    s.unreadable(4 + 32 + 20);
+    seeds["built-damage"] = s.bytes();
+  }
+  {  // A snapshot install, truncations, and a second format mid-way.
+    StorageScript s(2, 0, 4);
+    storage_writes(s, 20, 2, 4);
+    s.install(2);
+    s.write(2, false, true, false);
+    s.write(1, false, false, false, true);
+    s.sync();
+    s.format();
+    storage_writes(s, 20, 3, 5);
+    s.end({11, 0, 7, 11, 1});
+    seeds["built-install-format"] = s.bytes();
+  }
+  {  // One damaged sector after a crash.
+    StorageScript s(0, 0, 5);
+    storage_writes(s, 30, 2, 6);
+    s.write(3, true, true, false);
+    s.end({7});
+    s.flip(static_cast<std::uint16_t>((4 + 16 + 2) * 512 + 100), 0);
+    seeds["built-crash-flip"] = s.bytes();
+  }
+  seeds["raw-formatted"] = raw_journal(0);
+  seeds["raw-journal"] = raw_journal(7);
+  for (const auto& [name, bytes] : seeds) write_file(dir / name, bytes);
+  fmt::print("fuzz_storage: {} files\n", seeds.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,7 +477,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   fs::path out(argv[1]);
-  for (const char* t : {"fuzz_codec", "fuzz_replica", "fuzz_sim", "fuzz_history"}) {
+  for (const char* t : {"fuzz_codec", "fuzz_replica", "fuzz_sim", "fuzz_history", "fuzz_storage"}) {
     remove_generated(out / t);
     fs::create_directories(out / t);
   }
@@ -294,5 +485,6 @@ int main(int argc, char** argv) {
   replica_corpus(out / "fuzz_replica");
   sim_corpus(out / "fuzz_sim");
   history_corpus(out / "fuzz_history");
+  storage_corpus(out / "fuzz_storage");
   return 0;
 }

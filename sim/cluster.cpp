@@ -21,12 +21,14 @@ Cluster::Cluster(std::vector<Config> configs, ClusterDriver& driver, const Syste
 }
 
 std::uint32_t Cluster::needing_recovery() const {
-  return static_cast<std::uint32_t>(
-      std::count_if(hosts_.begin(), hosts_.end(), [](const SimHost& h) { return h.needs_recovery(); }));
+  return static_cast<std::uint32_t>(std::count_if(hosts_.begin(), hosts_.end(), [](const SimHost& h) {
+    return h.needs_recovery() || h.damaged();
+  }));
 }
 
 bool Cluster::wipe_allowed(std::uint32_t r) const {
-  return sim::wipe_allowed(hosts_[r].needs_recovery(), needing_recovery(), config(r).max_faulty());
+  return sim::wipe_allowed(hosts_[r].needs_recovery() || hosts_[r].damaged(), needing_recovery(),
+                           config(r).max_faulty());
 }
 
 void Cluster::boot(std::uint32_t r) {
@@ -47,6 +49,18 @@ void Cluster::tick(std::uint32_t r) {
 void Cluster::complete_oldest_write(std::uint32_t r) {
   hosts_[r].complete_oldest_write([&](Outgoing&& o) { driver_->send(r, std::move(o)); });
   check_disk(r);
+  check_storage(r);
+}
+
+/// Issue 17: the device has not failed, and the journal of an up replica passes its own
+/// check and holds what the replica has.
+void Cluster::check_storage(std::uint32_t r) {
+  if (failed_) return;
+  if (const auto& failure = hosts_[r].host().device_failure()) {
+    report(CheckFailure{"storage-device", failure->message});
+    return;
+  }
+  if (auto f = hosts_[r].check_journal()) report(std::move(*f));
 }
 
 /// Issue 15: a disk never holds a compacted log without the checkpoint that covers
@@ -74,7 +88,8 @@ void Cluster::after_input(std::uint32_t r) {
   }
   driver_->observe(r, scratch_);
   if (host.carry_out(scratch_, [&](Outgoing&& o) { driver_->send(r, std::move(o)); })) driver_->write_queued(r);
-  if (failed_) return;
+  check_storage(r);
+  if (failed_ || !host.up()) return;
   if (auto f = host.check_after_input()) {
     report(std::move(*f));
     return;

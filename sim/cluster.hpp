@@ -38,6 +38,11 @@ class ClusterDriver {
   virtual void write_queued(std::uint32_t r) = 0;
   /// The first safety check that failed. Called once; the cluster checks nothing more.
   virtual void check_failed(const CheckFailure& failure) = 0;
+  /// Replica `r` restarted; `report` says how its storage recovery went (probes).
+  virtual void restarted(std::uint32_t r, const RestartReport& report) {
+    (void)r;
+    (void)report;
+  }
 };
 
 class Cluster {
@@ -59,7 +64,8 @@ class Cluster {
   [[nodiscard]] const InvariantChecker& checker() const { return checker_; }
   [[nodiscard]] bool failed() const { return failed_; }
 
-  /// Replicas whose disk was wiped and whose recovered state is not durable yet.
+  /// Replicas whose disk was wiped and whose recovered state is not durable yet, or
+  /// whose device storage faults damaged since their last restart (rule A2).
   [[nodiscard]] std::uint32_t needing_recovery() const;
   /// Whether crashing `r` may also wipe its disk within VR's fault model (at most f
   /// replicas without a trustworthy disk at a time).
@@ -85,7 +91,9 @@ class Cluster {
   /// out the replica's first output.
   template <typename NextNonce>
   void restart(std::uint32_t r, NextNonce&& next_nonce) {
-    if (auto f = hosts_[r].restart(next_nonce)) {
+    auto f = hosts_[r].restart(next_nonce);
+    driver_->restarted(r, hosts_[r].last_restart());
+    if (f) {
       report(std::move(*f));
       return;
     }
@@ -96,6 +104,7 @@ class Cluster {
   void after_input(std::uint32_t r);
   void check_committed_durable();
   void check_disk(std::uint32_t r);
+  void check_storage(std::uint32_t r);
   void check_machine(std::uint32_t r);
   void report(CheckFailure failure);
 

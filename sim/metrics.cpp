@@ -28,6 +28,12 @@ void Metrics::observe(const Output& out) {
   for (const Fact& f : out.facts) observe_fact(f);
 }
 
+void Metrics::observe_restart(const RestartReport& report) {
+  ProbeCounts hits{};
+  count_storage_probes(report, hits);
+  for (std::size_t p = 0; p < vsr::probe_count; ++p) stats_->probes[p] += hits[p];
+}
+
 void Metrics::observe_fact(const Fact& f) {
   RunStats& st = *stats_;
   if (const auto* done = std::get_if<ViewChangeCompleted>(&f)) {

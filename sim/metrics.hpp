@@ -9,6 +9,7 @@
 
 #include "sim/simulator.hpp"
 #include "vsr/facts.hpp"
+#include "vsr/host.hpp"
 #include "vsr/message.hpp"
 #include "vsr/output.hpp"
 #include "vsr/telemetry.hpp"
@@ -22,6 +23,8 @@ class Metrics {
 
   /// One replica output batch.
   void observe(const Output& out);
+  /// A replica restarted: the storage.* probes its recovery hit.
+  void observe_restart(const RestartReport& report);
   /// One client telemetry event.
   void observe_client(const TelemetryEvent& e) { ++stats_->telemetry[static_cast<std::size_t>(e.kind)]; }
   void sent(const Message& m);

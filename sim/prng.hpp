@@ -33,6 +33,7 @@ enum class Stream : std::uint64_t {
   nonces = 7,     // recovery nonces
   partitions = 8, // partition shapes
   buggify = 9,    // crashes aimed at interesting moments
+  storage = 10,   // storage faults: torn writes, corruption, latent errors, misdirected writes
 };
 
 /// Tape mode (fuzz_sim, `vsr-sim run --input FILE`): a shared cursor over input bytes

@@ -1,5 +1,7 @@
 #include "sim/sim_host.hpp"
 
+#include <fmt/format.h>
+
 namespace vsr::sim {
 
 std::uint64_t draw_disk_latency_us(const SwarmParams& params, Prng& rng) {
@@ -23,9 +25,81 @@ std::optional<CheckFailure> SimHost::check_committed(const Output& out) {
 }
 
 void SimHost::crash(bool wipe) {
-  host_.crash();
+  if (fault_params_ && host_.up() && has_writes() && fault_rng_->chance(fault_params_->torn_write_probability)) {
+    // The power fails in the middle of the sync of the writes in flight (D1-D3 in
+    // vsr/storage.hpp order its device calls): the first few calls go through.
+    device_->cut_power_after(fault_rng_->below(6));
+    ++fault_counts_.sync_cut;
+    host_.sync_storage_then_crash();
+  } else {
+    host_.crash();
+  }
+  if (fault_params_) {
+    crash_device(*device_, *fault_params_, *fault_rng_, fault_counts_);
+  } else {
+    device_->crash_losing_pending();
+  }
   ++incarnation_;
-  if (wipe) host_.wipe();
+  if (wipe) {
+    device_->wipe();
+    host_.wipe();
+    atlas_.clear();
+    damaged_ = false;
+    return;
+  }
+  if (fault_params_ && may_damage_() &&
+      damage_at_rest(*device_, host_.storage(), atlas_, *fault_params_, *fault_rng_, fault_counts_)) {
+    damaged_ = true;
+  }
+}
+
+std::optional<CheckFailure> SimHost::check_readback(const PersistedState& reference,
+                                                    const std::vector<PersistDelta>& lost,
+                                                    bool was_damaged, bool was_wiped) const {
+  const RestartReport& r = last_restart_;
+  const std::uint32_t self = host_.self().value;
+  if (!r.from_disk) {
+    if (was_wiped || was_damaged) return std::nullopt;
+    return CheckFailure{"storage-recovers",
+                        fmt::format("replica {}: storage could not restart it from its disk, and no "
+                                    "damage struck: {}",
+                                    self,
+                                    r.unreadable               ? r.unreadable->message
+                                    : r.storage && r.storage->faulty ? r.storage->faulty->why
+                                                                     : std::string("?"))};
+  }
+  PersistedState candidate = reference;
+  if (host_.disk() == candidate) return std::nullopt;
+  for (const PersistDelta& d : lost) {
+    apply_delta(candidate, d);
+    if (host_.disk() == candidate) return std::nullopt;
+  }
+  const PersistedState& got = host_.disk();
+  return CheckFailure{"storage-durable",
+                      fmt::format("replica {} restarted from disk with ops {}..{} in view {}, but ops "
+                                  "{}..{} in view {} were durable (an acknowledgement retracted)",
+                                  self, got.log_base.op.next(), got.last_op(), got.state.view,
+                                  reference.log_base.op.next(), reference.last_op(), reference.state.view)};
+}
+
+std::optional<CheckFailure> SimHost::check_journal() const {
+  if (!host_.up()) return std::nullopt;
+  const Storage& storage = host_.storage();
+  if (auto ok = storage.check(); !ok) {
+    return CheckFailure{"journal-consistent", fmt::format("replica {}: {}", host_.self(), ok.error().message)};
+  }
+  const Replica& r = host_.replica();
+  const PersistedState& image = storage.image();
+  const bool same_log = image.log_base.op == r.log_base() && image.last_op() == r.op() &&
+                        (r.op() == r.log_base() || image.log.back().checksum == r.checksum_at(r.op()));
+  if (!same_log || image.state.view != r.view()) {
+    return CheckFailure{"journal-consistent",
+                        fmt::format("replica {}: its journal holds ops {}..{} in view {}, the replica "
+                                    "ops {}..{} in view {}",
+                                    host_.self(), image.log_base.op.next(), image.last_op(), image.state.view,
+                                    r.log_base().next(), r.op(), r.view())};
+  }
+  return std::nullopt;
 }
 
 }  // namespace vsr::sim

@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
 
 #include "sim/invariants.hpp"
 #include "sim/prng.hpp"
+#include "sim/storage_faults.hpp"
 #include "sim/swarm.hpp"
 #include "sim/system.hpp"
 #include "vsr/host.hpp"
@@ -27,6 +29,11 @@ namespace vsr::sim {
   return already_needs_recovery || needing_recovery + 1 <= max_faulty;
 }
 
+/// The simulated device's capacity (allocated as written): base records up to 16 MiB,
+/// a log of about 150,000 small KV entries; a run whose log outgrows it fails its
+/// replica's device (and so its liveness) rather than the host.
+inline constexpr std::uint64_t sim_device_bytes = std::uint64_t{64} << 20;
+
 /// The simulated disk's latency for one write, drawn from `rng` with the swarm's disk
 /// parameters: exponential around the mean, plus a rare stall.
 [[nodiscard]] std::uint64_t draw_disk_latency_us(const SwarmParams& params, Prng& rng);
@@ -36,7 +43,27 @@ class SimHost {
   /// A host of replica `config.self`, down, on an empty disk, whose replica runs the
   /// machines `machines` makes; `checker` and `machines` must outlive it.
   SimHost(const Config& config, InvariantChecker& checker, const MachineFactory& machines)
-      : host_(config), checker_(&checker), machines_(&machines) {}
+      : device_(std::make_unique<MemoryDevice>(sim_device_bytes)),
+        host_(config, *device_),
+        checker_(&checker),
+        machines_(&machines) {}
+
+  /// Storage faults (sim/storage_faults.hpp) with the seed's rates, drawn from `rng`;
+  /// `may_damage()` says whether damage keeps the atlas's budget (rule A2). Without
+  /// this call, a crash loses every pending write and nothing else strikes the device.
+  /// `params` and `rng` must outlive the host.
+  void set_storage_faults(const SwarmParams& params, Prng& rng, std::function<bool()> may_damage) {
+    fault_params_ = &params;
+    fault_rng_ = &rng;
+    may_damage_ = std::move(may_damage);
+  }
+  [[nodiscard]] MemoryDevice& device() { return *device_; }
+  [[nodiscard]] const StorageFaultCounts& storage_faults() const { return fault_counts_; }
+  [[nodiscard]] DamageAtlas& atlas() { return atlas_; }
+  /// Damaged since its last restart (counts in the wipe budget, rule A2).
+  [[nodiscard]] bool damaged() const { return damaged_; }
+  /// Marks the device damaged by hand (scenarios' storage commands).
+  void mark_damaged() { damaged_ = true; }
 
   [[nodiscard]] ReplicaHost& host() { return host_; }
   [[nodiscard]] const ReplicaHost& host() const { return host_; }
@@ -57,8 +84,13 @@ class SimHost {
   [[nodiscard]] std::optional<CheckFailure> check_committed(const Output& out);
 
   /// ReplicaHost::carry_out, with every message that leaves shown to the checker.
+  /// With storage faults on, the batch's record may be misdirected first.
   template <typename Send>
   bool carry_out(Output& out, Send&& send) {
+    if (fault_params_ && may_damage_() &&
+        maybe_misdirect(*device_, host_.storage(), out.persist, atlas_, *fault_params_, *fault_rng_, fault_counts_)) {
+      damaged_ = true;
+    }
     return host_.carry_out(out, shown_to_checker(send));
   }
   /// ReplicaHost::complete_oldest_write, with every released message shown to the checker.
@@ -81,18 +113,31 @@ class SimHost {
   void crash(bool wipe);
 
   /// Restarts the replica (precondition: down) on a fresh machine: in recovery, with
-  /// the nonce `next_nonce()` returns, if its disk was wiped and no recovered state is
-  /// durable yet; from its disk otherwise. Then tells the checker (on_restart).
+  /// the nonce `next_nonce()` returns, if its disk was wiped, no recovered state is
+  /// durable yet, or storage found a faulty record; from its disk otherwise. Checks what
+  /// storage read back (check_readback), then tells the checker (on_restart).
   template <typename NextNonce>
   [[nodiscard]] std::optional<CheckFailure> restart(NextNonce&& next_nonce) {
-    bool recover = host_.needs_recovery();
-    if (recover) {
-      host_.start_recovery((*machines_)(), Nonce(next_nonce()));
-    } else {
-      host_.restart_from_disk((*machines_)());
+    const PersistedState reference = host_.disk();
+    const std::vector<PersistDelta> lost = host_.lost_writes();
+    const bool was_damaged = damaged_;
+    const bool was_wiped = host_.needs_recovery();
+    last_restart_ = host_.restart((*machines_)(), next_nonce);
+    damaged_ = false;
+    if (!last_restart_.from_disk) atlas_.clear();  // formatted for recovery
+    if (host_.device_failure()) {
+      return CheckFailure{"storage-device", host_.device_failure()->message};
     }
-    return checker_->on_restart(host_.replica(), recover);
+    if (auto f = check_readback(reference, lost, was_damaged, was_wiped)) return f;
+    return checker_->on_restart(host_.replica(), !last_restart_.from_disk);
   }
+  /// How the last restart went.
+  [[nodiscard]] const RestartReport& last_restart() const { return last_restart_; }
+
+  /// The journal's own consistency check, and that it holds what the replica has
+  /// (every batch is written to storage when carried out, so after any input storage's
+  /// image is the replica's log and view state). Call after the input's carry_out.
+  [[nodiscard]] std::optional<CheckFailure> check_journal() const;
 
   /// The time a write queued at `now_us` with `latency_us` becomes durable: writes
   /// complete in queue order, so never before the previous one.
@@ -120,7 +165,22 @@ class SimHost {
     };
   }
 
+  /// No acknowledgement retracted: a restart from disk recovered the durable reference
+  /// plus, at most, some of the writes the crash lost (in order); and storage reports a
+  /// faulty record only when damage struck.
+  [[nodiscard]] std::optional<CheckFailure> check_readback(const PersistedState& reference,
+                                                           const std::vector<PersistDelta>& lost,
+                                                           bool was_damaged, bool was_wiped) const;
+
+  std::unique_ptr<MemoryDevice> device_;  // stable: host_ keeps a reference
   ReplicaHost host_;
+  const SwarmParams* fault_params_ = nullptr;
+  Prng* fault_rng_ = nullptr;
+  std::function<bool()> may_damage_;
+  StorageFaultCounts fault_counts_;
+  DamageAtlas atlas_;
+  bool damaged_ = false;
+  RestartReport last_restart_;
   InvariantChecker* checker_;
   const MachineFactory* machines_;
   std::uint64_t incarnation_ = 0;

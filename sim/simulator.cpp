@@ -83,6 +83,7 @@ std::vector<Config> cluster_configs(const SwarmParams& params) {
     configs.back().log_retention_ops = params.log_retention_ops;
     configs.back().snapshot_chunk_bytes = params.snapshot_chunk_bytes;
     configs.back().max_client_sessions = params.max_client_sessions;
+    configs.back().journal_ring_slots = params.journal_ring_slots;
     configs.back().max_message_bytes = params.max_message_bytes;
     VSR_ASSERT(configs.back().validate().has_value(), "the swarm drew invalid protocol bounds");
   }
@@ -135,11 +136,14 @@ struct Streams {
         clocks(Prng::stream(seed, Stream::clocks)),
         disk(Prng::stream(seed, Stream::disk)),
         nonces(Prng::stream(seed, Stream::nonces)),
-        buggify(Prng::stream(seed, Stream::buggify)) {
+        buggify(Prng::stream(seed, Stream::buggify)),
+        storage(Prng::stream(seed, Stream::storage)) {
     if (tape == nullptr) return;
-    for (Prng* rng : {&network, &faults, &partitions, &workload, &clocks, &disk, &nonces, &buggify}) rng->attach(tape);
+    for (Prng* rng : {&network, &faults, &partitions, &workload, &clocks, &disk, &nonces, &buggify, &storage}) {
+      rng->attach(tape);
+    }
   }
-  Prng network, faults, partitions, workload, clocks, disk, nonces, buggify;
+  Prng network, faults, partitions, workload, clocks, disk, nonces, buggify, storage;
 };
 
 class Simulation final : private ClusterDriver, private FaultTarget {
@@ -167,6 +171,7 @@ class Simulation final : private ClusterDriver, private FaultTarget {
   void deliver_to_replica(std::uint32_t r, std::uint32_t parcel);
   void disk_done(std::uint32_t r, std::uint64_t incarnation);
   void observe(std::uint32_t r, const Output& out) override;
+  void restarted(std::uint32_t r, const RestartReport& report) override;
   void send(std::uint32_t r, Outgoing&& o) override { send(Endpoint(ReplicaIndex(static_cast<std::uint8_t>(r))), std::move(o)); }
   void write_queued(std::uint32_t r) override;
   void check_failed(const CheckFailure& f) override { fail(RunVerdict::safety, f.check, f.detail); }
@@ -256,6 +261,11 @@ Simulation::Simulation(const RunOptions& o)
               options_.record_schedule ? &result_.schedule : nullptr),
       metrics_(result_.stats, params_.tick_us) {
   result_.params = params_;
+  // Storage faults strike in the fault phase only, within the wipe budget (rule A2).
+  for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
+    cluster_.host(r).set_storage_faults(params_, rng_.storage,
+                                        [this, r] { return !liveness_ && cluster_.wipe_allowed(r); });
+  }
   if (options_.record_schedule) {
     result_.schedule.system = system_->name;
     result_.schedule.params = params_;
@@ -326,6 +336,12 @@ void Simulation::finish() {
   for (std::uint32_t r = 0; r < cluster_.size(); ++r) {
     const SimHost& host = cluster_.host(r);
     if (host.up()) result_.stats.final_commit = std::max(result_.stats.final_commit, host.replica().commit().value);
+    const StorageFaultCounts& faults = host.storage_faults();
+    result_.stats.storage_torn += faults.torn;
+    result_.stats.storage_corrupted += faults.corrupted;
+    result_.stats.storage_latent += faults.latent;
+    result_.stats.storage_misdirected += faults.misdirected;
+    result_.stats.storage_sync_cut += faults.sync_cut;
   }
   check_history();
   result_.history = run_->take_history();
@@ -379,6 +395,10 @@ void Simulation::replica_tick(std::uint32_t r, std::uint64_t incarnation) {
   if (replicas_[r].paused) return;
   emit(trace::ReplicaEvent{trace::tick, r});
   cluster_.tick(r);
+}
+
+void Simulation::restarted(std::uint32_t /*r*/, const RestartReport& report) {
+  metrics_.observe_restart(report);
 }
 
 void Simulation::observe(std::uint32_t r, const Output& out) {

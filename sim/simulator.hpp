@@ -98,6 +98,12 @@ struct RunStats {
   std::uint64_t no_primary_us = 0;          // time with no up, unpaused, normal primary
   std::uint64_t no_primary_windows = 0;
   std::uint64_t no_primary_longest_us = 0;
+  // Storage faults that struck (sim/storage_faults.hpp), summed over replicas.
+  std::uint64_t storage_torn = 0;         // writes torn at a crash
+  std::uint64_t storage_corrupted = 0;    // bit flips at rest
+  std::uint64_t storage_latent = 0;       // latent sector errors
+  std::uint64_t storage_misdirected = 0;  // journal writes landed elsewhere
+  std::uint64_t storage_sync_cut = 0;     // crashes in the middle of a sync
   // The streaming linearizability check (sim/lin_stream.hpp).
   std::uint64_t lin_segments = 0;          // segments checked
   std::uint64_t lin_largest_segment = 0;   // ops in the largest

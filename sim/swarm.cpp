@@ -121,6 +121,12 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
   }
   // Drawn after the session bound, for the same reason.
   if (rng.chance(0.25)) p.max_message_bytes = rng.between(1024, 16 * 1024);
+  // Issue 17, drawn after everything else, for the same reason.
+  p.torn_write_probability = maybe_rate(rng, 0.3, 0.5 * scale);
+  p.corruption_probability = maybe_rate(rng, 0.5, 0.4 * scale);
+  p.latent_error_probability = maybe_rate(rng, 0.6, 0.2 * scale);
+  p.misdirect_probability = maybe_rate(rng, 0.6, 0.01 * scale);
+  if (rng.chance(0.5)) p.journal_ring_slots = std::uint32_t{8} << rng.below(4);
   if (faults == FaultLevel::none) {
     // Keep the drawn delays and the protocol bounds (they are not faults); switch every
     // fault off.
@@ -132,6 +138,7 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
     fault_free.snapshot_chunk_bytes = p.snapshot_chunk_bytes;
     fault_free.max_client_sessions = p.max_client_sessions;
     fault_free.max_message_bytes = p.max_message_bytes;
+    fault_free.journal_ring_slots = p.journal_ring_slots;
     return fault_free;
   }
   return p;
@@ -156,6 +163,9 @@ std::string describe(const SwarmParams& p) {
                    p.disk_latency_mean_us, p.disk_slow_probability, p.disk_slow_mean_us,
                    p.think_mean_us, p.give_up_us, p.pipeline_ops, p.checkpoint_interval_ops, p.log_retention_ops,
                    p.snapshot_chunk_bytes, p.snapshot_corrupt_probability, p.max_client_sessions, p.max_message_bytes);
+  s += fmt::format("\nstorage: torn={:.3f} corrupt={:.3f} latent={:.3f} misdirect={:.4f} ring-slots={}",
+                   p.torn_write_probability, p.corruption_probability, p.latent_error_probability,
+                   p.misdirect_probability, p.journal_ring_slots);
   return s;
 }
 
@@ -179,6 +189,19 @@ std::string_view fault_model_text() {
             burst of messages that arrived meanwhile.
   disks     each write completes after an exponential latency, in order; some
             writes stall (a long tail), which keeps promises-in-flight windows open.
+            A completed write syncs storage (an fsync: every record written so far).
+  storage   the replica's journal (vsr/storage.hpp) on a simulated device. At a crash
+            each write in flight lands whole, not at all, or torn (a sector-aligned
+            prefix); with the torn-write chance, the crash strikes in the middle of
+            the sync of the writes in flight, after some of its device calls. At rest: bit flips (found by checksums) and latent sector errors
+            (a read fails); a record's journal write may land at another offset.
+            The fault atlas, so that the cluster can always recover:
+            - per record, never both its journal copy and its ring copy damaged, and
+              never both copies of one superblock slot;
+            - damage (not torn writes) strikes only within the wipe budget: a damaged
+              replica counts as one of the f that may lack a trustworthy disk, until
+              it restarts (from its disk if the damage spared what it reads, else in
+              recovery, rebuilt from its peers), so no op is damaged on a quorum.
   clocks    each replica ticks at its own rate (drift up to 5%) and phase (skew).
   phases    fault phase (--duration), then the liveness phase: heal all partitions
             and clogs, restart and resume everyone, stop drops; within 20 s every

@@ -90,6 +90,19 @@ struct SwarmParams {
   // protocol: Config::max_message_bytes; 1..16 KiB for a quarter of the seeds, so log
   // suffixes, runs and repairs are cut to fit in an ordinary sweep (issue 15)
   std::uint64_t max_message_bytes = std::uint64_t{64} << 20;
+  // storage faults (issue 17; sim/storage_faults.hpp, each drawn from Stream::storage
+  // when it strikes): per write in flight at a crash, the chance it is torn (a
+  // sector-aligned prefix lands; otherwise it lands whole or not at all, evenly); per
+  // crash, the chances of at-rest corruption (a bit flip) and of a latent sector error
+  // on the stored journal or superblock; per record written, the chance its journal
+  // write lands at another place. Damage stays within the fault atlas.
+  double torn_write_probability = 0;
+  double corruption_probability = 0;
+  double latent_error_probability = 0;
+  double misdirect_probability = 0;
+  // storage: Config::journal_ring_slots; small rings (8..64) for half the seeds, so
+  // base records (compaction) and their superblocks come often
+  std::uint32_t journal_ring_slots = 256;
 
   bool operator==(const SwarmParams&) const = default;
 };

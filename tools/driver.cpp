@@ -143,8 +143,10 @@ void print_summary(const RunResult& r, double wall_ms) {
   fmt::print("ops: {} ok, {} failed, {} indeterminate\n", st.ops_ok, st.ops_failed, st.ops_info);
   fmt::print("protocol: final view {}, {} view changes completed, final commit {}\n", st.final_view,
              st.view_changes, st.final_commit);
-  fmt::print("faults: {} crashes ({} wiped), {} partitions, {} pauses\n", st.crashes, st.wipes,
-             st.partitions, st.pauses);
+  fmt::print("faults: {} crashes ({} wiped), {} partitions, {} pauses; storage: {} torn, {} corrupted, {} latent, "
+             "{} misdirected, {} cut mid-sync\n",
+             st.crashes, st.wipes, st.partitions, st.pauses, st.storage_torn, st.storage_corrupted, st.storage_latent,
+             st.storage_misdirected, st.storage_sync_cut);
   fmt::print("messages: {} sent, {} delivered, {} dropped; {} events\n", st.messages_sent,
              st.messages_delivered, st.messages_dropped, st.events);
   double sim_s = static_cast<double>(st.simulated_us) / 1e6;

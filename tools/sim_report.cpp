@@ -122,6 +122,11 @@ void Coverage::add(const RunStats& s) {
   for (std::size_t i = 0; i < telemetry.size(); ++i) telemetry[i] += s.telemetry[i];
   crashes += s.crashes;
   wipes += s.wipes;
+  storage_torn += s.storage_torn;
+  storage_corrupted += s.storage_corrupted;
+  storage_latent += s.storage_latent;
+  storage_misdirected += s.storage_misdirected;
+  storage_sync_cut += s.storage_sync_cut;
   partitions += s.partitions;
   pauses += s.pauses;
   clogs += s.clogs;
@@ -170,6 +175,8 @@ void print_coverage(std::ostream& out, const Coverage& c) {
              ms(c.no_primary_longest_us));
   fmt::print(out, "\ncoverage: faults: {} crashes ({} wiped), {} partitions, {} pauses, {} clogs, {} drops\n", c.crashes,
              c.wipes, c.partitions, c.pauses, c.clogs, c.drops);
+  fmt::print(out, "coverage: storage faults: {} torn writes, {} bit flips, {} latent sector errors, {} misdirected writes, {} syncs cut by a crash\n",
+             c.storage_torn, c.storage_corrupted, c.storage_latent, c.storage_misdirected, c.storage_sync_cut);
   fmt::print(out, "coverage: messages sent by type: {}\n", by_type(c.messages));
   fmt::print(out, "coverage: telemetry events:\n");
   for (std::size_t i = 0; i < c.telemetry.size(); ++i) {
@@ -208,7 +215,10 @@ nlohmann::json coverage_json(const Coverage& c) {
   j["messages_by_type"] = messages;
   j["telemetry"] = events;
   j["faults"] = {{"crashes", c.crashes}, {"wipes", c.wipes}, {"partitions", c.partitions},
-                 {"pauses", c.pauses}, {"clogs", c.clogs}, {"drops", c.drops}};
+                 {"pauses", c.pauses}, {"clogs", c.clogs}, {"drops", c.drops},
+                 {"storage_torn", c.storage_torn}, {"storage_corrupted", c.storage_corrupted},
+                 {"storage_latent", c.storage_latent}, {"storage_misdirected", c.storage_misdirected},
+                 {"storage_sync_cut", c.storage_sync_cut}};
   // The per-seed metrics, over the whole sweep, plus the sweep-only totals.
   SeedMetrics all;
   all.ops = c.ops;

@@ -58,6 +58,9 @@ Result<void> Config::validate() const {
   BOOST_OUTCOME_TRY(check_timeouts(timeouts));
   if (max_repair_entries < 1) return Error{"config: max_repair_entries must be at least 1"};
   if (max_pipeline_ops < 1) return Error{"config: max_pipeline_ops must be at least 1"};
+  if (journal_ring_slots < 4 || journal_ring_slots > (1u << 20)) {
+    return Error{fmt::format("config: journal_ring_slots {} is outside 4..2^20", journal_ring_slots)};
+  }
   if (log_retention_ops > (1u << 30)) {
     return Error{fmt::format("config: log_retention_ops {} is above 2^30", log_retention_ops)};
   }

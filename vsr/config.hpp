@@ -79,6 +79,10 @@ struct Config {
   /// replica (the table is replicated state); its client's later requests are answered
   /// Reply::evicted. While bounded, requests must name a session (Request).
   std::uint32_t max_client_sessions = 0;
+  /// The storage engine's header ring (vsr/storage.hpp): a base record compacts the
+  /// journal at least every journal_ring_slots / 2 records. At least 4. A host's
+  /// storage refuses a device formatted with another value.
+  std::uint32_t journal_ring_slots = 256;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,

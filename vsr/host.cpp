@@ -9,6 +9,7 @@ StorageOptions storage_options(const Config& config) {
   StorageOptions o;
   o.replica = config.self.value;
   o.replica_count = config.replica_count;
+  o.ring_slots = config.journal_ring_slots;
   return o;
 }
 }  // namespace
@@ -66,12 +67,29 @@ void ReplicaHost::crash() {
   if (own_device_) own_device_->crash_losing_pending();
 }
 
+void ReplicaHost::sync_storage_then_crash() {
+  VSR_ASSERT(replica_.has_value(), "sync_storage_then_crash: the replica is down");
+  (void)storage_.sync();  // its outcome is moot: the host crashes next
+  crash();
+}
+
 void ReplicaHost::wipe() {
   VSR_ASSERT(!replica_.has_value(), "wipe: the replica is up (crash it first)");
   if (own_device_) own_device_->wipe();
   disk_ = PersistedState{};
   lost_.clear();
   needs_recovery_ = true;
+}
+
+void count_storage_probes(const RestartReport& report, ProbeCounts& probes) {
+  if (!report.storage) return;
+  const RecoveryReport& s = *report.storage;
+  auto hit = [&](Probe p, bool when) { probes[static_cast<std::size_t>(p)] += when ? 1 : 0; };
+  hit(Probe::storage_torn_tail, s.torn_tail);
+  hit(Probe::storage_faulty_record, s.faulty.has_value());
+  hit(Probe::storage_header_from_ring, s.copies_repaired > 0);
+  hit(Probe::storage_ring_rewritten, s.ring_copies_missing > 0);
+  hit(Probe::storage_superblock_copy_bad, s.superblock_copies_valid < superblock_sectors);
 }
 
 bool ReplicaHost::try_restart_from_disk(std::unique_ptr<StateMachine>& machine, RestartReport& report) {

@@ -50,6 +50,9 @@ struct RestartReport {
   std::optional<Error> unreadable;
 };
 
+/// Adds the storage.* probes (vsr/probe.hpp) what `report` found hits to `probes`.
+void count_storage_probes(const RestartReport& report, ProbeCounts& probes);
+
 class ReplicaHost {
  public:
   /// A host whose replica is down, on an empty in-memory device (a crash loses its
@@ -97,6 +100,11 @@ class ReplicaHost {
   /// The process dies: the replica, its writes in flight and every message waiting on
   /// them are lost. The disk keeps what was durable.
   void crash();
+  /// Starts syncing storage as a completing write would, but completes nothing: no
+  /// message leaves and the durable reference stays. For drivers that cut the power in
+  /// the middle of that sync (the simulator arms MemoryDevice::cut_power_after first)
+  /// and crash() the host right after. Precondition: up.
+  void sync_storage_then_crash();
   /// The disk is lost as well (the device is erased when it is the host's own; a
   /// driver's device, the driver erases). Precondition: down. Until a recovered state
   /// is durable again, needs_recovery().

@@ -42,8 +42,16 @@ Result<void> MemoryDevice::read(std::uint64_t offset, std::span<std::uint8_t> in
   return outcome::success();
 }
 
+bool MemoryDevice::powered() {
+  if (!power_calls_left_) return true;
+  if (*power_calls_left_ == 0) return false;
+  --*power_calls_left_;
+  return true;
+}
+
 Result<void> MemoryDevice::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
   BOOST_OUTCOME_TRY(check_range("write", offset, data.size()));
+  if (!powered()) return outcome::success();
   if (redirect_) {
     const std::uint64_t to = *redirect_;
     redirect_.reset();
@@ -61,6 +69,7 @@ void MemoryDevice::land(std::uint64_t offset, std::span<const std::uint8_t> data
 }
 
 Result<void> MemoryDevice::sync() {
+  if (!powered()) return outcome::success();
   ++syncs_;
   for (const Pending& p : pending_) land(p.offset, p.data);
   pending_.clear();
@@ -74,6 +83,7 @@ void MemoryDevice::crash(const std::function<std::uint64_t(const Pending&)>& lan
   }
   pending_.clear();
   redirect_.reset();
+  power_calls_left_.reset();
 }
 
 void MemoryDevice::flip_bit(std::uint64_t offset, std::uint32_t bit) {
@@ -89,6 +99,7 @@ void MemoryDevice::wipe() {
   pending_.clear();
   unreadable_.clear();
   redirect_.reset();
+  power_calls_left_.reset();
 }
 
 }  // namespace vsr

@@ -50,6 +50,10 @@ class MemoryDevice : public BlockDevice {
   void fail_reads_at(std::uint64_t offset);
   /// The next write lands at `to` instead of its own offset (a misdirected write).
   void redirect_next_write(std::uint64_t to) { redirect_ = to; }
+  /// A power cut in the middle of what follows: the next `calls` writes and syncs go
+  /// through, every later one is ignored (reported done: the caller never learns, a
+  /// driver crashes it next) until crash() or wipe().
+  void cut_power_after(std::uint64_t calls) { power_calls_left_ = calls; }
   /// The durable bytes (what a crash keeps), for tests and checks.
   [[nodiscard]] const Bytes& durable() const { return durable_; }
   /// Erases everything (durable and pending).
@@ -66,6 +70,9 @@ class MemoryDevice : public BlockDevice {
   std::vector<Pending> pending_;
   std::set<std::uint64_t> unreadable_;  // sector indexes
   std::optional<std::uint64_t> redirect_;
+  std::optional<std::uint64_t> power_calls_left_;  // set: a power cut is armed
+  /// Whether the power is still on for one more call (counts it).
+  bool powered();
   std::uint64_t syncs_ = 0;
 };
 

@@ -3,7 +3,9 @@
 // completing, a recovery refused and retried...). They are pure and deterministic:
 // each replica counts them into its output batch (Output::probes), no globals; the
 // simulator sums them so a sweep can show which paths it exercised, and which it never
-// reached (README, "Protocol-path coverage").
+// reached (README, "Protocol-path coverage"). The storage.* probes count what a
+// restart's storage recovery found (vsr/host.hpp, count_storage_probes): the host's
+// paths, not the replica's, counted by whoever drives the host.
 #pragma once
 
 #include <array>
@@ -47,7 +49,12 @@ namespace vsr {
   X(state_transfer_by_snapshot, "state_transfer.by_snapshot")                                       \
   X(recovery_by_snapshot, "recovery.by_snapshot")                                                   \
   X(view_change_by_snapshot, "view_change.fetch_completed_by_snapshot")                             \
-  X(snapshot_refused, "snapshot.refused")
+  X(snapshot_refused, "snapshot.refused")                                                            \
+  X(storage_torn_tail, "storage.torn_tail_discarded")                                               \
+  X(storage_faulty_record, "storage.faulty_record_recovered_from_peers")                            \
+  X(storage_header_from_ring, "storage.header_repaired_from_ring")                                  \
+  X(storage_ring_rewritten, "storage.ring_copies_rewritten")                                        \
+  X(storage_superblock_copy_bad, "storage.superblock_copy_damaged")
 
 enum class Probe : std::uint8_t {
 #define VSR_X(id, name) id,

@@ -60,9 +60,9 @@ Result<void> Storage::format() {
   ready_ = true;
   BOOST_OUTCOME_TRY(write_base());
   BOOST_OUTCOME_TRY(device_->sync());
-  // Both slots name the new base, so no copy of an older superblock survives.
+  // Both slots name the new base (superblocks seq + 1 and seq + 2), so no copy of an
+  // older superblock survives.
   BOOST_OUTCOME_TRY(write_superblock(*pending_base_));
-  --superblock_seq_;
   BOOST_OUTCOME_TRY(write_superblock(*pending_base_));
   for (auto& [ring_seq, header] : unringed_) {
     BOOST_OUTCOME_TRY(device_->write(geometry_.ring_offset(ring_seq), header));
@@ -109,12 +109,17 @@ Result<std::uint64_t> Storage::write(const PersistDelta& delta) {
 }
 
 bool Storage::wants_base() const {
-  if (pending_base_) return false;
+  // With a base pending (the caller has not synced since it was written), the next one
+  // waits until the journal is half full: write_base publishes the pending one first.
+  if (pending_base_) return used_ > geometry_.journal_sectors / 2;
   return used_ > geometry_.journal_sectors / 4 ||
          written_seq_ - records_.front().seq >= geometry_.ring_slots / 2;
 }
 
 Result<void> Storage::write_base() {
+  if (pending_base_) {
+    BOOST_OUTCOME_TRY(sync());  // publishes the pending base: the journal below it is free
+  }
   BOOST_OUTCOME_TRY(append_record(RecordKind::base, encode_base_body(image_), image_.log_base.op.next(),
                                   image_.last_op(), image_.state.view));
   pending_base_ = records_.back();
@@ -158,9 +163,19 @@ Result<void> Storage::append_record(RecordKind kind, const Bytes& body, OpNumber
     return Error{fmt::format("storage: a record of {} bytes is too large for a journal of {} sectors",
                              body.size(), j)};
   }
-  const bool ring_full = !records_.empty() && h.seq - records_.front().seq >= geometry_.ring_slots;
+  // Without a pending base, a delta leaves the ring's last slot free: a base record must
+  // be able to follow it (wants_base writes one long before, except after a recovery
+  // whose pending base did not survive the crash).
+  const std::uint64_t ring_limit = geometry_.ring_slots - (kind == RecordKind::delta && !pending_base_ ? 1 : 0);
+  // A base record may take a full ring's slot: the record it overwrites the witness of
+  // is older than every record the ring vouches for in normal operation; the chain
+  // outgrows the ring only after recovery fell back to an older superblock, and then
+  // the base is the way out (D3: once published, the records below it are dead).
+  const bool ring_full = kind == RecordKind::delta && !records_.empty() && h.seq - records_.front().seq >= ring_limit;
   if (ring_full || !place(h.sectors())) {
-    if (kind == RecordKind::base && pending_base_) {
+    if (kind == RecordKind::base) {
+      // make_room would publish this base's pending predecessor, or write this very
+      // base again (no progress: an endless recursion).
       return Error{fmt::format("storage: journal full: no room for a base record of {} sectors",
                                h.sectors())};
     }
@@ -363,8 +378,10 @@ Result<Recovered> Storage::recover() {
     const RecordHeader& h = found->header;
     auto body = read_body(h);
     if (!body) {
-      if (found->ring_ok) {
-        report.faulty = faulty_record(h, body.error().message);  // durable, so maybe promised
+      if (found->ring_ok || exact) {
+        // Durable, so maybe promised: its ring copy says so, or the superblock names it
+        // as its base (written only once the base was durable, D2 and D3).
+        report.faulty = faulty_record(h, body.error().message);
       } else {
         report.torn_tail = true;  // never durable: no ring copy (D2)
       }
@@ -396,6 +413,23 @@ Result<Recovered> Storage::recover() {
   if (report.faulty) return out;
   written_seq_ = synced_seq_ = report.last_seq;
   last_checksum_ = parent;
+  // A ring slot belongs to the newest record of the chain that maps to it. The chain
+  // spans more than the ring only after a fallback to an older superblock (the newest
+  // one's copies damaged): rewriting an older record's copy there would erase the one
+  // that vouches for the newer record.
+  const std::size_t before = unringed_.size();
+  std::erase_if(unringed_, [&](const auto& u) { return u.first + geometry_.ring_slots <= report.last_seq; });
+  report.ring_copies_missing -= before - unringed_.size();
+  // A base record after the superblock's was written and never published (a crash came
+  // before its superblock was durable): it is pending again, and the next sync()
+  // publishes it. Without it the journal since the superblock's base could fill the
+  // ring with no base left to compact into.
+  for (auto r = records_.rbegin(); r + 1 < records_.rend(); ++r) {
+    if (r->kind == RecordKind::base) {
+      pending_base_ = *r;
+      break;
+    }
+  }
   recount_used();
   ready_ = true;
   return out;

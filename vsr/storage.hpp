@@ -123,6 +123,9 @@ class Storage {
   [[nodiscard]] std::uint64_t synced_seq() const { return synced_seq_; }
   [[nodiscard]] bool ready() const { return ready_; }
   [[nodiscard]] const StorageGeometry& geometry() const { return geometry_; }
+  /// Where the next record of `sectors` sectors goes, if the journal has room for it
+  /// without compacting first.
+  [[nodiscard]] std::optional<std::uint64_t> next_position(std::uint64_t sectors) const { return place(sectors); }
   /// The records from the durable superblock's base on, oldest first.
   [[nodiscard]] const std::deque<JournalRecord>& records() const { return records_; }
   /// The journal's own consistency check (positions chain, no overlap, ring bound,

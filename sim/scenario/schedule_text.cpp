@@ -38,7 +38,7 @@ using K = SimKey::Kind;
 using P = SwarmParams;
 constexpr std::uint64_t max_t = max_sim_duration_us;
 
-const std::array<SimKey, 26> sim_keys = {{
+const std::array<SimKey, 31> sim_keys = {{
     {"seed", K::seed, &P::seed},
     {"replicas", K::count, &P::replica_count, min_replicas, max_replicas},
     {"clients", K::count, &P::client_count, 0, max_clients},
@@ -65,6 +65,11 @@ const std::array<SimKey, 26> sim_keys = {{
     {"snapshot-corrupt", K::probability, &P::snapshot_corrupt_probability},
     {"sessions", K::count, &P::max_client_sessions, 0, 1'000'000},
     {"message-bytes", K::count, &P::max_message_bytes, min_message_bytes, max_frame_bytes},
+    {"storage-torn", K::probability, &P::torn_write_probability},
+    {"storage-corrupt", K::probability, &P::corruption_probability},
+    {"storage-latent", K::probability, &P::latent_error_probability},
+    {"storage-misdirect", K::probability, &P::misdirect_probability},
+    {"ring-slots", K::count, &P::journal_ring_slots, 4, 1u << 20},
 }};
 
 /// Calls `f` with a reference to the field `k` names in `s` (const if `s` is).
