@@ -53,6 +53,13 @@ void SimHost::crash(bool wipe) {
   }
 }
 
+void SimHost::crash_tearing_writes() {
+  host_.crash();
+  device_->crash([](const MemoryDevice::Pending&) { return std::uint64_t{1}; });
+  ++incarnation_;
+  fault_counts_.torn += 1;
+}
+
 std::optional<CheckFailure> SimHost::check_readback(const PersistedState& reference,
                                                     const std::vector<PersistDelta>& lost,
                                                     bool was_damaged, bool was_wiped) const {

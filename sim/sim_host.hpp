@@ -64,6 +64,11 @@ class SimHost {
   [[nodiscard]] bool damaged() const { return damaged_; }
   /// Marks the device damaged by hand (scenarios' storage commands).
   void mark_damaged() { damaged_ = true; }
+  /// Crashes the replica (precondition: up) so that each write in flight is torn: its
+  /// first sector lands, nothing after it (scenarios).
+  void crash_tearing_writes();
+  /// The next record written goes to a free place of the journal (scenarios).
+  void misdirect_next_record() { misdirect_next_ = true; }
 
   [[nodiscard]] ReplicaHost& host() { return host_; }
   [[nodiscard]] const ReplicaHost& host() const { return host_; }
@@ -87,6 +92,13 @@ class SimHost {
   /// With storage faults on, the batch's record may be misdirected first.
   template <typename Send>
   bool carry_out(Output& out, Send&& send) {
+    if (misdirect_next_ && !out.persist.empty()) {
+      misdirect_next_ = false;
+      SwarmParams always;
+      always.misdirect_probability = 1;
+      Prng rng(host_.self().value);
+      if (maybe_misdirect(*device_, host_.storage(), out.persist, atlas_, always, rng, fault_counts_)) damaged_ = true;
+    }
     if (fault_params_ && may_damage_() &&
         maybe_misdirect(*device_, host_.storage(), out.persist, atlas_, *fault_params_, *fault_rng_, fault_counts_)) {
       damaged_ = true;
@@ -180,6 +192,7 @@ class SimHost {
   StorageFaultCounts fault_counts_;
   DamageAtlas atlas_;
   bool damaged_ = false;
+  bool misdirect_next_ = false;
   RestartReport last_restart_;
   InvariantChecker* checker_;
   const MachineFactory* machines_;

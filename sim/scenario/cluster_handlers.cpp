@@ -190,6 +190,26 @@ void on_hold_persist(ScenarioSession& s, const ScriptCommand& c) {
   s.driver->hold_persist(replica_word(*s.driver, c.words[0]));
 }
 
+void on_storage(ScenarioSession& s, const ScriptCommand& c) {
+  ScenarioDriver& d = *s.driver;
+  const std::uint32_t r = replica_word(d, c.words[0]);
+  const std::string& how = c.words[1];
+  const auto* op = c.arg("op");
+  if (how == "corrupt" || how == "latent") {
+    if (op == nullptr) throw ScriptError{fmt::format("storage {}: needs op=K (the op whose record to damage)", how)};
+    d.damage(r, how, OpNumber(count_value(*op, "op", 1, UINT64_MAX)));
+    return;
+  }
+  if (op != nullptr) throw ScriptError{fmt::format("storage {}: takes no op=", how)};
+  if (how == "torn-crash") {
+    d.crash_torn(r);
+  } else if (how == "misdirect") {
+    d.misdirect_next_write(r);
+  } else {
+    throw ScriptError{fmt::format("storage: '{}' is not corrupt, latent, torn-crash or misdirect", how)};
+  }
+}
+
 void on_flush_persist(ScenarioSession& s, const ScriptCommand& c) {
   s.driver->flush_persist(replica_word(*s.driver, c.words[0]));
 }

@@ -32,6 +32,8 @@ const std::vector<CommandEntry>& command_table() {
       {{"crash", 1, 2, {}, "crash N [wipe]"}, on_crash, true},
       {{"restart", 1, 1, {}, "restart N"}, on_restart, true},
       {{"hold-persist", 1, 1, {}, "hold-persist N"}, on_hold_persist, true},
+      {{"storage", 2, 2, {"op"}, "storage N corrupt|latent op=K  |  storage N torn-crash  |  storage N misdirect"},
+       on_storage, true},
       {{"flush-persist", 1, 1, {}, "flush-persist N"}, on_flush_persist, true},
       {{"run", 0, 0, {"for", "drop", "load"}, "run for=DURATION [drop=P] [load=true]"}, on_run, true},
       {{"stabilize", 0, 0, {"max", "ticks"}, "stabilize [max=TICKS | ticks=N]"}, on_stabilize, true},

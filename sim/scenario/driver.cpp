@@ -6,6 +6,7 @@
 #include "sim/scenario/narration.hpp"
 #include "sim/scenario/values.hpp"
 #include "vsr/config.hpp"
+#include "vsr/storage_format.hpp"
 #include "vsr/replica.hpp"
 
 namespace vsr::sim {
@@ -323,6 +324,44 @@ void ScenarioDriver::crash(std::uint32_t r, bool wipe) {
   print("{}", what);
 }
 
+void ScenarioDriver::damage(std::uint32_t r, std::string_view how, OpNumber op) {
+  check_replica(r);
+  SimHost& host = cluster_.host(r);
+  if (host.up()) throw ScriptError{fmt::format("storage {}: replica {} is up (crash it first: damage strikes at rest)", how, r)};
+  const Storage& storage = host.host().storage();
+  for (const JournalRecord& rec : storage.records()) {
+    Sector s{};
+    if (!host.device().read(storage.geometry().journal_offset(rec.position), s)) continue;
+    auto h = decode_header(s);
+    if (!h || h.value().seq != rec.seq || h.value().kind != RecordKind::delta || h.value().body_bytes == 0) continue;
+    if (op < h.value().first_op || h.value().last_op < op) continue;
+    const std::uint64_t body = storage.geometry().journal_offset(rec.position + 1);
+    if (how == "corrupt") {
+      host.device().flip_bit(body + 7, 3);
+    } else {
+      host.device().fail_reads_at(body);
+    }
+    host.mark_damaged();
+    print("r{}: {} the body of journal record {} (ops {}..{})", r, how == "corrupt" ? "a bit flipped in" : "a latent read error on",
+          rec.seq, h.value().first_op, h.value().last_op);
+    return;
+  }
+  throw ScriptFailure{fmt::format("storage {}: replica {}'s journal holds no durable record with op {}", how, r, op)};
+}
+
+void ScenarioDriver::crash_torn(std::uint32_t r) {
+  SimHost& host = up_host(r);
+  const std::size_t lost = host.host().unpersisted_writes();
+  host.crash_tearing_writes();
+  hold_[r] = false;
+  print("r{} crashed; {} write(s) in flight torn (only their first sector landed)", r, lost);
+}
+
+void ScenarioDriver::misdirect_next_write(std::uint32_t r) {
+  up_host(r).misdirect_next_record();
+  print("r{}: its next journal write will land at another place of its journal", r);
+}
+
 void ScenarioDriver::restart(std::uint32_t r) {
   check_replica(r);
   if (cluster_.host(r).up()) throw ScriptError{fmt::format("restart: replica {} is up (crash it first)", r)};
@@ -338,8 +377,22 @@ void ScenarioDriver::say_restarted() {
   if (!restarting_) return;
   auto [r, recover] = *std::exchange(restarting_, std::nullopt);
   const Replica& x = cluster_.host(r).replica();
+  const RestartReport& report = cluster_.host(r).last_restart();
+  if (report.storage && (report.storage->torn_tail || report.storage->copies_repaired > 0 || report.storage->faulty)) {
+    const RecoveryReport& s = *report.storage;
+    std::string found = fmt::format("r{} storage: {} record(s) replayed", r, s.records);
+    if (s.torn_tail) found += ", a torn tail discarded (never synced)";
+    if (s.copies_repaired > 0) found += fmt::format(", {} header(s) repaired from the ring", s.copies_repaired);
+    if (s.faulty) {
+      found += fmt::format(", record {} (ops {}..{}) FAULTY: {}", s.faulty->seq, s.faulty->first_op, s.faulty->last_op,
+                           s.faulty->why);
+    }
+    print("{}", found);
+  }
   if (recover) {
     print("r{} restarts with an empty disk and runs recovery", r);
+  } else if (!report.from_disk) {
+    print("r{} cannot trust its disk: the device is formatted and it runs recovery (peers rebuild it)", r);
   } else {
     print("r{} restarts from its disk: view={} status={} op={} commit={}", r, x.view(), status_name(x.status()),
           x.op(), x.commit());

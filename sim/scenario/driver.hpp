@@ -104,6 +104,16 @@ class ScenarioDriver final : private ClusterDriver {
   void restart(std::uint32_t r);
   void hold_persist(std::uint32_t r);
   void flush_persist(std::uint32_t r);
+  /// Storage faults (issue 17) on down replica `r`'s device: `how` is corrupt (a bit
+  /// flip in the body of the journal record holding op `op`) or latent (that body's
+  /// sector fails every read). The device counts as damaged (the wipe budget).
+  void damage(std::uint32_t r, std::string_view how, OpNumber op);
+  /// Crashes up replica `r` so that each write in flight is torn: only its header
+  /// sector lands (a write of one sector lands whole).
+  void crash_torn(std::uint32_t r);
+  /// The next journal write of up replica `r` lands at a free place of the journal
+  /// instead of its own.
+  void misdirect_next_write(std::uint32_t r);
 
   // ---- what it shows (sim/scenario/driver_views.cpp)
   void pending(const QueueFilter& filter) const;

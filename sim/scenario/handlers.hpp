@@ -26,6 +26,7 @@ void on_heal(ScenarioSession& s, const ScriptCommand& c);
 void on_crash(ScenarioSession& s, const ScriptCommand& c);
 void on_restart(ScenarioSession& s, const ScriptCommand& c);
 void on_hold_persist(ScenarioSession& s, const ScriptCommand& c);
+void on_storage(ScenarioSession& s, const ScriptCommand& c);
 void on_flush_persist(ScenarioSession& s, const ScriptCommand& c);
 void on_run(ScenarioSession& s, const ScriptCommand& c);
 void on_stabilize(ScenarioSession& s, const ScriptCommand& c);
