@@ -292,7 +292,8 @@ void continue_after(MemoryDevice& device, Storage& storage, StorageOptions optio
 /// The durable bytes of the whole device (zeros where nothing was written).
 Bytes durable_image(const MemoryDevice& device) {
   Bytes out(device.size_bytes(), 0);
-  std::copy(device.durable().begin(), device.durable().end(), out.begin());
+  const Bytes durable = device.durable();
+  std::copy(durable.begin(), durable.end(), out.begin());
   return out;
 }
 

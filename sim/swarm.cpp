@@ -126,7 +126,7 @@ SwarmParams draw_swarm(std::uint64_t seed, FaultLevel faults,
   p.corruption_probability = maybe_rate(rng, 0.5, 0.4 * scale);
   p.latent_error_probability = maybe_rate(rng, 0.6, 0.2 * scale);
   p.misdirect_probability = maybe_rate(rng, 0.6, 0.01 * scale);
-  if (rng.chance(0.5)) p.journal_ring_slots = std::uint32_t{8} << rng.below(4);
+  if (rng.chance(0.25)) p.journal_ring_slots = std::uint32_t{32} << rng.below(4);
   if (faults == FaultLevel::none) {
     // Keep the drawn delays and the protocol bounds (they are not faults); switch every
     // fault off.

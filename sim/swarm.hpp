@@ -100,9 +100,9 @@ struct SwarmParams {
   double corruption_probability = 0;
   double latent_error_probability = 0;
   double misdirect_probability = 0;
-  // storage: Config::journal_ring_slots; small rings (8..64) for half the seeds, so
+  // storage: Config::journal_ring_slots; small rings (32..256) for a quarter of the seeds, so
   // base records (compaction) and their superblocks come often
-  std::uint32_t journal_ring_slots = 256;
+  std::uint32_t journal_ring_slots = 4096;
 
   bool operator==(const SwarmParams&) const = default;
 };

@@ -1,6 +1,6 @@
 // The block device the storage engine (vsr/storage.hpp) runs over: read, write and
 // sync at byte offsets. Pure interface: the real device (a file, vsr/io/file_device.hpp)
-// and the simulator's faulty one (sim/sim_device.hpp) implement it, and the engine's
+// and the simulator's faulty one (sim/storage_faults.hpp) implement it, and the engine's
 // format and recovery code is the same over both.
 //
 // Completions: every call completes before it returns, with its result. Asynchrony is
@@ -19,7 +19,7 @@
 namespace vsr {
 
 /// The unit of every device access: offsets and lengths are multiples of it. A write
-/// torn by a power loss lands a sector-aligned prefix of itself (sim/sim_device.hpp).
+/// torn by a power loss lands a sector-aligned prefix of itself (sim/storage_faults.hpp).
 inline constexpr std::size_t sector_bytes = 512;
 
 class BlockDevice {

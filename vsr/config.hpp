@@ -79,10 +79,13 @@ struct Config {
   /// replica (the table is replicated state); its client's later requests are answered
   /// Reply::evicted. While bounded, requests must name a session (Request).
   std::uint32_t max_client_sessions = 0;
-  /// The storage engine's header ring (vsr/storage.hpp): a base record compacts the
-  /// journal at least every journal_ring_slots / 2 records. At least 4. A host's
-  /// storage refuses a device formatted with another value.
-  std::uint32_t journal_ring_slots = 256;
+  /// The storage engine's header ring (vsr/storage.hpp): a base record (the whole
+  /// durable state) compacts the journal at least every journal_ring_slots / 2 records
+  /// (one record per output batch that persists anything, commit advances included),
+  /// or when a quarter of the journal is in use. The ring takes journal_ring_slots
+  /// sectors (2 MiB by default). At least 4. A host's storage refuses a device
+  /// formatted with another value.
+  std::uint32_t journal_ring_slots = 4096;
 
   /// Validates every field; the error names the first field that is wrong.
   static Result<Config> make(std::uint32_t replica_count, ReplicaIndex self,

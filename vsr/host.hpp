@@ -59,7 +59,7 @@ class ReplicaHost {
   /// pending writes). `config` names the replica.
   explicit ReplicaHost(const Config& config);
   /// The same on `device`, which must outlive the host; its driver decides what a crash
-  /// does to it (sim/sim_device.hpp tears writes; a real file keeps what the OS kept).
+  /// does to it (sim/storage_faults.hpp tears writes; a real file keeps what the OS kept).
   ReplicaHost(const Config& config, BlockDevice& device);
 
   [[nodiscard]] const Config& config() const { return config_; }

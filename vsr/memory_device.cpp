@@ -26,10 +26,17 @@ Result<void> MemoryDevice::read(std::uint64_t offset, std::span<std::uint8_t> in
       return Error{fmt::format("memory device: read error at offset {}", s * sector_bytes)};
     }
   }
-  std::fill(into.begin(), into.end(), std::uint8_t{0});
-  if (offset < durable_.size()) {
-    const std::size_t n = std::min<std::size_t>(into.size(), durable_.size() - offset);
-    std::copy_n(durable_.begin() + static_cast<std::ptrdiff_t>(offset), n, into.begin());
+  for (std::uint64_t at = offset; at < offset + into.size();) {
+    const std::uint64_t index = at / chunk_bytes;
+    const std::uint64_t within = at % chunk_bytes;
+    const std::uint64_t n = std::min<std::uint64_t>(chunk_bytes - within, offset + into.size() - at);
+    auto to = into.begin() + static_cast<std::ptrdiff_t>(at - offset);
+    if (index < chunks_.size() && chunks_[index]) {
+      std::copy_n(chunks_[index].get() + within, n, to);
+    } else {
+      std::fill_n(to, n, std::uint8_t{0});
+    }
+    at += n;
   }
   for (const Pending& p : pending_) {  // newer bytes over older ones
     const std::uint64_t lo = std::max(offset, p.offset);
@@ -63,8 +70,13 @@ Result<void> MemoryDevice::write(std::uint64_t offset, std::span<const std::uint
 
 void MemoryDevice::land(std::uint64_t offset, std::span<const std::uint8_t> data) {
   if (data.empty()) return;
-  if (durable_.size() < offset + data.size()) durable_.resize(offset + data.size(), 0);
-  std::copy(data.begin(), data.end(), durable_.begin() + static_cast<std::ptrdiff_t>(offset));
+  for (std::uint64_t at = offset; at < offset + data.size();) {
+    const std::uint64_t within = at % chunk_bytes;
+    const std::uint64_t n = std::min<std::uint64_t>(chunk_bytes - within, offset + data.size() - at);
+    std::copy_n(data.begin() + static_cast<std::ptrdiff_t>(at - offset), n, chunk_for_write(at / chunk_bytes) + within);
+    at += n;
+  }
+  extent_ = std::max(extent_, offset + data.size());
   for (std::uint64_t s = offset / sector_bytes; s < (offset + data.size()) / sector_bytes; ++s) unreadable_.erase(s);
 }
 
@@ -88,14 +100,32 @@ void MemoryDevice::crash(const std::function<std::uint64_t(const Pending&)>& lan
 
 void MemoryDevice::flip_bit(std::uint64_t offset, std::uint32_t bit) {
   VSR_ASSERT(offset < size_bytes_ && bit < 8, "flip_bit within the device");
-  if (durable_.size() <= offset) durable_.resize(offset + 1, 0);
-  durable_[offset] = static_cast<std::uint8_t>(durable_[offset] ^ (1u << bit));
+  std::uint8_t& byte = chunk_for_write(offset / chunk_bytes)[offset % chunk_bytes];
+  byte = static_cast<std::uint8_t>(byte ^ (1u << bit));
+  extent_ = std::max(extent_, offset + 1);
 }
 
 void MemoryDevice::fail_reads_at(std::uint64_t offset) { unreadable_.insert(offset / sector_bytes); }
 
+std::uint8_t* MemoryDevice::chunk_for_write(std::uint64_t index) {
+  if (chunks_.size() <= index) chunks_.resize(index + 1);
+  if (!chunks_[index]) chunks_[index] = std::make_unique<std::uint8_t[]>(chunk_bytes);  // zeroed
+  return chunks_[index].get();
+}
+
+Bytes MemoryDevice::durable() const {
+  Bytes out(extent_, 0);
+  for (std::uint64_t index = 0; index < chunks_.size(); ++index) {
+    if (!chunks_[index] || index * chunk_bytes >= extent_) continue;
+    const std::uint64_t n = std::min(chunk_bytes, extent_ - index * chunk_bytes);
+    std::copy_n(chunks_[index].get(), n, out.begin() + static_cast<std::ptrdiff_t>(index * chunk_bytes));
+  }
+  return out;
+}
+
 void MemoryDevice::wipe() {
-  durable_.clear();
+  chunks_.clear();
+  extent_ = 0;
   pending_.clear();
   unreadable_.clear();
   redirect_.reset();

@@ -2,12 +2,13 @@
 // stay pending until sync(), and a crash decides, per pending write, how much of it
 // landed. It can also be damaged at rest (bits flipped, sectors that fail to read,
 // a write sent to the wrong place). Pure and deterministic: it never decides anything
-// by itself; tests, the fuzzers and the simulator's faulty device (sim/sim_device.hpp)
+// by itself; tests, the fuzzers and the simulator's storage faults (sim/storage_faults.hpp)
 // choose every fault. The default device of ReplicaHost.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
@@ -54,8 +55,9 @@ class MemoryDevice : public BlockDevice {
   /// through, every later one is ignored (reported done: the caller never learns, a
   /// driver crashes it next) until crash() or wipe().
   void cut_power_after(std::uint64_t calls) { power_calls_left_ = calls; }
-  /// The durable bytes (what a crash keeps), for tests and checks.
-  [[nodiscard]] const Bytes& durable() const { return durable_; }
+  /// A copy of the durable bytes (what a crash keeps) up to the last one ever written,
+  /// for tests and checks.
+  [[nodiscard]] Bytes durable() const;
   /// Erases everything (durable and pending).
   void wipe();
   /// Counts sync() calls, for tests.
@@ -66,7 +68,12 @@ class MemoryDevice : public BlockDevice {
   void land(std::uint64_t offset, std::span<const std::uint8_t> data);
 
   std::uint64_t size_bytes_;
-  Bytes durable_;   // grown on demand; bytes past its end read as zero
+  /// Durable bytes in chunks allocated when first written (a null chunk reads as
+  /// zeros): no large copy or fill as the device fills up.
+  static constexpr std::uint64_t chunk_bytes = std::uint64_t{64} << 10;  // below malloc's mmap threshold: reused, not faulted in
+  std::uint8_t* chunk_for_write(std::uint64_t index);
+  std::vector<std::unique_ptr<std::uint8_t[]>> chunks_;
+  std::uint64_t extent_ = 0;  // one past the last durable byte ever written
   std::vector<Pending> pending_;
   std::set<std::uint64_t> unreadable_;  // sector indexes
   std::optional<std::uint64_t> redirect_;

@@ -38,6 +38,7 @@ std::pair<OpNumber, OpNumber> op_range(const PersistDelta& d) {
 // ------------------------------------------------------------------ format
 
 Result<void> Storage::format() {
+  check_afresh_ = true;
   auto geometry = StorageGeometry::of(device_->size_bytes(), options_.ring_slots);
   if (!geometry) return geometry.error();
   geometry_ = geometry.value();
@@ -344,6 +345,7 @@ FaultyRecord faulty_record(const RecordHeader& h, std::string why) {
 }  // namespace
 
 Result<Recovered> Storage::recover() {
+  check_afresh_ = true;
   ready_ = false;
   auto geometry = StorageGeometry::of(device_->size_bytes(), options_.ring_slots);
   if (!geometry) return geometry.error();
@@ -450,22 +452,32 @@ Result<void> Storage::check() const {
     return fail(fmt::format("{} records since the base, more than the ring's {} slots",
                             written_seq_ - records_.front().seq + 1, geometry_.ring_slots));
   }
-  std::uint64_t used = 0;
-  for (std::size_t i = 0; i < records_.size(); ++i) {
-    const JournalRecord& r = records_[i];
+  // Walks only the records after the last one verified, unless the oldest one changed
+  // (a base published, a recovery, a format) or the journal is shorter than verified.
+  const std::uint64_t front = records_.front().seq;
+  if (check_afresh_ || front != checked_front_ || written_seq_ < checked_last_ || checked_last_ + 1 < front) {
+    check_afresh_ = false;
+    checked_front_ = front;
+    checked_last_ = front - 1;
+    checked_used_ = 0;
+  }
+  for (std::uint64_t seq = checked_last_ + 1; seq <= written_seq_; ++seq) {
+    const JournalRecord& r = records_[seq - front];
+    if (r.seq != seq) return fail(fmt::format("record {} where record {} belongs", r.seq, seq));
     if (r.position + r.sectors > j) return fail(fmt::format("record {} runs past the journal's end", r.seq));
-    if (i > 0) {
-      const JournalRecord& p = records_[i - 1];
+    if (seq > front) {
+      const JournalRecord& p = records_[seq - front - 1];
       const std::uint64_t prev_end = p.position + p.sectors;
-      if (r.seq != p.seq + 1) return fail(fmt::format("record {} follows record {}", r.seq, p.seq));
       if (r.position != prev_end && r.position != 0) {
         return fail(fmt::format("record {} at sector {}, not after record {} (ends at {})", r.seq,
                                 r.position, p.seq, prev_end));
       }
-      if (r.position != prev_end) used += j - prev_end;
+      if (r.position != prev_end) checked_used_ += j - prev_end;
     }
-    used += r.sectors;
+    checked_used_ += r.sectors;
+    checked_last_ = seq;
   }
+  const std::uint64_t used = checked_used_;
   if (used != used_ || used > j) return fail(fmt::format("{} sectors in use, counted {}", used, used_));
   if (head_ != records_.back().position + records_.back().sectors) return fail("the head is not after the last record");
   if (pending_base_ && pending_base_->seq < records_.front().seq) return fail("a pending base below the published one");

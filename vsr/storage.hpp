@@ -2,7 +2,7 @@
 // checkpoint, vsr/output.hpp's PersistedState) kept in a journal of checksummed records
 // on a block device (vsr/block_device.hpp), and recovered from it after a crash. Pure:
 // the same code runs over a file (vsr/io/file_device.hpp) and over the simulator's
-// faulty device (sim/sim_device.hpp). The format is in vsr/storage_format.hpp.
+// faulty device (MemoryDevice, driven by sim/storage_faults.hpp). The format is in vsr/storage_format.hpp.
 //
 // The durability rules, in one place (ReplicaHost enforces them: it releases a batch's
 // send_after_persist messages only once sync() covering the batch has returned):
@@ -19,7 +19,7 @@
 //       superblock whose records are all still there.
 //
 // Recovery's argument (why committed data survives every fault within the fault model,
-// sim/sim_device.hpp's atlas: on any one record, never both its journal copy and its
+// sim/storage_faults.hpp's atlas: on any one record, never both its journal copy and its
 // ring copy damaged; never both copies of one superblock slot damaged):
 //   - A record whose journal copy is whole (header and body checksums, chain and
 //     position right) is accepted, whether or not it was acknowledged: it is a batch
@@ -54,7 +54,7 @@ namespace vsr {
 struct StorageOptions {
   std::uint32_t replica = 0;        // the device's owner: recover() refuses another's
   std::uint32_t replica_count = 0;
-  std::uint32_t ring_slots = 256;   // also the most records between two base records
+  std::uint32_t ring_slots = 4096;  // also the most records between two base records
 };
 
 /// A record that was durable (its ring copy says so) and cannot be read back whole.
@@ -129,7 +129,9 @@ class Storage {
   /// The records from the durable superblock's base on, oldest first.
   [[nodiscard]] const std::deque<JournalRecord>& records() const { return records_; }
   /// The journal's own consistency check (positions chain, no overlap, ring bound,
-  /// counters agree); the first inconsistency if any.
+  /// counters agree); the first inconsistency if any. Incremental: records it already
+  /// verified (since the oldest live record last changed) are not walked again, so a
+  /// check after every write costs what the write added.
   [[nodiscard]] Result<void> check() const;
 
  private:
@@ -163,6 +165,12 @@ class Storage {
   std::uint64_t superblock_seq_ = 0;
   std::uint64_t head_ = 0;        // the journal sector after the last record
   std::uint64_t used_ = 0;        // sectors from the published base's position to head_
+  // check()'s own tally, kept apart from used_: the records it verified are those from
+  // seq checked_front_ to checked_last_, which take checked_used_ sectors.
+  mutable std::uint64_t checked_front_ = 0;
+  mutable std::uint64_t checked_last_ = 0;
+  mutable std::uint64_t checked_used_ = 0;
+  mutable bool check_afresh_ = true;  // set by format() and recover(): a new journal
   std::uint64_t written_seq_ = 0;
   std::uint64_t synced_seq_ = 0;
   std::uint64_t last_checksum_ = 0;  // the last record's header checksum (next parent)

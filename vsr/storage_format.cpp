@@ -1,6 +1,7 @@
 #include "vsr/storage_format.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -18,9 +19,32 @@ constexpr std::uint64_t header_magic = 0x31306365'52727376ULL;      // "vsrRec01
 constexpr std::size_t sealed_from = 16;  // magic and checksum come first
 constexpr std::uint64_t min_journal_sectors = 64;
 
+/// The storage checksum: 8 bytes at a time (little-endian words), each step a bijection
+/// of the state (xor in, multiply by an odd constant, xor-shift), so two inputs of one
+/// length that differ in any bit (in one word) always hash apart; the length is
+/// mixed in first. The same on every platform, and several times faster than the
+/// byte-wise hash_bytes on the bodies the simulator writes at every batch.
+std::uint64_t storage_hash(const std::uint8_t* data, std::size_t size, std::uint64_t seed) {
+  constexpr std::uint64_t k = 0xff51afd7ed558ccdULL;
+  std::uint64_t h = hash_mix(seed ^ (size * 0x9e3779b97f4a7c15ULL));
+  auto step = [&](std::uint64_t word) {
+    h = (h ^ word) * k;
+    h ^= h >> 32;
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + i, 8);
+    if constexpr (std::endian::native == std::endian::big) word = wire::load_le(data + i, 8);
+    step(word);
+  }
+  if (i < size) step(wire::load_le(data + i, size - i));
+  return hash_mix(h);
+}
+
 /// The checksum of a sector's bytes [16, 512), salted with its magic.
 std::uint64_t sector_checksum(std::span<const std::uint8_t> sector, std::uint64_t magic) {
-  return hash_bytes(sector.data() + sealed_from, sector_bytes - sealed_from, magic);
+  return storage_hash(sector.data() + sealed_from, sector_bytes - sealed_from, magic);
 }
 
 /// Seals a sector whose fields from byte 16 on are written: magic and checksum.
@@ -230,7 +254,7 @@ Result<RecordHeader> decode_header(std::span<const std::uint8_t> sector) {
 }
 
 std::uint64_t body_checksum(std::span<const std::uint8_t> body) {
-  return hash_bytes(body.data(), body.size(), 0x626f6479ULL);
+  return storage_hash(body.data(), body.size(), 0x626f6479ULL);
 }
 
 Bytes encode_delta_body(const PersistDelta& d) {
