@@ -68,6 +68,17 @@ void FaultScheduler::after_fact(std::uint32_t r, const vsr::Fact& fact, std::uin
                       std::holds_alternative<vsr::RecoveryCompleted>(fact) ||
                       std::holds_alternative<vsr::StateTransferReceived>(fact);
   if (!opens_window) return;
+  aim_crash(r, now_us);
+}
+
+void FaultScheduler::after_base_record(std::uint32_t r, std::uint64_t now_us) {
+  if (plan_ != nullptr || stopped_ || params_->crash_after_event_probability <= 0) return;
+  aim_crash(r, now_us);
+}
+
+/// With the seed's crash-after-event probability, a crash of `r` within the next disk
+/// latency.
+void FaultScheduler::aim_crash(std::uint32_t r, std::uint64_t now_us) {
   if (!rng_.buggify.chance(params_->crash_after_event_probability)) return;
   std::uint64_t within = 1 + rng_.buggify.below(2 * params_->disk_latency_mean_us + 1);
   events_->schedule(now_us + within, Action::crash_replica, r, target_->incarnation(r));

@@ -72,8 +72,13 @@ class FaultScheduler {
   /// change, sent DoViewChange, finished recovery or received a state transfer), a
   /// crash is aimed at `r` within the next disk latency.
   void after_fact(std::uint32_t r, const vsr::Fact& fact, std::uint64_t now_us);
+  /// Replica `r`'s storage just wrote a base record (compaction, vsr/storage.hpp), not
+  /// yet published by a superblock: the same chance of a crash aimed within the next
+  /// disk latency, so crashes (and syncs cut by them) strike the base's publication.
+  void after_base_record(std::uint32_t r, std::uint64_t now_us);
 
  private:
+  void aim_crash(std::uint32_t r, std::uint64_t now_us);
   void crash_random();
   void crash_and_plan_restart(std::uint32_t r, Prng& rng);
   void partition_random();

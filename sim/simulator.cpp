@@ -61,6 +61,7 @@ struct ReplicaNode {
   std::uint64_t tick_period_us = 10'000;
   bool paused = false;
   std::vector<std::uint32_t> inbox;  // parcels that arrived while paused
+  std::uint64_t last_base_seen = 0;  // the newest base record of its storage seen pending
 };
 
 struct ClientNode {
@@ -413,6 +414,10 @@ void Simulation::write_queued(std::uint32_t r) {
   SimHost& host = cluster_.host(r);
   std::uint64_t done = host.write_done_us(now_us_, draw_disk_latency_us(params_, rng_.disk));
   events_.schedule(done, Action::disk_done, r, host.incarnation());
+  if (auto base = host.host().storage().pending_base_seq(); base && *base != replicas_[r].last_base_seen) {
+    replicas_[r].last_base_seen = *base;
+    faults_.after_base_record(r, now_us_);
+  }
 }
 
 /// The oldest pending write of `r` completes: it becomes durable, then the messages

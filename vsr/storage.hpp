@@ -122,6 +122,10 @@ class Storage {
   [[nodiscard]] std::uint64_t written_seq() const { return written_seq_; }
   [[nodiscard]] std::uint64_t synced_seq() const { return synced_seq_; }
   [[nodiscard]] bool ready() const { return ready_; }
+  /// The base record written and not yet published by a superblock, if any.
+  [[nodiscard]] std::optional<std::uint64_t> pending_base_seq() const {
+    return pending_base_ ? std::optional(pending_base_->seq) : std::nullopt;
+  }
   [[nodiscard]] const StorageGeometry& geometry() const { return geometry_; }
   /// Where the next record of `sectors` sectors goes, if the journal has room for it
   /// without compacting first.
