@@ -56,18 +56,20 @@ Timeouts NodeOptions::default_timeouts() {
 Node::Node(NodeOptions options) : options_(options) {}
 
 std::optional<std::uint32_t> Node::owner_of(ClientId id) {
-  const std::uint64_t high = id.value >> 32;
-  if (high == 0 || high > max_replica_count || (id.value & 0xffffffffu) == 0) return std::nullopt;
+  const std::uint64_t high = id.value >> 56;
+  if (high == 0 || high > max_replica_count || (id.value & max_session_sequence) == 0) return std::nullopt;
   return static_cast<std::uint32_t>(high - 1);
 }
 
-ClientId Node::session_id(std::uint32_t owner, std::uint32_t sequence) {
-  return ClientId((std::uint64_t{owner} + 1) << 32 | sequence);
+ClientId Node::session_id(std::uint32_t owner, std::uint64_t incarnation, std::uint32_t sequence) {
+  return ClientId((std::uint64_t{owner} + 1) << 56 | (incarnation & 0xffffffffu) << 24 |
+                  (sequence & max_session_sequence));
 }
 
 // ---------------------------------------------------------------- inputs
 
 void Node::on_line(std::string_view line, std::uint64_t now_ms) {
+  if (failure_) return;  // stopped for good: answers nothing
   advance(now_ms);
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank
   if (json_depth(line, max_json_depth) > max_json_depth) {
@@ -152,17 +154,75 @@ void Node::on_init(const std::string& src, const json& body, const json& msg_id)
   node_id_ = id->get<std::string>();
   node_ids_ = names;
   self_ = index;
-  replica_ = std::make_unique<Replica>(Replica::fresh(config.value(), std::make_unique<KvMachine>()));
+  if (!start_replica(config.value())) {
+    // Indefinite (13): the node stops; its driver exits (node_main.cpp).
+    return reply(src, msg_id, error_body(ErrorCode::crash, failure_->message));
+  }
   next_tick_ms_ = now_ms_ + options_.tick_ms;
   handle_replica_output();
   drain_local();
-  log(fmt::format("init: {} is replica {} of {}; primary of view 0 is {}", node_id_, self_,
-                  names.size(), node_ids_[0]));
+  if (failure_) return reply(src, msg_id, error_body(ErrorCode::crash, failure_->message));
+  log(fmt::format("init: {} is replica {} of {}", node_id_, self_, names.size()));
   reply(src, msg_id, json{{"type", "init_ok"}});
 }
 
+bool Node::start_replica(const Config& config) {
+  NodeDevice opened;
+  if (options_.open_device) {
+    auto d = options_.open_device(node_id_);
+    if (!d) {
+      stop(d.error());
+      return false;
+    }
+    opened = std::move(d.value());
+    if (!opened.device) {
+      stop(Error{fmt::format("no device for {}", node_id_)});
+      return false;
+    }
+  }
+  device_ = std::move(opened.device);
+  host_ = device_ ? std::make_unique<ReplicaHost>(config, *device_) : std::make_unique<ReplicaHost>(config);
+  std::string how;
+  if (!device_ || opened.fresh) {
+    host_->boot(std::make_unique<KvMachine>());
+    how = device_ ? "booted as a new member (formatted a new device)"
+                  : "booted as a new member (in memory: nothing survives this process)";
+  } else {
+    const RestartReport report =
+        host_->restart(std::make_unique<KvMachine>(), [&] { return options_.incarnation; });
+    if (report.from_disk) {
+      const Replica& r = host_->replica();
+      how = fmt::format("restarted from disk at view {} op {} commit {} ({} records replayed{})",
+                        r.view(), r.op(), r.commit(), report.storage->records,
+                        report.storage->torn_tail ? ", a torn tail discarded" : "");
+    } else if (!host_->device_failure()) {
+      const std::string why =
+          report.unreadable ? fmt::format("the device is unreadable: {}", report.unreadable->message)
+          : report.storage && report.storage->faulty
+              ? fmt::format("storage holds a faulty record (seq {}): {}",
+                            report.storage->faulty->seq, report.storage->faulty->why)
+              : std::string("the disk cannot be trusted");
+      how = fmt::format("running recovery (§4.3, nonce {}) because {}", options_.incarnation, why);
+    }
+  }
+  if (host_->device_failure()) {
+    stop(*host_->device_failure());
+    return false;
+  }
+  log(fmt::format("start: {}", how));
+  return true;
+}
+
+void Node::stop(Error why) {
+  if (!failure_) {
+    log(fmt::format("stopped for good: {}", why.message));
+    failure_ = std::move(why);
+  }
+  local_.clear();
+}
+
 void Node::on_client_request(const std::string& src, const json& body, const json& msg_id) {
-  if (!initialized()) {
+  if (!serving()) {
     ++stats_.refused;
     return reply(src, msg_id, error_body(ErrorCode::temporarily_unavailable, "not initialized yet"));
   }
@@ -178,19 +238,20 @@ void Node::on_client_request(const std::string& src, const json& body, const jso
                               "is {} (--max-op-bytes)",
                               operation.size(), options_.max_op_bytes));
   }
-  if (in_flight() >= options_.max_sessions) {
+  if (in_flight() >= options_.max_sessions ||
+      (idle_.empty() && next_session_ > max_session_sequence)) {
     ++stats_.refused;
     return reply(src, msg_id,
                  error_body(ErrorCode::temporarily_unavailable, "too many requests in flight"));
   }
   const std::size_t entry_bytes = encoded_entry_size(LogEntry{{}, {}, {}, operation});
-  if (replica_->log_bytes() + entry_bytes > max_log_bytes) {
+  if (host_->replica().log_bytes() + entry_bytes > max_log_bytes) {
     ++stats_.refused;
     return reply(src, msg_id,
                  error_body(ErrorCode::temporarily_unavailable,
                             fmt::format("the replicated log is full ({} of {} bytes; checkpoints "
                                         "off or too rare)",
-                                        replica_->log_bytes(), max_log_bytes)));
+                                        host_->replica().log_bytes(), max_log_bytes)));
   }
   ++stats_.requests;
   held_.push_back(Waiting{src, msg_id, op.value().kind, std::move(operation), now_ms_});
@@ -226,11 +287,11 @@ void Node::on_peer(const std::string& src, const json& body) {
 
 void Node::advance(std::uint64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
-  if (!initialized()) return;
+  if (!serving()) return;
   // After a long stall (the process was descheduled) skip the missed ticks rather than
   // fire them in a burst, which would look like a silent primary to every timer.
   if (now_ms_ > next_tick_ms_ + 5 * std::uint64_t{options_.tick_ms}) next_tick_ms_ = now_ms_;
-  while (next_tick_ms_ <= now_ms_) {
+  while (next_tick_ms_ <= now_ms_ && serving()) {
     tick_all();
     next_tick_ms_ += options_.tick_ms;
   }
@@ -243,9 +304,10 @@ std::uint64_t Node::next_wakeup_ms() const {
 }
 
 void Node::tick_all() {
-  replica_->tick();
+  host_->replica().tick();
   handle_replica_output();
   drain_local();
+  if (!serving()) return;
   std::vector<Outgoing> sends;  // collected first: delivering may complete sessions
   for (auto& [id, session] : sessions_) {
     if (!session.waiting) continue;
@@ -282,8 +344,8 @@ void Node::expire(std::uint64_t now_ms) {
 
 /// Sends every held request, once the local replica is normal (it then knows a primary).
 void Node::dispatch_held() {
-  if (!initialized() || replica_->status() != StatusKind::normal) return;
-  while (!held_.empty()) {
+  if (!serving() || host_->replica().status() != StatusKind::normal) return;
+  while (!held_.empty() && serving()) {
     Waiting w = std::move(held_.front());
     held_.pop_front();
     submit(std::move(w));
@@ -293,7 +355,7 @@ void Node::dispatch_held() {
 void Node::submit(Waiting w) {
   ClientId id;
   if (idle_.empty()) {
-    id = session_id(self_, next_session_++);
+    id = session_id(self_, options_.incarnation, next_session_++);
     auto config = ClientConfig::make(static_cast<std::uint32_t>(node_ids_.size()),
                                      options_.client_resend_ticks);
     sessions_.try_emplace(id, id, config.value());
@@ -306,7 +368,8 @@ void Node::submit(Waiting w) {
   session.waiting = std::move(w);
   ClientOutput out = session.client.take_output();
   // The first send goes to the primary of the local replica's view, which is normal here.
-  for (auto& o : out.send) o.to = replica_->config().primary_of(replica_->view());
+  const Replica& replica = host_->replica();
+  for (auto& o : out.send) o.to = replica.config().primary_of(replica.view());
   route_client_output(std::move(out));
 }
 
@@ -338,16 +401,19 @@ void Node::on_reply(const vsr::Reply& r) {
 // ---------------------------------------------------------------- the replica
 
 void Node::step_replica(const Message& m) {
-  replica_->step(m);
+  if (!serving()) return;
+  host_->replica().step(m);
   handle_replica_output();
   drain_local();
 }
 
-/// Carries out one output batch. The persist is durable at once (memory), so the
-/// messages waiting on it leave right after send_now. Self-addressed messages are
-/// queued in local_ and delivered by drain_local(), never dropped.
+/// Carries out one output batch through the host: send_now leaves at once, then every
+/// write in flight completes (storage syncs it) and the messages that waited on it
+/// leave. Self-addressed messages are queued in local_ and delivered by drain_local(),
+/// never dropped. A device failure stops the node.
 void Node::handle_replica_output() {
-  replica_->take_output(out_);
+  if (!serving()) return;
+  host_->replica().take_output(out_);
   if (options_.telemetry) {
     // Bare JSON lines (no "node:" prefix), so stderr can be read as JSON lines.
     for (const auto& e : out_.events) logs_.push_back(vsr::telemetry_json(e, now_ms_ * 1000));
@@ -361,8 +427,10 @@ void Node::handle_replica_output() {
                     from_peer ? node_ids_[rejected->sender->value] : "a client",
                     reject_reason_name(rejected->reason)));
   }
-  for (auto& o : out_.send_now) deliver(o.to, std::move(o.message));
-  for (auto& o : out_.send_after_persist) deliver(o.to, std::move(o.message));
+  auto send = [this](Outgoing&& o) { deliver(o.to, std::move(o.message)); };
+  host_->carry_out(out_, send);
+  while (!host_->writes().empty() && !host_->device_failure()) host_->complete_oldest_write(send);
+  if (host_->device_failure()) return stop(*host_->device_failure());
   log_replica_changes();
 }
 
@@ -388,27 +456,29 @@ void Node::deliver(const Endpoint& to, Message m) {
 
 /// Delivers what this node sent itself, in order, until nothing is left.
 void Node::drain_local() {
-  while (!local_.empty()) {
+  while (!local_.empty() && serving()) {
     auto [to, m] = std::move(local_.front());
     local_.pop_front();
     if (std::holds_alternative<ClientId>(to)) {
       if (const auto* r = std::get_if<vsr::Reply>(&m)) on_reply(*r);
       continue;
     }
-    replica_->step(m);
+    host_->replica().step(m);
     handle_replica_output();
   }
 }
 
 void Node::log_replica_changes() {
-  const ViewNumber view = replica_->view();
-  const StatusKind status = replica_->status();
+  if (!serving()) return;
+  const Replica& replica = host_->replica();
+  const ViewNumber view = replica.view();
+  const StatusKind status = replica.status();
   if (view == logged_view_ && status == logged_status_) return;
   logged_view_ = view;
   logged_status_ = status;
   log(fmt::format("view {} {} (primary {}), op {} commit {}", view, status_name(status),
-                  node_ids_[replica_->config().primary_of(view).value], replica_->op(),
-                  replica_->commit()));
+                  node_ids_[replica.config().primary_of(view).value], replica.op(),
+                  replica.commit()));
 }
 
 // ---------------------------------------------------------------- output

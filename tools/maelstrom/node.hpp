@@ -32,13 +32,28 @@
 // Bad input never throws: an error reply (12 malformed, 10 not supported) when the
 // message names its sender and has an integer msg_id, a log line otherwise.
 //
-// Persistence: Maelstrom nodes have no disk that survives a crash, and the replica
-// keeps its own log and view in memory, so a persist batch is durable at once:
-// send_after_persist leaves right after send_now, in the same input.
+// Persistence: the node carries out its replica's output through vsr::ReplicaHost
+// (vsr/host.hpp), the one host every driver uses, over a block device: a
+// vsr::MemoryDevice by default (nothing survives the process), or the device that
+// NodeOptions::open_device opens at init, once the node knows its id (node_main.cpp:
+// the file DIR/<node_id>.vsr of --data-dir). Writes complete synchronously: after each
+// batch the node completes every write in flight (storage syncs it: an fsync on a file)
+// before the messages that waited on it leave, so nothing promised is lost to a kill -9.
+// At init a device that never held anything (NodeDevice::fresh) is formatted and the
+// replica boots as a new member; any other device is restarted from (ReplicaHost::
+// restart): from what storage recovered, or, when the device is unreadable or holds a
+// faulty record, by the recovery protocol (§4.3) with NodeOptions::incarnation as the
+// nonce. A device failure (a failed write or sync) stops the node for good: failure()
+// says why, and it answers nothing more.
+//
+// Session ids: a node makes ids (owner + 1) << 56 | (incarnation mod 2^32) << 24 |
+// sequence, so a restarted node (a new incarnation) never reuses the ids, and request
+// numbers, of its previous life (vsr::Client's precondition).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,11 +63,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vsr/block_device.hpp"
 #include "vsr/client.hpp"
+#include "vsr/host.hpp"
 #include "vsr/replica.hpp"
 #include "tools/maelstrom/kv_json.hpp"
 
 namespace vsr::maelstrom {
+
+/// The device a node keeps its replica's storage on (NodeOptions::open_device).
+struct NodeDevice {
+  std::shared_ptr<BlockDevice> device;
+  /// True only for a device that never held anything (a file this call created): the
+  /// replica boots on it as a new member. Any other device, even an unreadable or
+  /// empty one, restarts the replica (a node that lost its disk must not boot: it
+  /// would forget promises it made).
+  bool fresh = false;
+};
+
+/// Opens the device of the node named `node_id` (called once, at init).
+using OpenDevice = std::function<Result<NodeDevice>(const std::string& node_id)>;
 
 struct NodeOptions {
   /// One replica (and client) tick per this many milliseconds of the monotonic clock.
@@ -73,6 +103,13 @@ struct NodeOptions {
   /// Every telemetry event of the replica goes to stderr as one JSON line
   /// (vsr::telemetry_json, docs/TELEMETRY.md), with t_us = the node's clock.
   bool telemetry = true;
+  /// Opens the replica's device at init; empty: a fresh in-memory device (the replica
+  /// boots, and nothing survives the process).
+  OpenDevice open_device;
+  /// Fresh for each start of the process (node_main.cpp draws it from
+  /// std::random_device; the node itself stays deterministic given its inputs): the
+  /// nonce of a recovery (§4.3) and part of every session id.
+  std::uint64_t incarnation = 0;
   /// The replica's timeouts, in ticks (defaults sized for tick_ms = 10).
   Timeouts timeouts = default_timeouts();
 
@@ -109,17 +146,25 @@ class Node {
   /// Log lines for stderr; moved out.
   std::vector<std::string> take_logs();
 
-  [[nodiscard]] bool initialized() const { return replica_ != nullptr; }
-  [[nodiscard]] const Replica* replica() const { return replica_.get(); }
+  [[nodiscard]] bool initialized() const { return host_ != nullptr; }
+  /// The replica; null before init and after a device failure.
+  [[nodiscard]] const Replica* replica() const {
+    return host_ && host_->up() ? &host_->replica() : nullptr;
+  }
+  /// Set when the node stopped for good (its device could not be opened or failed):
+  /// it then answers nothing more, and its driver should exit.
+  [[nodiscard]] const std::optional<Error>& failure() const { return failure_; }
   [[nodiscard]] const NodeStats& stats() const { return stats_; }
   [[nodiscard]] std::size_t in_flight() const {
     return held_.size() + sessions_.size() - idle_.size();
   }
 
   /// The node (index into node_ids) that owns a session id, or nullopt when the id
-  /// is not one a node makes. Ids are (owner + 1) << 32 | sequence, sequence >= 1.
+  /// is not one a node makes. Ids are (owner + 1) << 56 | incarnation << 24 | sequence,
+  /// with incarnation taken mod 2^32 and 1 <= sequence <= max_session_sequence.
   static std::optional<std::uint32_t> owner_of(ClientId id);
-  static ClientId session_id(std::uint32_t owner, std::uint32_t sequence);
+  static ClientId session_id(std::uint32_t owner, std::uint64_t incarnation, std::uint32_t sequence);
+  static constexpr std::uint32_t max_session_sequence = (1u << 24) - 1;
 
  private:
   /// A Maelstrom request this node owes a reply: the forwarding-table entry.
@@ -141,6 +186,8 @@ class Node {
   // --- input dispatch ---
   void on_message(const nlohmann::json& message);
   void on_init(const std::string& src, const nlohmann::json& body, const nlohmann::json& msg_id);
+  /// Opens the device and boots or restarts the replica on it; false on failure (set).
+  bool start_replica(const Config& config);
   void on_client_request(const std::string& src, const nlohmann::json& body,
                          const nlohmann::json& msg_id);
   void on_peer(const std::string& src, const nlohmann::json& body);
@@ -159,6 +206,9 @@ class Node {
   void drain_local();
   void deliver(const Endpoint& to, Message m);
   void log_replica_changes();
+  /// Whether the replica is up (false once the device failed: then failure_ is set).
+  [[nodiscard]] bool serving() const { return host_ && host_->up(); }
+  void stop(Error why);
 
   // --- output ---
   void send_peer(std::uint32_t to, const Message& m);
@@ -173,7 +223,9 @@ class Node {
   std::string node_id_;
   std::vector<std::string> node_ids_;
   std::uint32_t self_ = 0;
-  std::unique_ptr<Replica> replica_;
+  std::shared_ptr<BlockDevice> device_;  // declared before host_, which refers to it
+  std::unique_ptr<ReplicaHost> host_;
+  std::optional<Error> failure_;
   std::uint64_t now_ms_ = 0;
   std::uint64_t next_tick_ms_ = 0;
   std::uint32_t next_session_ = 1;

@@ -2,22 +2,37 @@
 // Newline-delimited JSON on stdin and stdout; logs on stderr only. Time comes from
 // std::chrono::steady_clock and drives the replica's tick(). See node.hpp.
 //
-// Exit: 0 when stdin closes; 2 on a usage error. A broken protocol invariant
-// (vsr::AssertionError) is a bug: it is logged and the process aborts.
+// Storage: with --data-dir DIR the replica keeps its log and view in the file
+// DIR/<node_id>.vsr (vsr::io::FileDevice, --data-bytes long, sparse), opened when
+// Maelstrom's init names the node. A file that did not exist is created and the
+// replica boots as a new member; an existing one is restarted from (after a kill -9,
+// say), or rebuilt by the recovery protocol when it cannot be read (node.hpp). Without
+// --data-dir nothing survives the process. Deleting a node's file while its cluster
+// lives makes it boot as a new member: unsafe, like wiping a disk (do not).
+//
+// Exit: 0 when stdin closes; 2 on a usage error (a --data-dir that is not a
+// directory); 1 when the node stops for good: its data file cannot be opened (another
+// process holds its lock, a size mismatch...) or the device fails. A broken protocol
+// invariant (vsr::AssertionError) is a bug: it is logged and the process aborts.
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <random>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "tools/maelstrom/node.hpp"
+#include "vsr/io/file_device.hpp"
 
 namespace {
 
@@ -78,6 +93,31 @@ void feed(Node& node, std::string& buffer, bool& skipping) {
   }
 }
 
+/// Whether `path` names an existing file system entry; an error other than "missing".
+vsr::Result<bool> exists(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return vsr::Error{fmt::format("stat {}: {}", path, std::strerror(errno))};
+}
+
+/// Opens (creating if missing) the data file DIR/<node_id>.vsr.
+vsr::maelstrom::OpenDevice file_device_opener(std::string dir, std::uint64_t bytes) {
+  return [dir = std::move(dir), bytes](const std::string& node_id) -> vsr::Result<vsr::maelstrom::NodeDevice> {
+    if (node_id.empty() || node_id == "." || node_id == ".." ||
+        std::any_of(node_id.begin(), node_id.end(), [](char c) { return c == '/' || c == '\0'; })) {
+      return vsr::Error{fmt::format("node id '{}' cannot name a data file in {}", node_id, dir)};
+    }
+    const std::string path = fmt::format("{}/{}.vsr", dir, node_id);
+    auto existed = exists(path);
+    if (!existed) return existed.error();
+    auto device = vsr::io::FileDevice::open(path, bytes, /*create=*/true);
+    if (!device) return device.error();  // names the path
+    return vsr::maelstrom::NodeDevice{std::shared_ptr<vsr::BlockDevice>(std::move(device.value())),
+                                      /*fresh=*/!existed.value()};
+  };
+}
+
 int run(const NodeOptions& options) {
   Node node(options);
   std::string buffer;
@@ -86,6 +126,10 @@ int run(const NodeOptions& options) {
   for (;;) {
     node.advance(now_ms());
     if (!flush(node)) return 0;
+    if (node.failure()) {
+      std::cerr << fmt::format("vsr-maelstrom: stopping: {}\n", node.failure()->message);
+      return 1;
+    }
     const std::uint64_t now = now_ms();
     const std::uint64_t wake = node.next_wakeup_ms();
     const int timeout_ms = wake <= now ? 0 : static_cast<int>(std::min<std::uint64_t>(wake - now, 1000));
@@ -101,6 +145,10 @@ int run(const NodeOptions& options) {
   }
   if (!buffer.empty() && !skipping) node.on_line(buffer, now_ms());
   flush(node);
+  if (node.failure()) {
+    std::cerr << fmt::format("vsr-maelstrom: stopping: {}\n", node.failure()->message);
+    return 1;
+  }
   return 0;
 }
 
@@ -126,8 +174,32 @@ int main(int argc, char** argv) {
                  "ops between checkpoints (0: none)")
       ->check(CLI::Range(0u, 1'000'000u));
   app.add_flag("--no-telemetry", no_telemetry, "do not log the replica's telemetry events to stderr");
+  std::string data_dir;
+  std::uint64_t data_bytes = vsr::default_memory_device_bytes;
+  app.add_option("--data-dir", data_dir,
+                 "keep the replica's log in DIR/<node_id>.vsr, which survives a kill -9 "
+                 "(default: in memory, nothing survives)");
+  app.add_option("--data-bytes", data_bytes,
+                 "size of the data file (sparse; fixed once created)")
+      ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 40));
   CLI11_PARSE(app, argc, argv);
   options.telemetry = !no_telemetry;
+  options.incarnation = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  if (!data_dir.empty()) {
+    struct stat st{};
+    const bool found = ::stat(data_dir.c_str(), &st) == 0;
+    if (!found || !S_ISDIR(st.st_mode)) {
+      std::cerr << fmt::format("vsr-maelstrom: --data-dir {}: {}\n", data_dir,
+                               found ? "not a directory" : std::strerror(errno));
+      return 2;
+    }
+    if (data_bytes % vsr::sector_bytes != 0) {
+      std::cerr << fmt::format("vsr-maelstrom: --data-bytes {} is not a multiple of {}\n",
+                               data_bytes, vsr::sector_bytes);
+      return 2;
+    }
+    options.open_device = file_device_opener(data_dir, data_bytes);
+  }
   try {
     return run(options);
   } catch (const std::exception& e) {

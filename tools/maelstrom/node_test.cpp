@@ -43,16 +43,39 @@ struct Cluster {
   std::vector<json> client_inbox;
   std::int64_t next_msg_id = 100;
 
-  explicit Cluster(std::size_t n) {
+  explicit Cluster(std::size_t n, const std::function<NodeOptions(std::size_t)>& options_of = {}) {
     for (std::size_t i = 0; i < n; ++i) {
-      nodes.push_back(std::make_unique<Node>());
+      nodes.push_back(std::make_unique<Node>(options_of ? options_of(i) : NodeOptions{}));
       ids.push_back("n" + std::to_string(i + 1));
     }
-    for (std::size_t i = 0; i < n; ++i) {
-      json init{{"type", "init"}, {"msg_id", 1}, {"node_id", ids[i]}, {"node_ids", ids}};
-      nodes[i]->on_line(request("c0", ids[i], init).dump(), now_ms);
-      CHECK(only_line(*nodes[i])["body"]["type"] == "init_ok");
+    for (std::size_t i = 0; i < n; ++i) init(i);
+  }
+
+  /// Sends node `i` Maelstrom's init and expects init_ok; returns its log lines.
+  std::vector<std::string> init(std::size_t i) {
+    json init{{"type", "init"}, {"msg_id", 1}, {"node_id", ids[i]}, {"node_ids", ids}};
+    nodes[i]->on_line(request("c0", ids[i], init).dump(), now_ms);
+    auto logs = nodes[i]->take_logs();
+    collect(i);  // a restarted replica may talk to its peers at once
+    const auto ok = std::find_if(client_inbox.begin(), client_inbox.end(), [](const json& m) {
+      return m["dest"] == "c0" && m["body"]["type"] == "init_ok";
+    });
+    CHECK(ok != client_inbox.end());
+    if (ok != client_inbox.end()) client_inbox.erase(ok);
+    return logs;
+  }
+
+  /// Node `i` is killed (its messages in flight to it are lost) and a new Node with
+  /// `options` takes its place and gets init again; returns the new node's log lines.
+  std::vector<std::string> restart(std::size_t i, NodeOptions options) {
+    nodes[i] = std::make_unique<Node>(std::move(options));
+    for (auto it = in_flight.begin(); it != in_flight.end();) {
+      it = it->second.first == i ? in_flight.erase(it) : std::next(it);
     }
+    auto logs = init(i);
+    nodes[i]->advance(now_ms);
+    collect(i);
+    return logs;
   }
 
   std::size_t index(const std::string& id) const {
@@ -450,7 +473,7 @@ TEST_CASE("node: a 70 MB write is refused with 12, and the node stays up") {
 TEST_CASE("node: StartViews from n2 (view 1) then n3 (view 2) dropping an executed op: rejected") {
   // Issue 13 item 3: "a new log must keep every executed op" aborted the node.
   auto node = lone_node_of_three();
-  LogEntry op1{ViewNumber(1), Node::session_id(1, 1), RequestNumber(1),
+  LogEntry op1{ViewNumber(1), Node::session_id(1, 0, 1), RequestNumber(1),
                encode_kv_op(KvOp{KvOpKind::write, "1", "5", ""})};
   op1.checksum = entry_checksum(OpNumber(1), op1, empty_log_checksum);
   node->on_line(peer_line("n2", StartView{ViewNumber(1), OpNumber(1), CommitNumber(1), {op1},
@@ -483,4 +506,116 @@ TEST_CASE("node: a Commit at view 2^64-3 then a StartViewChange at 2^64-1: rejec
   // Still the primary of view 0, it takes requests (its backups are not attached here).
   node->on_line(request("c1", "n1", json{{"type", "read"}, {"msg_id", 9}, {"key", 1}}).dump(), 3000);
   CHECK(node->in_flight() == 1);
+}
+
+// ---------------------------------------------------------------- issue 17: storage, restarts
+
+namespace {
+
+/// A node's device that outlives its Node objects (a disk across process restarts):
+/// the first open is of a new device, every later one of a used device.
+struct Disk {
+  std::shared_ptr<MemoryDevice> device = std::make_shared<MemoryDevice>(default_memory_device_bytes);
+  int opens = 0;
+
+  NodeOptions options(std::uint64_t incarnation) {
+    NodeOptions o;
+    o.telemetry = false;
+    o.incarnation = incarnation;
+    o.open_device = [this](const std::string&) -> Result<NodeDevice> {
+      return NodeDevice{device, opens++ == 0};
+    };
+    return o;
+  }
+};
+
+bool has_line(const std::vector<std::string>& logs, std::string_view text) {
+  return std::any_of(logs.begin(), logs.end(),
+                     [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_CASE("node: a single node restarts from its device with the committed data") {
+  Disk disk;
+  auto init = [](Node& node) {
+    node.on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 1}, {"node_id", "n1"},
+                                          {"node_ids", {"n1"}}}).dump(), 0);
+    CHECK(only_line(node)["body"]["type"] == "init_ok");
+    return node.take_logs();
+  };
+  {
+    Node node(disk.options(1));
+    CHECK(has_line(init(node), "booted as a new member (formatted a new device)"));
+    node.on_line(request("c1", "n1", json{{"type", "write"}, {"msg_id", 2}, {"key", "k"},
+                                          {"value", "v"}}).dump(), 1);
+    CHECK(only_line(node)["body"]["type"] == "write_ok");
+  }
+  // kill -9: the process dies; what was not synced is lost (all of it was synced).
+  disk.device->crash_losing_pending();
+  Node node(disk.options(2));
+  const auto logs = init(node);
+  CHECK(has_line(logs, "start: restarted from disk at view"));
+  CHECK(has_line(logs, "op 1 commit 1"));
+  REQUIRE(node.replica() != nullptr);
+  node.on_line(request("c1", "n1", json{{"type", "read"}, {"msg_id", 3}, {"key", "k"}}).dump(), 2);
+  CHECK(only_line(node)["body"]["value"] == "v");
+  node.on_line(request("c1", "n1", json{{"type", "write"}, {"msg_id", 4}, {"key", "k"},
+                                        {"value", "w"}}).dump(), 3);
+  CHECK(only_line(node)["body"]["type"] == "write_ok");
+  CHECK(disk.device->syncs() > 0);
+}
+
+TEST_CASE("node: three nodes; each restarts from disk in turn, or recovers from an empty one") {
+  std::vector<Disk> disks(3);
+  Cluster c(3, [&](std::size_t i) { return disks[i].options(10 + i); });
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 1}, {"value", 1}})["type"] == "write_ok");
+  std::uint64_t incarnation = 100;
+  std::int64_t value = 1;
+  for (std::size_t i : {1, 2, 0}) {  // the backups, then the primary of view 0
+    disks[i].device->crash_losing_pending();
+    const auto logs = c.restart(i, disks[i].options(incarnation++));
+    CHECK(has_line(logs, "restarted from disk at view"));
+    c.run_ms(1500);
+    ++value;
+    CHECK(c.call(i, json{{"type", "write"}, {"key", 1}, {"value", value}})["type"] == "write_ok");
+    const json read = c.call(i, json{{"type", "read"}, {"key", 1}});
+    CHECK(read["value"] == value);
+  }
+  // A used device that reads as nothing (its superblocks gone): never booted as a new
+  // member; the replica rebuilds itself by the recovery protocol, then serves.
+  disks[1].device->wipe();
+  const auto logs = c.restart(1, disks[1].options(incarnation++));
+  CHECK(has_line(logs, "running recovery (§4.3, nonce"));
+  c.run_ms(1500);
+  REQUIRE(c.nodes[1]->replica() != nullptr);
+  CHECK(c.nodes[1]->replica()->status() == StatusKind::normal);
+  CHECK(c.call(1, json{{"type", "read"}, {"key", 1}})["value"] == value);
+  CHECK(c.call(1, json{{"type", "write"}, {"key", 1}, {"value", 9}})["type"] == "write_ok");
+}
+
+TEST_CASE("node: a device that cannot be opened stops the node with the reason") {
+  NodeOptions options;
+  options.open_device = [](const std::string& id) -> Result<NodeDevice> {
+    return Error{fmt::format("data file /nowhere/{}.vsr: locked by another process", id)};
+  };
+  Node node(options);
+  node.on_line(request("c0", "n1", json{{"type", "init"}, {"msg_id", 1}, {"node_id", "n1"},
+                                        {"node_ids", {"n1"}}}).dump(), 0);
+  const json reply = only_line(node);
+  CHECK(reply["body"]["code"] == 13);
+  REQUIRE(node.failure().has_value());
+  CHECK(node.failure()->message.find("/nowhere/n1.vsr") != std::string::npos);
+  node.on_line(request("c1", "n1", json{{"type", "read"}, {"msg_id", 2}, {"key", 1}}).dump(), 1);
+  CHECK(node.take_lines().empty());
+}
+
+TEST_CASE("node: session ids carry the incarnation; a restarted node never reuses one") {
+  const ClientId a = Node::session_id(2, 7, 1);
+  const ClientId b = Node::session_id(2, 8, 1);
+  CHECK(a != b);
+  CHECK(Node::owner_of(a) == std::optional<std::uint32_t>(2));
+  CHECK(Node::owner_of(b) == std::optional<std::uint32_t>(2));
+  CHECK(!Node::owner_of(ClientId(1)).has_value());
+  CHECK(!Node::owner_of(Node::session_id(2, 7, 0)).has_value());
 }
