@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ struct NodeProc {
   std::string pending_out;  // bytes waiting to be written to its stdin
   std::string partial_in;   // an unfinished line from its stdout
   bool eof = false;
+  bool dead = false;              // killed by the router (--kill-period-s), not yet restarted
+  std::uint64_t restart_at_us = 0;  // when it is restarted, while dead
 };
 
 /// Starts `bin` with `args` and pipes on stdin and stdout; its stderr goes to

@@ -41,6 +41,7 @@ int Router::run() {
   const std::uint64_t end_us = load_start_us_ + us_of_s(o_.duration_s);
   for (;;) {
     update_partition();
+    kill_and_restart();
     deliver_due();
     client_actions();
     const bool busy = std::any_of(clients_.begin(), clients_.end(), [](const ClientState& c) { return c.waiting; });
@@ -95,7 +96,21 @@ int main(int argc, char** argv) {
                  "append the nodes' stderr to this file; '-': the router's stderr (default: discard)");
   app.add_option("--check-timeout-s", o.check_timeout_s, "bound on the linearizability check");
   app.add_option("--node-arg", o.node_args, "an extra argument for every node (repeatable)");
+  app.add_option("--data-dir", o.data_dir,
+                 "give every node --data-dir DIR (its log in DIR/<id>.vsr survives a kill -9); "
+                 "DIR is created if missing, and the nodes' files of an earlier run are removed "
+                 "at the start");
+  app.add_option("--kill-period-s", o.kill_period_s,
+                 "before the heal, about every this many seconds, kill -9 a random node (at "
+                 "most (n-1)/2 dead at once) and restart it 0.5-1.5 s later; needs --data-dir "
+                 "(0: never)")
+      ->check(CLI::Range(0.0, 86400.0));
   CLI11_PARSE(app, argc, argv);
+  if (o.kill_period_s > 0 && o.data_dir.empty()) {
+    std::cerr << "vsr-maelstrom-router: --kill-period-s needs --data-dir: a node that keeps its "
+                 "log in memory cannot restart safely (it would forget what it promised)\n";
+    return 2;
+  }
   if (o.clients == 0) o.clients = 2 * o.nodes;
   try {
     return vsr::maelstrom::router::Router(std::move(o)).run();

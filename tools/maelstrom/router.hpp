@@ -5,6 +5,12 @@
 // concurrent lin-kv clients (read, write, cas), records their history in the
 // vsr-check format, and checks it with the linearizability checker in process.
 //
+// With --kill-period-s (and --data-dir, which it requires) it also SIGKILLs one node at
+// a time during the fault window (a minority at most) and restarts it from its data file
+// with init again; messages to a dead node are dropped, and a client whose request was
+// in flight at a killed node records it as info when its timeout passes (no reply
+// comes), never as fail.
+//
 // It is a real-time test: the seed fixes the schedule and the workload's choices, but
 // the OS schedules the processes, so two runs of one seed differ in detail.
 //
@@ -61,6 +67,8 @@ struct Options {
   std::string node_log;
   double check_timeout_s = 120;
   std::vector<std::string> node_args;
+  double kill_period_s = 0;  // 0: no kills
+  std::string data_dir;      // empty: nodes keep nothing on disk
 };
 
 using Clock = std::chrono::steady_clock;
@@ -117,7 +125,8 @@ class Router {
   explicit Router(Options o)
       : o_(std::move(o)),
         net_rng_(o_.seed ^ 0x4e45'5400'0000'0002ULL),
-        load_rng_(o_.seed ^ 0x4c4f'4144'0000'0003ULL) {}
+        load_rng_(o_.seed ^ 0x4c4f'4144'0000'0003ULL),
+        kill_rng_(o_.seed ^ 0x4b49'4c4c'0000'0004ULL) {}
 
   int run();
 
@@ -133,6 +142,11 @@ class Router {
   void deliver_due();
   [[nodiscard]] bool linked(std::size_t from, std::size_t to) const;
   void update_partition();
+  [[nodiscard]] std::vector<std::string> node_args() const;
+  /// Kills and restarts nodes (--kill-period-s); checks restarted nodes answer init.
+  void kill_and_restart();
+  void kill_node(std::size_t i);
+  void restart_node(std::size_t i);
 
   // --- clients ---
   bool init_nodes();
@@ -152,6 +166,7 @@ class Router {
   Options o_;
   Prng net_rng_;
   Prng load_rng_;
+  Prng kill_rng_;
   Clock::time_point start_ = Clock::now();
   std::uint64_t now_us_ = 0;
   std::uint64_t load_start_us_ = 0;
@@ -181,7 +196,17 @@ class Router {
   std::uint64_t probes_ok_ = 0;
   std::uint64_t probes_sent_ = 0;
   std::vector<std::string> node_failures_;
-  std::vector<std::string> partition_log_;
+  std::vector<std::string> partition_log_;  // partitions, heals, kills and restarts
+  // kills (--kill-period-s)
+  std::uint64_t next_kill_us_ = 0;
+  std::uint64_t kills_ = 0;
+  std::uint64_t restarts_ = 0;
+  std::uint64_t dropped_dead_ = 0;  // lines for a node while it was dead
+  struct PendingInit {
+    std::size_t node = 0;
+    std::uint64_t deadline_us = 0;
+  };
+  std::map<std::int64_t, PendingInit> restart_inits_;  // by init msg_id
 };
 
 }  // namespace vsr::maelstrom::router

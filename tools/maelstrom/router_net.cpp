@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <iostream>
 #include <utility>
 
@@ -16,10 +17,37 @@
 
 namespace vsr::maelstrom::router {
 
+std::vector<std::string> Router::node_args() const {
+  std::vector<std::string> args = o_.node_args;
+  if (!o_.data_dir.empty()) {
+    args.push_back("--data-dir");
+    args.push_back(o_.data_dir);
+  }
+  return args;
+}
+
+/// Starts the nodes. With --data-dir, the directory is created if missing and the
+/// nodes' data files of an earlier run (n<i>.vsr) are removed first: a new cluster.
 bool Router::start_nodes() {
+  if (!o_.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o_.data_dir, ec);
+    if (ec) {
+      std::cerr << fmt::format("vsr-maelstrom-router: --data-dir {}: {}\n", o_.data_dir, ec.message());
+      return false;
+    }
+    for (std::uint32_t i = 0; i < o_.nodes; ++i) {
+      const auto file = std::filesystem::path(o_.data_dir) / fmt::format("n{}.vsr", i + 1);
+      std::filesystem::remove(file, ec);
+      if (ec) {
+        std::cerr << fmt::format("vsr-maelstrom-router: remove {}: {}\n", file.string(), ec.message());
+        return false;
+      }
+    }
+  }
   for (std::uint32_t i = 0; i < o_.nodes; ++i) {
     std::string error;
-    auto p = spawn(o_.bin, o_.node_args, o_.node_log, fmt::format("n{}", i + 1), error);
+    auto p = spawn(o_.bin, node_args(), o_.node_log, fmt::format("n{}", i + 1), error);
     if (!p) {
       std::cerr << "vsr-maelstrom-router: " << error << '\n';
       return false;
@@ -39,6 +67,7 @@ void Router::stop_nodes() {
   }
   const auto deadline = Clock::now() + std::chrono::seconds(3);
   for (auto& n : nodes_) {
+    if (n.dead) continue;  // killed, already reaped
     int status = 0;
     pid_t r = 0;
     while ((r = ::waitpid(n.pid, &status, WNOHANG)) == 0 && Clock::now() < deadline) {
@@ -97,6 +126,10 @@ void Router::deliver_due() {
       continue;
     }
     const auto to = static_cast<std::size_t>(std::stoul(p.dest.substr(1)) - 1);
+    if (nodes_[to].dead) {
+      ++dropped_dead_;
+      continue;
+    }
     if (p.from >= 0 && !linked(static_cast<std::size_t>(p.from), to)) {
       ++dropped_;
       continue;
@@ -176,6 +209,85 @@ void Router::pump(std::uint64_t max_wait_us) {
     if (fds[2 * i].revents != 0) read_from(i);
     if (fds[2 * i + 1].revents != 0) write_to(i);
   }
+}
+
+// ---------------------------------------------------------------- kills
+
+/// Every ~kill_period_s (drawn from [0.5, 1.5) x the period) during the fault window,
+/// SIGKILLs one random live node, unless a minority ((n - 1) / 2) is dead already; a
+/// killed node is restarted 0.5 to 1.5 s later with the same arguments and gets init
+/// again. No kill starts within 2 s of the heal, so every node is up after it.
+void Router::kill_and_restart() {
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].dead && now_us_ >= nodes_[i].restart_at_us) restart_node(i);
+  }
+  for (auto it = restart_inits_.begin(); it != restart_inits_.end();) {
+    const auto reply = control_replies_.find(it->first);
+    if (reply != control_replies_.end() && reply->second.value("type", "") == "init_ok") {
+      it = restart_inits_.erase(it);
+    } else if (now_us_ > it->second.deadline_us) {
+      node_failures_.push_back(fmt::format("{} did not answer init within 10 s of its restart: {:.200}",
+                                           nodes_[it->second.node].id,
+                                           reply == control_replies_.end() ? "" : reply->second.dump()));
+      it = restart_inits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (o_.kill_period_s <= 0) return;
+  const auto period_us = static_cast<double>(us_of_s(o_.kill_period_s));
+  auto draw = [&] { return static_cast<std::uint64_t>(period_us * (0.5 + kill_rng_.real())); };
+  if (next_kill_us_ == 0) next_kill_us_ = load_start_us_ + draw();
+  if (now_us_ < next_kill_us_) return;
+  next_kill_us_ = now_us_ + draw();
+  if (now_us_ + 2'000'000 >= load_start_us_ + heal_after_us_) return;
+  std::vector<std::size_t> alive;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i].dead) alive.push_back(i);
+  }
+  const std::size_t dead = nodes_.size() - alive.size();
+  if (dead >= (nodes_.size() - 1) / 2 || alive.empty()) return;
+  kill_node(alive[kill_rng_.below(alive.size())]);
+}
+
+void Router::kill_node(std::size_t i) {
+  NodeProc& n = nodes_[i];
+  ::kill(n.pid, SIGKILL);
+  int status = 0;
+  ::waitpid(n.pid, &status, 0);
+  ::close(n.to_fd);
+  ::close(n.from_fd);
+  n.to_fd = -1;
+  n.from_fd = -1;
+  n.pending_out.clear();
+  n.partial_in.clear();
+  n.dead = true;
+  n.restart_at_us = now_us_ + 500'000 + kill_rng_.below(1'000'001);
+  for (auto it = restart_inits_.begin(); it != restart_inits_.end();) {
+    it = it->second.node == i ? restart_inits_.erase(it) : std::next(it);
+  }
+  ++kills_;
+  partition_log_.push_back(fmt::format("{:6.2f}s kill -9 {}", now_us_ / 1e6, n.id));
+}
+
+void Router::restart_node(std::size_t i) {
+  std::string error;
+  auto p = spawn(o_.bin, node_args(), o_.node_log, nodes_[i].id, error);
+  if (!p) {
+    node_failures_.push_back(fmt::format("restart {}: {}", nodes_[i].id, error));
+    nodes_[i].restart_at_us = now_us_ + 1'000'000;
+    return;
+  }
+  nodes_[i] = std::move(*p);
+  ++restarts_;
+  partition_log_.push_back(fmt::format("{:6.2f}s restart {}", now_us_ / 1e6, nodes_[i].id));
+  std::vector<std::string> ids;
+  for (const auto& n : nodes_) ids.push_back(n.id);
+  const std::int64_t id = next_msg_id_++;
+  control_replies_[id] = json::object();
+  restart_inits_[id] = PendingInit{i, now_us_ + 10'000'000};
+  json body{{"type", "init"}, {"msg_id", id}, {"node_id", nodes_[i].id}, {"node_ids", ids}};
+  post(-1, nodes_[i].id, json{{"src", "c0"}, {"dest", nodes_[i].id}, {"body", body}}.dump());
 }
 
 }  // namespace vsr::maelstrom::router

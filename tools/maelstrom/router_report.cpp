@@ -71,7 +71,8 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
            {"during_partitions_at_minority_nodes", phase_json(minority)},
            {"healed_gaps", phase_json(gaps)},
            {"after_heal", phase_json(after)}, {"messages_routed", routed_},
-           {"messages_dropped", dropped_}, {"max_node_message_bytes", max_node_message_bytes_}, {"probes_ok", probes_ok_}, {"probes_sent", probes_sent_},
+           {"messages_dropped", dropped_}, {"kills", kills_}, {"restarts", restarts_},
+           {"messages_to_dead_nodes", dropped_dead_}, {"max_node_message_bytes", max_node_message_bytes_}, {"probes_ok", probes_ok_}, {"probes_sent", probes_sent_},
            {"linearizability", vsr::sim::to_string(result.verdict)}, {"keys", result.keys.size()},
            {"check_s", check_s}, {"node_failures", node_failures_}, {"verdict", verdict},
            {"exit_code", code}};
@@ -85,6 +86,10 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
         "vsr-maelstrom-router: {} nodes, {} clients, {} s, latency {} ms, partitions every {} s until {:.1f} s, seed {}\n",
         o_.nodes, clients_.size(), o_.duration_s, o_.latency_ms, o_.partition_period_s,
         heal_after_us_ / 1e6, o_.seed);
+    if (o_.kill_period_s > 0) {
+      out += fmt::format("  kill -9 a node about every {} s until {:.1f} s; data in {}\n", o_.kill_period_s,
+                         (heal_after_us_ - std::min<std::uint64_t>(heal_after_us_, 2'000'000)) / 1e6, o_.data_dir);
+    }
     for (const auto& p : partition_log_) out += "  " + p + "\n";
     out += fmt::format("ops: {} ({} ok, {} refused, {} info); ok includes {} cas refused by the data (20/22)\n",
                        all.total(), all.ok, all.refused, all.info, cas_data_fails_);
@@ -100,6 +105,10 @@ int Router::report(const vsr::sim::History& history, const vsr::sim::CheckResult
     out += line("after the final heal", after);
     out += fmt::format("messages: {} delivered, {} dropped by partitions; largest between nodes: {} bytes\n",
                        routed_, dropped_, max_node_message_bytes_);
+    if (o_.kill_period_s > 0) {
+      out += fmt::format("kills: {} kill -9, {} restarts from --data-dir; {} messages to dead nodes dropped\n",
+                         kills_, restarts_, dropped_dead_);
+    }
     out += fmt::format("bad-input probes answered correctly: {}/{}\n", probes_ok_, probes_sent_);
     for (const auto& f : node_failures_) out += "node failure: " + f + "\n";
     out += fmt::format("linearizability: {} ({} ops, {} keys, checked in {:.2f} s)\n",
