@@ -213,6 +213,7 @@ Result<Superblock> decode_superblock(std::span<const std::uint8_t> sector) {
 
 Sector encode_header(RecordHeader& h) {
   Bytes fields;
+  fields.reserve(sector_bytes - sealed_from);  // one allocation, not one per doubling
   wire::Writer w(fields);
   w.u64(h.seq);
   w.u64(h.parent);
