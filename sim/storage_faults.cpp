@@ -75,7 +75,11 @@ bool damage_at_rest(MemoryDevice& device, const Storage& storage, DamageAtlas& a
   bool damaged = false;
   if (rng.chance(params.corruption_probability)) {
     if (auto t = draw_target(storage, atlas, rng)) {
-      device.flip_bit(t->offset + rng.below(sector_bytes), static_cast<std::uint32_t>(rng.below(8)));
+      // Two draws, in this order on every compiler (not as two arguments of one call,
+      // whose evaluation order is unspecified).
+      const std::uint64_t byte = rng.below(sector_bytes);
+      const auto bit = static_cast<std::uint32_t>(rng.below(8));
+      device.flip_bit(t->offset + byte, bit);
       mark(atlas, *t);
       ++counts.corrupted;
       damaged = true;
