@@ -21,14 +21,12 @@ Cluster::Cluster(std::vector<Config> configs, ClusterDriver& driver, const Syste
 }
 
 std::uint32_t Cluster::needing_recovery() const {
-  return static_cast<std::uint32_t>(std::count_if(hosts_.begin(), hosts_.end(), [](const SimHost& h) {
-    return h.needs_recovery() || h.damaged();
-  }));
+  return static_cast<std::uint32_t>(
+      std::count_if(hosts_.begin(), hosts_.end(), [](const SimHost& h) { return h.lacks_trusted_disk(); }));
 }
 
 bool Cluster::wipe_allowed(std::uint32_t r) const {
-  return sim::wipe_allowed(hosts_[r].needs_recovery() || hosts_[r].damaged(), needing_recovery(),
-                           config(r).max_faulty());
+  return sim::wipe_allowed(hosts_[r].lacks_trusted_disk(), needing_recovery(), config(r).max_faulty());
 }
 
 void Cluster::boot(std::uint32_t r) {

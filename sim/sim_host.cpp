@@ -94,14 +94,13 @@ std::optional<CheckFailure> SimHost::check_journal() {
   const Storage& storage = host_.storage();
   // Storage changes only by writing or syncing, which move its counters; the replica's
   // side by its log and view. An input that moved neither needs no second look.
-  const Replica& x = host_.replica();
-  const JournalKey key{incarnation_, storage.written_seq(), storage.synced_seq(), x.op(), x.log_base(), x.view()};
+  const Replica& r = host_.replica();
+  const JournalKey key{incarnation_, storage.written_seq(), storage.synced_seq(), r.op(), r.log_base(), r.view()};
   if (key == last_journal_check_) return std::nullopt;
   last_journal_check_ = key;
   if (auto ok = storage.check(); !ok) {
     return CheckFailure{"journal-consistent", fmt::format("replica {}: {}", host_.self(), ok.error().message)};
   }
-  const Replica& r = host_.replica();
   const PersistedState& image = storage.image();
   const bool same_log = image.log_base.op == r.log_base() && image.last_op() == r.op() &&
                         (r.op() == r.log_base() || image.log.back().checksum == r.checksum_at(r.op()));

@@ -59,7 +59,6 @@ class SimHost {
   }
   [[nodiscard]] MemoryDevice& device() { return *device_; }
   [[nodiscard]] const StorageFaultCounts& storage_faults() const { return fault_counts_; }
-  [[nodiscard]] DamageAtlas& atlas() { return atlas_; }
   /// Damaged since its last restart (counts in the wipe budget, rule A2).
   [[nodiscard]] bool damaged() const { return damaged_; }
   /// Marks the device damaged by hand (scenarios' storage commands).
@@ -77,6 +76,9 @@ class SimHost {
   [[nodiscard]] const Replica& replica() const { return host_.replica(); }
   [[nodiscard]] const PersistedState& disk() const { return host_.disk(); }
   [[nodiscard]] bool needs_recovery() const { return host_.needs_recovery(); }
+  /// One of the f replicas that may lack a trustworthy disk (the wipe budget): wiped
+  /// and not yet recovered, or damaged by storage faults since its last restart.
+  [[nodiscard]] bool lacks_trusted_disk() const { return needs_recovery() || damaged_; }
   [[nodiscard]] bool has_writes() const { return !host_.writes().empty(); }
   /// Counts crashes: an event scheduled for an earlier incarnation is stale.
   [[nodiscard]] std::uint64_t incarnation() const { return incarnation_; }
@@ -99,7 +101,9 @@ class SimHost {
       Prng rng(host_.self().value);
       if (maybe_misdirect(*device_, host_.storage(), out.persist, atlas_, always, rng, fault_counts_)) damaged_ = true;
     }
-    if (fault_params_ && may_damage_() &&
+    // may_damage_ counts the cluster's damaged hosts: asked only for a batch that
+    // writes a record on a seed that misdirects writes.
+    if (fault_params_ && fault_params_->misdirect_probability > 0 && !out.persist.empty() && may_damage_() &&
         maybe_misdirect(*device_, host_.storage(), out.persist, atlas_, *fault_params_, *fault_rng_, fault_counts_)) {
       damaged_ = true;
     }
