@@ -1,11 +1,13 @@
 #include "tools/maelstrom/node.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
 #include "vsr/codec.hpp"
 #include "vsr/kv.hpp"
+#include "vsr/memory_device.hpp"
 #include "vsr/telemetry.hpp"
 #include "tools/maelstrom/base64.hpp"
 
@@ -25,18 +27,26 @@ std::string quote(std::string_view text) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-/// The replica a protocol message names as its sender; nullopt for Request, whose
-/// sender is a client.
-std::optional<ReplicaIndex> named_sender(const Message& m) {
-  return std::visit(
-      [](const auto& x) -> std::optional<ReplicaIndex> {
-        if constexpr (requires { x.replica; }) {
-          return x.replica;
-        } else {
-          return std::nullopt;
-        }
-      },
-      m);
+/// Every node of a Maelstrom cluster is of this one cluster (Maelstrom names no other).
+constexpr ClusterId maelstrom_cluster{0};
+
+/// `line` with each "replica <index>" of a node in `names` read "<its name>" ("the
+/// replica rejected a message from replica 2" -> "... from n3"): the core names
+/// replicas by index, Maelstrom logs by node name.
+std::string name_replicas(std::string_view line, const std::vector<std::string>& names) {
+  constexpr std::string_view word = "replica ";
+  std::string named;
+  for (std::size_t hit = line.find(word); hit != std::string_view::npos; hit = line.find(word)) {
+    const char* digits = line.data() + hit + word.size();
+    std::size_t index = 0;
+    const auto [end, error] = std::from_chars(digits, line.data() + line.size(), index);
+    const bool of_node = error == std::errc{} && index < names.size();
+    named.append(line.substr(0, hit));
+    named.append(of_node ? std::string_view(names[index]) : word);
+    line.remove_prefix(static_cast<std::size_t>((of_node ? end : digits) - line.data()));
+  }
+  named.append(line);
+  return named;
 }
 
 }  // namespace
@@ -154,19 +164,18 @@ void Node::on_init(const std::string& src, const json& body, const json& msg_id)
   node_id_ = id->get<std::string>();
   node_ids_ = names;
   self_ = index;
-  if (!start_replica(config.value())) {
+  if (!start_core(config.value())) {
     // Indefinite (13): the node stops; its driver exits (node_main.cpp).
     return reply(src, msg_id, error_body(ErrorCode::crash, failure_->message));
   }
   next_tick_ms_ = now_ms_ + options_.tick_ms;
-  handle_replica_output();
-  drain_local();
+  pump();
   if (failure_) return reply(src, msg_id, error_body(ErrorCode::crash, failure_->message));
   log(fmt::format("init: {} is replica {} of {}", node_id_, self_, names.size()));
   reply(src, msg_id, json{{"type", "init_ok"}});
 }
 
-bool Node::start_replica(const Config& config) {
+bool Node::start_core(const Config& config) {
   NodeDevice opened;
   if (options_.open_device) {
     auto d = options_.open_device(node_id_);
@@ -179,37 +188,20 @@ bool Node::start_replica(const Config& config) {
       stop(Error{fmt::format("no device for {}", node_id_)});
       return false;
     }
+  } else {
+    opened = NodeDevice{std::make_shared<MemoryDevice>(default_memory_device_bytes), true};
   }
   device_ = std::move(opened.device);
-  host_ = device_ ? std::make_unique<ReplicaHost>(config, *device_) : std::make_unique<ReplicaHost>(config);
-  std::string how;
-  if (!device_ || opened.fresh) {
-    host_->boot(std::make_unique<KvMachine>());
-    how = device_ ? "booted as a new member (formatted a new device)"
-                  : "booted as a new member (in memory: nothing survives this process)";
-  } else {
-    const RestartReport report =
-        host_->restart(std::make_unique<KvMachine>(), [&] { return options_.incarnation; });
-    if (report.from_disk) {
-      const Replica& r = host_->replica();
-      how = fmt::format("restarted from disk at view {} op {} commit {} ({} records replayed{})",
-                        r.view(), r.op(), r.commit(), report.storage->records,
-                        report.storage->torn_tail ? ", a torn tail discarded" : "");
-    } else if (!host_->device_failure()) {
-      const std::string why =
-          report.unreadable ? fmt::format("the device is unreadable: {}", report.unreadable->message)
-          : report.storage && report.storage->faulty
-              ? fmt::format("storage holds a faulty record (seq {}): {}",
-                            report.storage->faulty->seq, report.storage->faulty->why)
-              : std::string("the disk cannot be trusted");
-      how = fmt::format("running recovery (§4.3, nonce {}) because {}", options_.incarnation, why);
-    }
-  }
-  if (host_->device_failure()) {
-    stop(*host_->device_failure());
+  core_ = std::make_unique<NodeCore>(maelstrom_cluster, config, *device_);
+  auto started = core_->start(std::make_unique<KvMachine>(), opened.fresh, options_.incarnation);
+  if (!started) {
+    stop(started.error());
     return false;
   }
-  log(fmt::format("start: {}", how));
+  const char* booted = options_.open_device ? "booted as a new member (formatted a new device)"
+                                            : "booted as a new member (in memory: nothing survives "
+                                              "this process)";
+  log(fmt::format("start: {}", started.value().booted ? booted : started.value().summary));
   return true;
 }
 
@@ -218,7 +210,6 @@ void Node::stop(Error why) {
     log(fmt::format("stopped for good: {}", why.message));
     failure_ = std::move(why);
   }
-  local_.clear();
 }
 
 void Node::on_client_request(const std::string& src, const json& body, const json& msg_id) {
@@ -245,13 +236,13 @@ void Node::on_client_request(const std::string& src, const json& body, const jso
                  error_body(ErrorCode::temporarily_unavailable, "too many requests in flight"));
   }
   const std::size_t entry_bytes = encoded_entry_size(LogEntry{{}, {}, {}, operation});
-  if (host_->replica().log_bytes() + entry_bytes > max_log_bytes) {
+  if (core_->replica().log_bytes() + entry_bytes > max_log_bytes) {
     ++stats_.refused;
     return reply(src, msg_id,
                  error_body(ErrorCode::temporarily_unavailable,
                             fmt::format("the replicated log is full ({} of {} bytes; checkpoints "
                                         "off or too rare)",
-                                        host_->replica().log_bytes(), max_log_bytes)));
+                                        core_->replica().log_bytes(), max_log_bytes)));
   }
   ++stats_.requests;
   held_.push_back(Waiting{src, msg_id, op.value().kind, std::move(operation), now_ms_});
@@ -272,15 +263,21 @@ void Node::on_peer(const std::string& src, const json& body) {
   if (!decoded) return bad_input(fmt::format("vsr message from {}: {}", src, decoded.error().message));
   const Message& m = decoded.value();
   const auto from_index = static_cast<std::uint32_t>(from - node_ids_.begin());
-  const auto sender = named_sender(m);
+  const auto sender = named_replica_sender(m);
   const auto* request = std::get_if<Request>(&m);
   if ((sender && sender->value != from_index) ||
       (request && owner_of(request->client) != std::optional<std::uint32_t>(from_index))) {
     return bad_input(fmt::format("vsr message from {} claims another sender: {}", src, m));
   }
   ++stats_.peer_messages_in;
-  if (const auto* r = std::get_if<vsr::Reply>(&m)) return on_reply(*r);
-  step_replica(m);
+  if (const auto* r = std::get_if<vsr::Reply>(&m)) {
+    on_reply(*r);  // for a session of this node: never the core's
+  } else if (request != nullptr) {
+    receive(Hello{maelstrom_cluster, PeerRole::client, request->client.value}, m);
+  } else {
+    receive(Hello{maelstrom_cluster, PeerRole::replica, from_index}, m);
+  }
+  pump();
 }
 
 // ---------------------------------------------------------------- time
@@ -304,10 +301,8 @@ std::uint64_t Node::next_wakeup_ms() const {
 }
 
 void Node::tick_all() {
-  host_->replica().tick();
-  handle_replica_output();
-  drain_local();
-  if (!serving()) return;
+  core_->tick();
+  if (!serving()) return pump();  // the device failed: stop, and no session sends
   std::vector<Outgoing> sends;  // collected first: delivering may complete sessions
   for (auto& [id, session] : sessions_) {
     if (!session.waiting) continue;
@@ -315,7 +310,7 @@ void Node::tick_all() {
     for (auto& o : session.client.take_output().send) sends.push_back(std::move(o));
   }
   for (auto& o : sends) deliver(o.to, std::move(o.message));
-  drain_local();
+  pump();
 }
 
 void Node::expire(std::uint64_t now_ms) {
@@ -344,12 +339,13 @@ void Node::expire(std::uint64_t now_ms) {
 
 /// Sends every held request, once the local replica is normal (it then knows a primary).
 void Node::dispatch_held() {
-  if (!serving() || host_->replica().status() != StatusKind::normal) return;
+  if (!serving() || core_->replica().status() != StatusKind::normal || held_.empty()) return;
   while (!held_.empty() && serving()) {
     Waiting w = std::move(held_.front());
     held_.pop_front();
     submit(std::move(w));
   }
+  pump();  // one flush for them all (group commit)
 }
 
 void Node::submit(Waiting w) {
@@ -368,18 +364,19 @@ void Node::submit(Waiting w) {
   session.waiting = std::move(w);
   ClientOutput out = session.client.take_output();
   // The first send goes to the primary of the local replica's view, which is normal here.
-  const Replica& replica = host_->replica();
+  const Replica& replica = core_->replica();
   for (auto& o : out.send) o.to = replica.config().primary_of(replica.view());
   route_client_output(std::move(out));
 }
 
+/// Sends what a session sends; the caller pumps the core.
 void Node::route_client_output(ClientOutput out) {
   for (auto& o : out.send) deliver(o.to, std::move(o.message));
-  drain_local();
 }
 
 /// A Reply for one of this node's sessions: relays the result to the Maelstrom client
 /// and frees the session. Stale replies (abandoned sessions, duplicates) are ignored.
+/// The caller pumps the core (the session may have sent the local replica a request).
 void Node::on_reply(const vsr::Reply& r) {
   const auto it = sessions_.find(r.client);
   if (it == sessions_.end() || !it->second.waiting) return;
@@ -398,46 +395,44 @@ void Node::on_reply(const vsr::Reply& r) {
   idle_.push_back(r.client);
 }
 
-// ---------------------------------------------------------------- the replica
+// ---------------------------------------------------------------- the core
 
-void Node::step_replica(const Message& m) {
+void Node::receive(const Hello& hello, const Message& m) {
   if (!serving()) return;
-  host_->replica().step(m);
-  handle_replica_output();
-  drain_local();
+  if (auto r = core_->receive(hello, m); !r) bad_input(r.error().message);
 }
 
-/// Carries out one output batch through the host: send_now leaves at once, then every
-/// write in flight completes (storage syncs it) and the messages that waited on it
-/// leave. Self-addressed messages are queued in local_ and delivered by drain_local(),
-/// never dropped. A device failure stops the node.
-void Node::handle_replica_output() {
-  if (!serving()) return;
-  host_->replica().take_output(out_);
-  if (options_.telemetry) {
+void Node::pump() {
+  if (!core_) return;
+  std::vector<Outgoing> out;
+  do {
+    out.clear();
+    core_->flush(out);  // sends nothing once the core is down
+    publish_core_output();
+    for (Outgoing& o : out) deliver(o.to, std::move(o.message));
+  } while (!out.empty() && serving());
+  if (core_->failure()) stop(*core_->failure());
+}
+
+void Node::publish_core_output() {
+  for (const TelemetryEvent& e : core_->take_events()) {
     // Bare JSON lines (no "node:" prefix), so stderr can be read as JSON lines.
-    for (const auto& e : out_.events) logs_.push_back(vsr::telemetry_json(e, now_ms_ * 1000));
+    if (options_.telemetry) logs_.push_back(vsr::telemetry_json(e, now_ms_ * 1000));
   }
-  for (const auto& f : out_.facts) {
-    const auto* rejected = std::get_if<vsr::MessageRejected>(&f);
-    if (rejected == nullptr) continue;
-    ++stats_.rejected;
-    const bool from_peer = rejected->sender && rejected->sender->value < node_ids_.size();
-    log(fmt::format("the replica rejected a message from {}: {}",
-                    from_peer ? node_ids_[rejected->sender->value] : "a client",
-                    reject_reason_name(rejected->reason)));
-  }
-  auto send = [this](Outgoing&& o) { deliver(o.to, std::move(o.message)); };
-  host_->carry_out(out_, send);
-  while (!host_->writes().empty() && !host_->device_failure()) host_->complete_oldest_write(send);
-  if (host_->device_failure()) return stop(*host_->device_failure());
-  log_replica_changes();
+  for (const std::string& line : core_->take_logs()) log(name_replicas(line, node_ids_));
+  stats_.rejected = core_->counters().messages_rejected;
 }
 
 void Node::deliver(const Endpoint& to, Message m) {
   if (const auto* r = std::get_if<ReplicaIndex>(&to)) {
     if (r->value == self_) {
-      local_.emplace_back(to, std::move(m));
+      // Only this node's sessions send the local replica anything (the core delivers
+      // what the replica sends itself): requests, as from a client.
+      const auto* request = std::get_if<Request>(&m);
+      if (request == nullptr) {
+        return log(fmt::format("dropped a {} to the local replica", message_name(m)));
+      }
+      receive(Hello{maelstrom_cluster, PeerRole::client, request->client.value}, m);
     } else if (r->value < node_ids_.size()) {
       send_peer(r->value, m);
     } else {
@@ -447,38 +442,11 @@ void Node::deliver(const Endpoint& to, Message m) {
   }
   const auto owner = owner_of(std::get<ClientId>(to));
   if (owner == std::optional<std::uint32_t>(self_)) {
-    local_.emplace_back(to, std::move(m));
+    if (const auto* reply = std::get_if<vsr::Reply>(&m)) on_reply(*reply);
     return;
   }
   if (owner && *owner < node_ids_.size()) return send_peer(*owner, m);
   log(fmt::format("dropped a reply to client {} of no node", std::get<ClientId>(to)));
-}
-
-/// Delivers what this node sent itself, in order, until nothing is left.
-void Node::drain_local() {
-  while (!local_.empty() && serving()) {
-    auto [to, m] = std::move(local_.front());
-    local_.pop_front();
-    if (std::holds_alternative<ClientId>(to)) {
-      if (const auto* r = std::get_if<vsr::Reply>(&m)) on_reply(*r);
-      continue;
-    }
-    host_->replica().step(m);
-    handle_replica_output();
-  }
-}
-
-void Node::log_replica_changes() {
-  if (!serving()) return;
-  const Replica& replica = host_->replica();
-  const ViewNumber view = replica.view();
-  const StatusKind status = replica.status();
-  if (view == logged_view_ && status == logged_status_) return;
-  logged_view_ = view;
-  logged_status_ = status;
-  log(fmt::format("view {} {} (primary {}), op {} commit {}", view, status_name(status),
-                  node_ids_[replica.config().primary_of(view).value], replica.op(),
-                  replica.commit()));
 }
 
 // ---------------------------------------------------------------- output

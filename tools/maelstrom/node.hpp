@@ -2,9 +2,10 @@
 // in as an argument. node_main.cpp wires it to stdin/stdout and a monotonic clock;
 // tests drive it directly.
 //
-// What it holds: one vsr::Replica (its index is the position of node_id in node_ids),
-// a pool of vsr::Client sessions, and the forwarding table (which Maelstrom request each
-// busy session answers). Nothing else: the KV state lives in the replica.
+// What it holds: one vsr::NodeCore and its replica (whose index is the position of
+// node_id in node_ids), a pool of vsr::Client sessions, and the forwarding table (which
+// Maelstrom request each busy session answers). Nothing else: the KV state lives in the
+// replica.
 //
 // A client request (read/write/cas from any Maelstrom client, at any node) becomes a
 // KV operation submitted through one session of this node. The session's vsr Request
@@ -28,23 +29,28 @@
 //
 // Peer messages: a frame that does not decode, or names another sender, is logged and
 // dropped; one the replica rejects (vsr::Replica::step, a claim no honest peer makes)
-// is counted in NodeStats::rejected and logged. Neither stops the node.
+// is counted in NodeStats::rejected and logged. Neither stops the node. A protocol
+// message goes to the core as from replica <its src's index>; a Request, which a peer
+// node relays from one of its sessions, as from a client, and only when the session id
+// is one that node makes (owner_of).
 // Bad input never throws: an error reply (12 malformed, 10 not supported) when the
 // message names its sender and has an integer msg_id, a log line otherwise.
 //
-// Persistence: the node carries out its replica's output through vsr::ReplicaHost
-// (vsr/host.hpp), the one host every driver uses, over a block device: a
-// vsr::MemoryDevice by default (nothing survives the process), or the device that
-// NodeOptions::open_device opens at init, once the node knows its id (node_main.cpp:
-// the file DIR/<node_id>.vsr of --data-dir). Writes complete synchronously: after each
-// batch the node completes every write in flight (storage syncs it: an fsync on a file)
-// before the messages that waited on it leave, so nothing promised is lost to a kill -9.
-// At init a device that never held anything (NodeDevice::fresh) is formatted and the
-// replica boots as a new member; any other device is restarted from (ReplicaHost::
-// restart): from what storage recovered, or, when the device is unreadable or holds a
-// faulty record, by the recovery protocol (§4.3) with NodeOptions::incarnation as the
-// nonce. A device failure (a failed write or sync) stops the node for good: failure()
-// says why, and it answers nothing more.
+// The replica: this node is a thin adapter over vsr::NodeCore (vsr/node_core.hpp), the
+// pure node the TCP server runs too: it checks who may send what, steps the replica,
+// writes each output batch to the block device, and flush() makes every queued write
+// durable with one sync (group commit) before it releases the messages that waited on
+// it, so nothing promised is lost to a kill -9. The node flushes once per input (a line,
+// a tick), delivers what the core returns (to peers, or to its own sessions' replies),
+// and repeats until the core has nothing more to send. The device: a vsr::MemoryDevice
+// by default (nothing survives the process), or the device that NodeOptions::
+// open_device opens at init, once the node knows its id (node_main.cpp: the file
+// DIR/<node_id>.vsr of --data-dir). At init a device that never held anything
+// (NodeDevice::fresh) is formatted and the replica boots as a new member; any other
+// device is restarted from: from what storage recovered, or, when the device is
+// unreadable or holds a faulty record, by the recovery protocol (§4.3) with
+// NodeOptions::incarnation as the nonce. A device failure (a failed write or sync)
+// stops the node for good: failure() says why, and it answers nothing more.
 //
 // Session ids: a node makes ids (owner + 1) << 56 | (incarnation mod 2^32) << 24 |
 // sequence, so a restarted node (a new incarnation) never reuses the ids, and request
@@ -65,7 +71,7 @@
 
 #include "vsr/block_device.hpp"
 #include "vsr/client.hpp"
-#include "vsr/host.hpp"
+#include "vsr/node_core.hpp"
 #include "vsr/replica.hpp"
 #include "tools/maelstrom/kv_json.hpp"
 
@@ -146,10 +152,10 @@ class Node {
   /// Log lines for stderr; moved out.
   std::vector<std::string> take_logs();
 
-  [[nodiscard]] bool initialized() const { return host_ != nullptr; }
+  [[nodiscard]] bool initialized() const { return core_ != nullptr; }
   /// The replica; null before init and after a device failure.
   [[nodiscard]] const Replica* replica() const {
-    return host_ && host_->up() ? &host_->replica() : nullptr;
+    return serving() ? &core_->replica() : nullptr;
   }
   /// Set when the node stopped for good (its device could not be opened or failed):
   /// it then answers nothing more, and its driver should exit.
@@ -186,8 +192,9 @@ class Node {
   // --- input dispatch ---
   void on_message(const nlohmann::json& message);
   void on_init(const std::string& src, const nlohmann::json& body, const nlohmann::json& msg_id);
-  /// Opens the device and boots or restarts the replica on it; false on failure (set).
-  bool start_replica(const Config& config);
+  /// Opens the device and starts the core on it (boot or restart); false on failure
+  /// (failure_ set).
+  bool start_core(const Config& config);
   void on_client_request(const std::string& src, const nlohmann::json& body,
                          const nlohmann::json& msg_id);
   void on_peer(const std::string& src, const nlohmann::json& body);
@@ -199,15 +206,22 @@ class Node {
   void on_reply(const vsr::Reply& reply);
   void route_client_output(ClientOutput out);
 
-  // --- the replica ---
+  // --- the core ---
   void tick_all();
-  void step_replica(const Message& m);
-  void handle_replica_output();
-  void drain_local();
+  /// Hands `m` to the core as from `hello`; a refusal is bad input (logged).
+  void receive(const Hello& hello, const Message& m);
+  /// Flushes the core and delivers what it sends, until it sends nothing more (a reply
+  /// to one of this node's sessions can make the session send the local replica a
+  /// request). Publishes the core's telemetry and log lines; stops on a device failure.
+  void pump();
+  /// Sends `m` to `to`: a peer node, the local replica (through the core), or a
+  /// session's owner (this node's own sessions take replies here).
   void deliver(const Endpoint& to, Message m);
-  void log_replica_changes();
+  /// Moves the core's telemetry events (when options_.telemetry) and log lines (its
+  /// replicas named as Maelstrom nodes) to logs_, and its rejection count to stats_.
+  void publish_core_output();
   /// Whether the replica is up (false once the device failed: then failure_ is set).
-  [[nodiscard]] bool serving() const { return host_ && host_->up(); }
+  [[nodiscard]] bool serving() const { return core_ && core_->serving(); }
   void stop(Error why);
 
   // --- output ---
@@ -223,8 +237,8 @@ class Node {
   std::string node_id_;
   std::vector<std::string> node_ids_;
   std::uint32_t self_ = 0;
-  std::shared_ptr<BlockDevice> device_;  // declared before host_, which refers to it
-  std::unique_ptr<ReplicaHost> host_;
+  std::shared_ptr<BlockDevice> device_;  // declared before core_, which refers to it
+  std::unique_ptr<NodeCore> core_;
   std::optional<Error> failure_;
   std::uint64_t now_ms_ = 0;
   std::uint64_t next_tick_ms_ = 0;
@@ -233,10 +247,6 @@ class Node {
   std::deque<Waiting> held_;
   std::map<ClientId, Session> sessions_;  // busy and idle; abandoned ones are erased
   std::vector<ClientId> idle_;            // sessions free for the next request
-  std::deque<std::pair<Endpoint, Message>> local_;  // messages this node sends itself
-  Output out_;
-  ViewNumber logged_view_{};
-  StatusKind logged_status_ = StatusKind::normal;
   NodeStats stats_;
   std::vector<std::string> lines_;
   std::vector<std::string> logs_;
