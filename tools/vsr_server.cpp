@@ -12,10 +12,11 @@
 // directory was lost) it is created blank and the replica rejoins by the recovery
 // protocol (§4.3) instead of booting: a replica that forgot its promises must not vote.
 //
-// Logs go to stderr, one line each, prefixed "vsr-server[rI]"; with --telemetry the
+// Logs go to stderr, one line each, prefixed "vsr-server[rI] SECONDS" (since start); with --telemetry the
 // replica's events go to stderr too, as bare JSON lines (docs/TELEMETRY.md).
 // Exit: 0 after SIGINT/SIGTERM, 1 when the node cannot start or its device fails,
 // 2 on a usage error.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -116,7 +117,11 @@ int start(const Flags& f) {
   if (auto d = ensure_dir(f.data_dir); !d) return std::cerr << "vsr-server start: " << d.error().message << "\n", 1;
   vsr::io::NodeOptions o = std::move(options.value());
   const std::string prefix = fmt::format("vsr-server[r{}] ", f.replica);
-  o.log = [prefix](std::string_view line) { std::cerr << prefix << line << std::endl; };
+  const auto began = std::chrono::steady_clock::now();
+  o.log = [prefix, began](std::string_view line) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    std::cerr << prefix << fmt::format("{:.3f} ", t) << line << std::endl;
+  };
   if (f.telemetry) o.telemetry = [](std::string_view line) { std::cerr << line << '\n'; };
   o.incarnation = std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32);
   boost::asio::io_context io;

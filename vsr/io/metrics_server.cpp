@@ -68,7 +68,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
 }  // namespace
 
 MetricsServer::MetricsServer(boost::asio::io_context& io, Render render)
-    : io_(io), acceptor_(io), render_(std::move(render)) {}
+    : acceptor_(io), render_(std::move(render)) {}
 
 Result<void> MetricsServer::open(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;

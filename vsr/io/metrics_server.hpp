@@ -27,7 +27,6 @@ class MetricsServer {
  private:
   void accept();
 
-  boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   Render render_;
 };
