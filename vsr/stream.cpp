@@ -66,6 +66,8 @@ Result<void> admit_hello(const Hello& h, ClusterId cluster, const Config& config
   return outcome::success();
 }
 
+Bytes keepalive_frame() { return seal_frame(keepalive_frame_type, {}); }
+
 FrameSplitter::FrameSplitter(std::size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
 
 void FrameSplitter::feed(std::span<const std::uint8_t> bytes) {
@@ -93,6 +95,18 @@ void FrameSplitter::compact() {
 }
 
 std::optional<Bytes> FrameSplitter::next_frame() {
+  for (;;) {
+    std::optional<Bytes> frame = cut_frame();
+    if (!frame || (*frame)[3] != keepalive_frame_type || frame->size() != frame_header_bytes) return frame;
+    if (*frame != keepalive_frame()) {
+      error_ = Error{"frame: a keepalive with a bad checksum"};
+      return std::nullopt;
+    }
+    ++keepalives_;
+  }
+}
+
+std::optional<Bytes> FrameSplitter::cut_frame() {
   if (error_ || !hello_ || buffered_bytes() < frame_header_bytes) return std::nullopt;
   const std::uint8_t* head = buffer_.data() + start_;
   if (head[0] != 'V' || head[1] != 'S') {

@@ -37,6 +37,12 @@ struct Hello {
   auto operator<=>(const Hello&) const = default;
 };
 
+/// A keepalive: a frame header (codec.hpp's layout) of this type with an empty body and
+/// a correct checksum. It carries no message: FrameSplitter consumes it (counting it),
+/// so a connection can prove its peer alive when it has nothing else to say.
+inline constexpr std::uint8_t keepalive_frame_type = 0xff;
+Bytes keepalive_frame();
+
 inline constexpr std::size_t hello_bytes = 32;
 inline constexpr std::uint8_t hello_version = 1;
 
@@ -65,21 +71,27 @@ class FrameSplitter {
   [[nodiscard]] const std::optional<Hello>& hello() const { return hello_; }
   /// The next complete frame (after the Hello), or nullopt when more bytes are needed
   /// or the stream failed. A frame is returned whole, undecoded (decode() checks it).
+  /// Keepalive frames are consumed here, never returned.
   std::optional<Bytes> next_frame();
   /// The error that ended the stream, if any.
   [[nodiscard]] const std::optional<Error>& error() const { return error_; }
+  /// Keepalive frames consumed so far.
+  [[nodiscard]] std::uint64_t keepalives() const { return keepalives_; }
   /// Bytes buffered and not yet returned.
   [[nodiscard]] std::size_t buffered_bytes() const { return buffer_.size() - start_; }
 
  private:
   void take_hello();
   void compact();
+  /// The next complete frame of any type (keepalives included).
+  std::optional<Bytes> cut_frame();
 
   std::size_t max_frame_bytes_;
   Bytes buffer_;
   std::size_t start_ = 0;  // first byte not yet consumed
   std::optional<Hello> hello_;
   std::optional<Error> error_;
+  std::uint64_t keepalives_ = 0;
 };
 
 }  // namespace vsr

@@ -94,3 +94,32 @@ TEST_CASE("the splitter stops at garbage and at an oversize header before buffer
   CHECK_FALSE(not_frame.next_frame());
   CHECK(not_frame.error());
 }
+
+TEST_CASE("keepalives between frames are consumed and counted; a damaged one ends the stream") {
+  Bytes stream = encode_hello({ClusterId(1), PeerRole::replica, 2});
+  const Bytes k = keepalive_frame();
+  CHECK(k.size() == frame_header_bytes);
+  for (std::uint64_t v = 1; v <= 2; ++v) {
+    stream.insert(stream.end(), k.begin(), k.end());
+    Bytes f = frame_of(v);
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  stream.insert(stream.end(), k.begin(), k.end());
+  FrameSplitter s(max_frame_bytes);
+  s.feed(stream);
+  CHECK(s.next_frame() == frame_of(1));
+  CHECK(s.next_frame() == frame_of(2));
+  CHECK_FALSE(s.next_frame());
+  CHECK(s.keepalives() == 3);
+  CHECK_FALSE(s.error());
+
+  Bytes bad = encode_hello({ClusterId(1), PeerRole::replica, 2});
+  Bytes damaged = k;
+  damaged[10] ^= 1;
+  bad.insert(bad.end(), damaged.begin(), damaged.end());
+  FrameSplitter t(max_frame_bytes);
+  t.feed(bad);
+  CHECK_FALSE(t.next_frame());
+  REQUIRE(t.error());
+  CHECK(t.error()->message.find("keepalive") != std::string::npos);
+}

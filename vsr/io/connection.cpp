@@ -1,5 +1,6 @@
 #include "vsr/io/connection.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -18,6 +19,7 @@ constexpr std::size_t max_frames_per_write = 256;
 Connection::Connection(tcp::socket socket, ConnectionLimits limits, Handlers handlers, std::string label)
     : socket_(std::move(socket)),
       hello_timer_(socket_.get_executor()),
+      keepalive_timer_(socket_.get_executor()),
       limits_(limits),
       handlers_(std::move(handlers)),
       label_(std::move(label)),
@@ -34,7 +36,30 @@ void Connection::start(const Hello& mine) {
     self->close(fmt::format("no hello within {} ms (a half-open connection, or not a vsr peer)",
                             self->limits_.hello_timeout_ms));
   });
+  last_received_ = last_sent_ = std::chrono::steady_clock::now();
+  arm_keepalive();
   read_some();
+}
+
+void Connection::arm_keepalive() {
+  const std::uint32_t period_ms = std::min(limits_.keepalive_ms == 0 ? limits_.silence_timeout_ms : limits_.keepalive_ms,
+                                           limits_.silence_timeout_ms == 0 ? limits_.keepalive_ms : limits_.silence_timeout_ms);
+  if (period_ms == 0 || !open_) return;
+  keepalive_timer_.expires_after(std::chrono::milliseconds(std::max<std::uint32_t>(period_ms / 2, 1)));
+  keepalive_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec && self->open_) self->on_keepalive_timer();
+  });
+}
+
+void Connection::on_keepalive_timer() {
+  using std::chrono::milliseconds;
+  const auto now = std::chrono::steady_clock::now();
+  if (limits_.silence_timeout_ms != 0 && now - last_received_ >= milliseconds(limits_.silence_timeout_ms)) {
+    return close(fmt::format("nothing received for {} ms (a dead or stopped peer, or a half-open connection)",
+                             limits_.silence_timeout_ms));
+  }
+  if (limits_.keepalive_ms != 0 && now - last_sent_ >= milliseconds(limits_.keepalive_ms)) send_frame(keepalive_frame());
+  arm_keepalive();
 }
 
 bool Connection::send(const Message& m) {
@@ -50,6 +75,7 @@ bool Connection::send_frame(Bytes frame) {
   }
   queued_bytes_ += frame.size();
   queue_.push_back(std::move(frame));
+  last_sent_ = std::chrono::steady_clock::now();
   if (writing_frames_ == 0) write_some();
   return true;
 }
@@ -93,6 +119,7 @@ void Connection::read_some() {
 }
 
 void Connection::on_read(std::size_t n) {
+  last_received_ = std::chrono::steady_clock::now();
   splitter_.feed(std::span<const std::uint8_t>(read_buffer_.data(), n));
   if (!hello_seen_ && splitter_.hello()) {
     hello_seen_ = true;
@@ -116,6 +143,7 @@ void Connection::close(const std::string& why) {
   if (!open_) return;
   open_ = false;
   hello_timer_.cancel();
+  keepalive_timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -9,6 +9,7 @@
 // drops its pointer then; handlers in flight keep the object alive until they return.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -36,6 +37,12 @@ struct ConnectionLimits {
   /// A peer that has not sent its Hello this long after the connection opened is
   /// dropped (a half-open connection, or not a vsr process).
   std::uint32_t hello_timeout_ms = 5000;
+  /// A connection that has sent nothing for this long sends a keepalive frame
+  /// (vsr/stream.hpp), so its peer can tell it is alive; 0: never.
+  std::uint32_t keepalive_ms = 1000;
+  /// A connection that has received nothing (not even a keepalive) for this long is
+  /// closed: its peer is dead, stopped, or behind a half-open connection; 0: never.
+  std::uint32_t silence_timeout_ms = 5000;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -76,9 +83,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_some();
   void on_read(std::size_t n);
   void write_some();
+  void arm_keepalive();
+  void on_keepalive_timer();
 
   tcp::socket socket_;
   boost::asio::steady_timer hello_timer_;
+  boost::asio::steady_timer keepalive_timer_;
+  std::chrono::steady_clock::time_point last_received_;
+  std::chrono::steady_clock::time_point last_sent_;
   ConnectionLimits limits_;
   Handlers handlers_;
   std::string label_;

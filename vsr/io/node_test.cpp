@@ -48,6 +48,8 @@ NodeOptions one_replica(const TempDir& dir, std::vector<std::string>* log) {
   o.data_file = (dir.path / "replica.vsr").string();
   o.data_bytes = std::uint64_t{64} << 20;
   o.limits.hello_timeout_ms = 200;
+  o.limits.keepalive_ms = 100;
+  o.limits.silence_timeout_ms = 400;
   o.max_connections = 8;
   o.make_machine = [] { return std::make_unique<KvMachine>(); };
   o.log = [log](std::string_view line) { log->emplace_back(line); };
@@ -177,6 +179,12 @@ TEST_CASE("node: bad input on the port is dropped with a reason, and the node ke
   SUBCASE("a half-open connection (no hello)") {
     CHECK(server_closes(io, at, Bytes{}));
     CHECK(logged(log, "no hello within 200 ms"));
+  }
+  SUBCASE("a peer that goes silent after its hello (stopped, or half-open)") {
+    // The node's own keepalives keep its side alive; this socket never answers, so the
+    // node hears nothing for silence_timeout_ms and drops it.
+    CHECK(server_closes(io, at, encode_hello({ClusterId(42), PeerRole::client, 5})));
+    CHECK(logged(log, "nothing received for 400 ms"));
   }
   SUBCASE("a flood of connections") {
     std::vector<tcp::socket> flood;
