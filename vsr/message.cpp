@@ -59,6 +59,18 @@ std::string session_text(SessionNumber s) {
   return s.value == 0 ? std::string{} : fmt::format(" session={}", s);
 }
 
+std::optional<ReplicaIndex> claimed_sender(const Message& m) {
+  return std::visit(
+      [](const auto& x) -> std::optional<ReplicaIndex> {
+        if constexpr (requires { x.replica; }) {
+          return x.replica;
+        } else {
+          return std::nullopt;
+        }
+      },
+      m);
+}
+
 }  // namespace vsr
 
 #define VSR_FORMAT(Type, ...)                                                      \

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -256,6 +257,11 @@ struct Outgoing {
   Endpoint to;
   Message message;
 };
+
+/// The replica a message names as its sender (its `replica` field: every message but a
+/// client's Request has one); nullopt for a Request. A claim, checked by whoever knows
+/// who really sent it (the replica's step, a node's connection).
+std::optional<ReplicaIndex> claimed_sender(const Message& m);
 
 std::string format_bytes(const Bytes& b);
 /// How formats show a request's or entry's session: " register", " session=N", or

@@ -6,18 +6,6 @@
 
 namespace vsr {
 
-std::optional<ReplicaIndex> named_replica_sender(const Message& m) {
-  return std::visit(
-      [](const auto& x) -> std::optional<ReplicaIndex> {
-        if constexpr (requires { x.replica; }) {
-          return x.replica;
-        } else {
-          return std::nullopt;
-        }
-      },
-      m);
-}
-
 NodeCore::NodeCore(ClusterId cluster, const Config& config, BlockDevice& device)
     : cluster_(cluster), host_(config, device) {}
 
@@ -66,7 +54,7 @@ Result<void> NodeCore::receive(const Hello& hello, const Message& m) {
     }
     ++counters_.requests_in;
   } else {
-    const auto sender = named_replica_sender(m);
+    const auto sender = claimed_sender(m);
     if (!sender || sender->value != hello.sender || std::holds_alternative<Reply>(m)) {
       ++counters_.messages_refused;
       return Error{fmt::format("replica {} sent a message it may not send: {}", hello.sender, m)};

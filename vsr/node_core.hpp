@@ -111,9 +111,4 @@ class NodeCore {
   StatusKind logged_status_ = StatusKind::normal;
 };
 
-/// The replica a protocol message names as its sender; nullopt for a Request (whose
-/// sender is a client) and a Reply (whose `replica` is a replica, but which only ever
-/// goes to clients).
-std::optional<ReplicaIndex> named_replica_sender(const Message& m);
-
 }  // namespace vsr

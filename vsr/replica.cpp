@@ -108,19 +108,6 @@ std::optional<RejectReason> content_claim(const RecoveryResponse& m) {
   return std::nullopt;
 }
 
-/// The replica a message names as its sender; none for a client's Request.
-std::optional<ReplicaIndex> claimed_sender(const Message& message) {
-  return std::visit(
-      [](const auto& m) -> std::optional<ReplicaIndex> {
-        if constexpr (requires { m.replica; }) {
-          return m.replica;
-        } else {
-          return std::nullopt;
-        }
-      },
-      message);
-}
-
 template <class M, class... Ts>
 inline constexpr bool is_one_of = (std::is_same_v<M, Ts> || ...);
 

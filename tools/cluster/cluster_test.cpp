@@ -34,6 +34,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "sim/prng.hpp"
 #include "tools/cluster/proxy.hpp"
 
 namespace {
@@ -55,16 +56,10 @@ struct Flags {
   bool keep = false;
 };
 
-/// SplitMix64: the fault schedule's choices (the timing itself is the OS's).
+/// The fault schedule's choices, from the seed (the timing itself is the OS's).
 struct Prng {
   std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
+  std::uint64_t below(std::uint64_t n) { return vsr::sim::splitmix64(s) % n; }
 };
 
 std::uint16_t free_port() {

@@ -263,7 +263,7 @@ void Node::on_peer(const std::string& src, const json& body) {
   if (!decoded) return bad_input(fmt::format("vsr message from {}: {}", src, decoded.error().message));
   const Message& m = decoded.value();
   const auto from_index = static_cast<std::uint32_t>(from - node_ids_.begin());
-  const auto sender = named_replica_sender(m);
+  const auto sender = vsr::claimed_sender(m);
   const auto* request = std::get_if<Request>(&m);
   if ((sender && sender->value != from_index) ||
       (request && owner_of(request->client) != std::optional<std::uint32_t>(from_index))) {
