@@ -101,20 +101,25 @@ void NodeCore::route(Outgoing&& o) {
 }
 
 void NodeCore::flush(std::vector<Outgoing>& out) {
+  // Self-addressed messages are stepped first, all of them, so the batches they make
+  // join the same sync as everything else of this turn; then one sync for every write
+  // queued; its released messages may be self-addressed again, hence the loop.
   while (serving()) {
-    if (!host_.writes().empty()) {
-      ++counters_.flushes;
-      while (!host_.writes().empty() && serving()) {
-        ++counters_.writes_completed;
-        host_.complete_oldest_write([this](Outgoing&& o) { route(std::move(o)); });
+    if (!local_.empty()) {
+      while (!local_.empty() && serving()) {
+        Message m = std::move(local_.front());
+        local_.pop_front();
+        host_.replica().step(m);
+        absorb_output();
       }
       continue;
     }
-    if (local_.empty()) break;
-    Message m = std::move(local_.front());
-    local_.pop_front();
-    host_.replica().step(m);
-    absorb_output();
+    if (host_.writes().empty()) break;
+    ++counters_.flushes;
+    while (!host_.writes().empty() && serving()) {
+      ++counters_.writes_completed;
+      host_.complete_oldest_write([this](Outgoing&& o) { route(std::move(o)); });
+    }
   }
   if (!serving()) {
     pending_.clear();
