@@ -5,7 +5,8 @@
 //                     --replica 0 --data-dir /var/lib/vsr/0
 //   vsr-server start  --cluster 1 --replicas ... --replica 0 --data-dir /var/lib/vsr/0
 //                     [--metrics 127.0.0.1:9100] [--telemetry]
-//   vsr-server start  --config replica0.toml     (the same keys, CLI11's config format)
+//   vsr-server start  --config replica0.toml     (key = value lines: cluster = 1,
+//                     replicas = ["127.0.0.1:7000", ...], replica = 0, data-dir = "...")
 //
 // `format` makes the data file of a member of a NEW cluster (once, before the first
 // start). `start` serves from the data file; if the file is missing (the disk or the
@@ -52,7 +53,7 @@ struct Flags {
 };
 
 void add_common(CLI::App& app, Flags& f) {
-  app.set_config("--config", "", "Read these options from a file: key = value lines (TOML)");
+  app.set_config("--config", "", "Read options from a file: key = value lines (TOML), keys as the long options");
   app.add_option("--cluster", f.cluster, "Cluster id: every replica and client of one cluster uses the same")
       ->required();
   app.add_option("--replicas", f.replicas, "Every replica's address host:port, by index (comma-separated)")
@@ -147,21 +148,24 @@ int main(int argc, char** argv) {
   CLI::App app{"vsr-server: one replica of a replicated key-value service (Viewstamped Replication over TCP)"};
   app.require_subcommand(1);
   Flags f;
-  auto* fmt_cmd = app.add_subcommand("format", "Create and format the data file of a member of a new cluster");
-  add_common(*fmt_cmd, f);
-  auto* start_cmd = app.add_subcommand("start", "Serve (restarting from the data file, or recovering without it)");
-  add_common(*start_cmd, f);
-  start_cmd->add_option("--listen", f.listen, "Listen here instead of this replica's --replicas address");
-  start_cmd->add_option("--metrics", f.metrics, "Serve Prometheus metrics at http://ADDR/metrics");
-  start_cmd->add_flag("--telemetry", f.telemetry, "The replica's telemetry events on stderr as JSON lines");
-  start_cmd->add_option("--tick-ms", f.tick_ms, "Milliseconds per replica tick")->check(CLI::Range(1, 1000));
-  start_cmd->add_option("--checkpoint-interval", f.checkpoint_interval, "Ops between checkpoints (0: never)");
-  start_cmd->add_option("--max-sessions", f.max_sessions, "Client sessions kept (least recently used evicted)")
+  // Every option belongs to the program, not to a subcommand (they fall through), so one
+  // config file serves both `format` and `start`; `format` uses the first five only.
+  add_common(app, f);
+  app.add_option("--listen", f.listen, "start: listen here instead of this replica's --replicas address");
+  app.add_option("--metrics", f.metrics, "start: serve Prometheus metrics at http://ADDR/metrics");
+  app.add_flag("--telemetry", f.telemetry, "start: the replica's telemetry events on stderr as JSON lines");
+  app.add_option("--tick-ms", f.tick_ms, "start: milliseconds per replica tick")->check(CLI::Range(1, 1000));
+  app.add_option("--checkpoint-interval", f.checkpoint_interval, "start: ops between checkpoints (0: never)");
+  app.add_option("--max-sessions", f.max_sessions, "start: client sessions kept (least recently used evicted)")
       ->check(CLI::Range(1u, 1u << 24));
-  start_cmd->add_option("--max-connections", f.max_connections, "Accepted connections open at once")
+  app.add_option("--max-connections", f.max_connections, "start: accepted connections open at once")
       ->check(CLI::Range(1u, 1u << 20));
-  start_cmd->add_option("--max-pipeline", f.max_pipeline_ops, "Ops the primary prepares beyond its commit")
+  app.add_option("--max-pipeline", f.max_pipeline_ops, "start: ops the primary prepares beyond its commit")
       ->check(CLI::Range(1u, 4096u));
+  auto* fmt_cmd = app.add_subcommand("format", "Create and format the data file of a member of a new cluster");
+  auto* start_cmd = app.add_subcommand("start", "Serve (restarting from the data file, or recovering without it)");
+  fmt_cmd->fallthrough();
+  start_cmd->fallthrough();
   CLI11_PARSE(app, argc, argv);
   if (fmt_cmd->parsed()) return format(f);
   return start(f);
