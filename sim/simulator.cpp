@@ -343,6 +343,8 @@ void Simulation::finish() {
     result_.stats.storage_latent += faults.latent;
     result_.stats.storage_misdirected += faults.misdirected;
     result_.stats.storage_sync_cut += faults.sync_cut;
+    result_.stats.storage_batches_durable += host.host().writes_completed();
+    result_.stats.storage_syncs += host.host().syncs();
   }
   check_history();
   result_.history = run_->take_history();

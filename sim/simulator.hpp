@@ -104,6 +104,9 @@ struct RunStats {
   std::uint64_t storage_latent = 0;       // latent sector errors
   std::uint64_t storage_misdirected = 0;  // journal writes landed elsewhere
   std::uint64_t storage_sync_cut = 0;     // crashes in the middle of a sync
+  // Group commit: output batches made durable, and the storage syncs that did it.
+  std::uint64_t storage_batches_durable = 0;
+  std::uint64_t storage_syncs = 0;
   // The streaming linearizability check (sim/lin_stream.hpp).
   std::uint64_t lin_segments = 0;          // segments checked
   std::uint64_t lin_largest_segment = 0;   // ops in the largest

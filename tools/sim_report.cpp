@@ -127,6 +127,8 @@ void Coverage::add(const RunStats& s) {
   storage_latent += s.storage_latent;
   storage_misdirected += s.storage_misdirected;
   storage_sync_cut += s.storage_sync_cut;
+  storage_batches_durable += s.storage_batches_durable;
+  storage_syncs += s.storage_syncs;
   partitions += s.partitions;
   pauses += s.pauses;
   clogs += s.clogs;
@@ -177,6 +179,10 @@ void print_coverage(std::ostream& out, const Coverage& c) {
              c.wipes, c.partitions, c.pauses, c.clogs, c.drops);
   fmt::print(out, "coverage: storage faults: {} torn writes, {} bit flips, {} latent sector errors, {} misdirected writes, {} syncs cut by a crash\n",
              c.storage_torn, c.storage_corrupted, c.storage_latent, c.storage_misdirected, c.storage_sync_cut);
+  fmt::print(out, "metrics: group commit: {} output batches made durable by {} storage syncs ({:.2f} per sync)\n",
+             c.storage_batches_durable, c.storage_syncs,
+             c.storage_syncs == 0 ? 0.0
+                                  : static_cast<double>(c.storage_batches_durable) / static_cast<double>(c.storage_syncs));
   fmt::print(out, "coverage: messages sent by type: {}\n", by_type(c.messages));
   fmt::print(out, "coverage: telemetry events:\n");
   for (std::size_t i = 0; i < c.telemetry.size(); ++i) {
@@ -214,6 +220,7 @@ nlohmann::json coverage_json(const Coverage& c) {
   j["probes_never_hit"] = c.missed_probes();
   j["messages_by_type"] = messages;
   j["telemetry"] = events;
+  j["group_commit"] = {{"batches_durable", c.storage_batches_durable}, {"storage_syncs", c.storage_syncs}};
   j["faults"] = {{"crashes", c.crashes}, {"wipes", c.wipes}, {"partitions", c.partitions},
                  {"pauses", c.pauses}, {"clogs", c.clogs}, {"drops", c.drops},
                  {"storage_torn", c.storage_torn}, {"storage_corrupted", c.storage_corrupted},

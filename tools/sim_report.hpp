@@ -50,6 +50,7 @@ struct Coverage {
   std::array<std::uint64_t, vsr::event_kind_count> telemetry{};
   std::uint64_t crashes = 0, wipes = 0, partitions = 0, pauses = 0, clogs = 0, drops = 0;
   std::uint64_t storage_torn = 0, storage_corrupted = 0, storage_latent = 0, storage_misdirected = 0, storage_sync_cut = 0;
+  std::uint64_t storage_batches_durable = 0, storage_syncs = 0;  // group commit
   LatencyHistogram latency_us;
   std::uint64_t lin_largest_segment = 0;  // ops in the largest segment the streaming check took
   std::uint64_t lin_unknown_runs = 0;     // runs where a bound left some key unchecked

@@ -150,7 +150,9 @@ std::vector<Outgoing> ReplicaHost::make_oldest_durable() {
       fail(synced.error());
       return {};
     }
+    ++syncs_;
   }
+  ++writes_completed_;
   WriteInFlight w = std::move(writes_.front());
   writes_.pop_front();
   apply_delta(disk_, w.delta);

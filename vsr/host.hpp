@@ -83,6 +83,11 @@ class ReplicaHost {
   [[nodiscard]] const std::vector<PersistDelta>& lost_writes() const { return lost_; }
   /// Set once the device failed (a write or sync error): the replica is down for good.
   [[nodiscard]] const std::optional<Error>& device_failure() const { return failure_; }
+  /// Writes completed (made durable) since the host was made, and the storage syncs
+  /// that made them so: one sync covers every write queued before it (group commit),
+  /// so with writes in flight together the first exceeds the second.
+  [[nodiscard]] std::uint64_t writes_completed() const { return writes_completed_; }
+  [[nodiscard]] std::uint64_t syncs() const { return syncs_; }
   /// Writes queued and not yet durable, oldest first.
   [[nodiscard]] const std::deque<WriteInFlight>& writes() const { return writes_; }
   /// Writes in flight that change the disk (a batch may wait with an empty delta).
@@ -181,6 +186,8 @@ class ReplicaHost {
   std::optional<Error> failure_;
   std::deque<WriteInFlight> writes_;
   bool needs_recovery_ = false;
+  std::uint64_t writes_completed_ = 0;
+  std::uint64_t syncs_ = 0;
 };
 
 }  // namespace vsr
