@@ -62,8 +62,24 @@ struct Prng {
   std::uint64_t below(std::uint64_t n) { return vsr::sim::splitmix64(s) % n; }
 };
 
-std::uint16_t free_port() {
+/// A free port for a server, below the kernel's ephemeral range: a port picked from that
+/// range (by binding port 0) may be handed out again, to an outgoing connection or to
+/// one of this harness's proxies, before the server binds it ("Address already in use").
+std::uint16_t free_port(std::uint64_t& state) {
+  std::uint32_t ephemeral_low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+  const std::uint32_t low = 10000;
+  const std::uint32_t high = std::max(ephemeral_low, low + 1000);
   asio::io_context io;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(low + vsr::sim::splitmix64(state) % (high - low));
+    tcp::acceptor a(io);
+    boost::system::error_code ec;
+    a.open(tcp::v4(), ec);
+    if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a.bind(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+    if (!ec) return port;
+  }
   tcp::acceptor a(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   return a.local_endpoint().port();
 }
@@ -149,6 +165,8 @@ class Harness {
   void kill(Server& s);
   void log(const std::string& line);
   std::uint32_t faulty() const;
+  /// A server that exited without being killed (it failed to start, or crashed).
+  std::optional<std::string> exited();
   void step_faults(Clock::time_point now);
   void heal_all();
   bool wait_answer();
@@ -211,6 +229,19 @@ std::uint32_t Harness::faulty() const {
   std::uint32_t n = 0;
   for (const Server& s : servers_) n += (s.pid <= 0 || s.paused || s.wiped) ? 1 : 0;
   return n;
+}
+
+std::optional<std::string> Harness::exited() {
+  for (Server& s : servers_) {
+    if (s.pid <= 0) continue;
+    int status = 0;
+    if (::waitpid(s.pid, &status, WNOHANG) != s.pid) continue;
+    s.pid = -1;
+    return fmt::format("server {} exited on its own ({} {}; see server{}.log)", s.index,
+                       WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                       s.index);
+  }
+  return std::nullopt;
 }
 
 void Harness::step_faults(Clock::time_point now) {
@@ -350,11 +381,13 @@ int Harness::run_all() {
   std::filesystem::create_directories(f_.work_dir);
   log(fmt::format("{} servers, seed {}, faults {} for {} s, work dir {}", f_.replicas, f_.seed, f_.faults,
                   f_.fault_s, f_.work_dir));
+  // Ports from the process id and the seed, so concurrent harnesses rarely collide.
+  std::uint64_t ports = (static_cast<std::uint64_t>(::getpid()) << 32) ^ f_.seed;
   for (std::uint32_t i = 0; i < f_.replicas; ++i) {
     Server s;
     s.index = i;
-    s.port = free_port();
-    s.metrics_port = free_port();
+    s.port = free_port(ports);
+    s.metrics_port = free_port(ports);
     s.dir = f_.work_dir + fmt::format("/data{}", i);
     servers_.push_back(s);
   }
@@ -383,14 +416,18 @@ int Harness::run_all() {
                             f_.work_dir + "/bench.log");
   const auto fault_end = Clock::now() + std::chrono::seconds(f_.fault_s);
   pump(std::chrono::milliseconds(500));
-  while (Clock::now() < fault_end) {
-    step_faults(Clock::now());
-    pump(std::chrono::milliseconds(150));
-  }
-  heal_all();
   bool ok = true;
   std::string why;
-  if (!wait_answer()) {
+  while (Clock::now() < fault_end && ok) {
+    step_faults(Clock::now());
+    pump(std::chrono::milliseconds(150));
+    if (auto gone = exited()) {
+      ok = false;
+      why = *gone;
+    }
+  }
+  heal_all();
+  if (ok && !wait_answer()) {
     ok = false;
     why = fmt::format("the cluster did not answer a write within {} s of the heal", f_.answer_bound_s);
   }
@@ -399,6 +436,10 @@ int Harness::run_all() {
   if (ok && !(WIFEXITED(status) && (WEXITSTATUS(status) == 0))) {
     ok = false;
     why = "vsr-kv bench failed (see bench.log)";
+  }
+  if (auto gone = exited(); ok && gone) {
+    ok = false;
+    why = *gone;
   }
   if (ok && !converged()) {
     ok = false;
