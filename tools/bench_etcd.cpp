@@ -183,7 +183,11 @@ int main(int argc, char** argv) {
   app.add_option("--duration-s", f.duration_s, "Seconds of load")->check(CLI::Range(1u, 3600u));
   app.add_option("--keys", f.keys, "Distinct keys")->check(CLI::Range(1u, 1u << 30));
   app.add_flag("--json", f.json, "One JSON object on stdout");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2, with CLI11's message
+  }
   asio::io_context io;
   std::vector<tcp::endpoint> members;
   for (const auto& e : f.endpoints) {

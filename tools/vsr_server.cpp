@@ -166,7 +166,11 @@ int main(int argc, char** argv) {
   auto* start_cmd = app.add_subcommand("start", "Serve (restarting from the data file, or recovering without it)");
   fmt_cmd->fallthrough();
   start_cmd->fallthrough();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2, with CLI11's message
+  }
   if (fmt_cmd->parsed()) return format(f);
   return start(f);
 }

@@ -483,7 +483,11 @@ int main(int argc, char** argv) {
   app.add_option("--faults", f.faults, "Fault kinds: kill,pause,wipe,partition");
   app.add_option("--work-dir", f.work_dir, "Data directories, logs and the history (default: a temp dir)");
   app.add_flag("--keep", f.keep, "Keep the work directory after a pass");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2, with CLI11's message
+  }
   if (f.work_dir.empty()) {
     f.work_dir = (std::filesystem::temp_directory_path() / fmt::format("vsr-cluster-{}-{}", ::getpid(), f.seed)).string();
   }
