@@ -25,6 +25,8 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "tools/maelstrom/base64.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -41,25 +43,7 @@ struct Flags {
   bool json = false;
 };
 
-std::string base64(const std::string& in) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (unsigned(std::uint8_t(in[i])) << 16) | (unsigned(std::uint8_t(in[i + 1])) << 8) |
-                       unsigned(std::uint8_t(in[i + 2]));
-    for (int k = 18; k >= 0; k -= 6) out += table[(v >> k) & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = unsigned(std::uint8_t(in[i])) << 16;
-    if (i + 1 < in.size()) v |= unsigned(std::uint8_t(in[i + 1])) << 8;
-    out += table[(v >> 18) & 63];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < in.size() ? table[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
+std::string base64(const std::string& in) { return vsr::maelstrom::base64_encode(vsr::Bytes(in.begin(), in.end())); }
 
 struct Stats {
   std::vector<double> latencies_ms;

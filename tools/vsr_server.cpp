@@ -72,7 +72,7 @@ vsr::Result<vsr::io::NodeOptions> node_options(const Flags& f) {
     return vsr::Error{fmt::format("--replica {}: not an index of the {} --replicas", f.replica, f.replicas.size())};
   }
   auto config = vsr::Config::make(static_cast<std::uint32_t>(f.replicas.size()), vsr::ReplicaIndex(f.replica),
-                                  vsr::io::NodeOptions::default_timeouts());
+                                  vsr::lan_timeouts());
   if (!config) return config.error();
   vsr::io::NodeOptions o;
   o.config = config.value();

@@ -72,4 +72,16 @@ Result<void> Config::validate() const {
   return outcome::success();
 }
 
+Timeouts lan_timeouts() {
+  Timeouts t;
+  t.heartbeat_ticks = 5;
+  t.primary_silence_ticks = 30;
+  t.view_change_timeout_ticks = 50;
+  t.view_change_resend_ticks = 10;
+  t.repair_resend_ticks = 10;
+  t.prepare_resend_ticks = 10;
+  t.recovery_resend_ticks = 20;
+  return t;
+}
+
 }  // namespace vsr

@@ -40,6 +40,10 @@ struct Timeouts {
   std::uint32_t recovery_resend_ticks = 10;
 };
 
+/// Timeouts for real time at one tick per 10 ms on a LAN (vsr-server, the Maelstrom
+/// node): heartbeat 50 ms, primary silence 300 ms, view change 500 ms.
+Timeouts lan_timeouts();
+
 /// The smallest Config::max_message_bytes: room for the largest fixed part of a message
 /// and a small entry (4 × whole_log_overhead_bytes, codec.hpp).
 inline constexpr std::size_t min_message_bytes = 256;

@@ -115,9 +115,7 @@ void NodeCore::flush(std::vector<Outgoing>& out) {
       continue;
     }
     if (host_.writes().empty()) break;
-    ++counters_.flushes;
     while (!host_.writes().empty() && serving()) {
-      ++counters_.writes_completed;
       host_.complete_oldest_write([this](Outgoing&& o) { route(std::move(o)); });
     }
   }

@@ -28,7 +28,8 @@
 
 namespace vsr {
 
-/// What a node has done, for metrics (the runtime exports them as Prometheus counters).
+/// What a node has done, for metrics (the runtime exports them as Prometheus counters;
+/// the group commit's batches and syncs are ReplicaHost's writes_completed and syncs).
 struct NodeCounters {
   std::uint64_t messages_in = 0;        // accepted and stepped (requests included)
   std::uint64_t requests_in = 0;        // client Requests stepped
@@ -37,8 +38,6 @@ struct NodeCounters {
   std::uint64_t messages_out = 0;       // handed to the runtime to send
   std::uint64_t replies_out = 0;        // of which replies to clients
   std::uint64_t ticks = 0;
-  std::uint64_t flushes = 0;            // flush() calls that completed at least one write
-  std::uint64_t writes_completed = 0;   // output batches made durable
   std::uint64_t ops_committed = 0;      // ops executed (Output::committed)
 };
 

@@ -44,7 +44,7 @@ TEST_CASE("node core: requests stepped in one turn share one group commit") {
   core.flush(out);
   CHECK(replies_in(out) == 10);
   CHECK(core.counters().ops_committed == 10);
-  CHECK(core.counters().writes_completed >= 10);
+  CHECK(core.host().writes_completed() >= 10);
   // Ten batches, and a few syncs for all of them (the prepares' sync, then the commit's
   // state), never one sync per op: the group commit.
   CHECK(device.syncs() - syncs_before <= 4);

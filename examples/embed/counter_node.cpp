@@ -53,7 +53,7 @@ class Counter final : public vsr::StateMachine {
 int serve(std::uint32_t self, const std::string& file, bool format) {
   vsr::io::NodeOptions o;
   o.cluster = cluster;
-  o.config = vsr::Config::make(3, vsr::ReplicaIndex(self), vsr::io::NodeOptions::default_timeouts()).value();
+  o.config = vsr::Config::make(3, vsr::ReplicaIndex(self), vsr::lan_timeouts()).value();
   o.addresses = addresses;
   o.data_file = file;
   o.data_bytes = std::uint64_t{64} << 20;

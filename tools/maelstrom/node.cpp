@@ -51,18 +51,6 @@ std::string name_replicas(std::string_view line, const std::vector<std::string>&
 
 }  // namespace
 
-Timeouts NodeOptions::default_timeouts() {
-  Timeouts t;
-  t.heartbeat_ticks = 5;              // 50 ms
-  t.primary_silence_ticks = 30;       // 300 ms
-  t.view_change_timeout_ticks = 50;   // 500 ms
-  t.view_change_resend_ticks = 10;    // 100 ms
-  t.repair_resend_ticks = 10;
-  t.prepare_resend_ticks = 10;
-  t.recovery_resend_ticks = 20;
-  return t;
-}
-
 Node::Node(NodeOptions options) : options_(options) {}
 
 std::optional<std::uint32_t> Node::owner_of(ClientId id) {

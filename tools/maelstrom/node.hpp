@@ -117,9 +117,7 @@ struct NodeOptions {
   /// nonce of a recovery (§4.3) and part of every session id.
   std::uint64_t incarnation = 0;
   /// The replica's timeouts, in ticks (defaults sized for tick_ms = 10).
-  Timeouts timeouts = default_timeouts();
-
-  static Timeouts default_timeouts();
+  Timeouts timeouts = lan_timeouts();
 };
 
 /// Counters for logs and tests.

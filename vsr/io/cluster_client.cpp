@@ -63,23 +63,6 @@ std::string_view outcome_name(ClientOutcome o) {
   return "unknown";
 }
 
-Result<std::pair<std::string, std::uint16_t>> parse_address(std::string_view address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string_view::npos) {
-    return Error{fmt::format("address '{}': expected host:port", address)};
-  }
-  std::string_view host = address.substr(0, colon);
-  const std::string_view port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) return Error{fmt::format("address '{}': the host is empty", address)};
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535) {
-    return Error{fmt::format("address '{}': the port '{}' is not a number in 1..65535", address, port)};
-  }
-  return std::pair{std::string(host), static_cast<std::uint16_t>(value)};
-}
-
 Result<std::vector<std::string>> split_addresses(std::string_view list) {
   std::vector<std::string> out;
   while (true) {

@@ -87,8 +87,6 @@ struct ClusterClientCounters {
   std::uint64_t reconnects = 0;  // connection attempts after a failed or lost one
 };
 
-/// "host:port" (host may be "[v6]"); the error names the address and what is wrong.
-Result<std::pair<std::string, std::uint16_t>> parse_address(std::string_view address);
 /// Comma-separated addresses, as the CLI takes them.
 Result<std::vector<std::string>> split_addresses(std::string_view list);
 

@@ -1,6 +1,7 @@
 #include "vsr/io/connection.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <vector>
 
@@ -15,6 +16,23 @@ namespace {
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 constexpr std::size_t max_frames_per_write = 256;
 }  // namespace
+
+Result<std::pair<std::string, std::uint16_t>> parse_address(std::string_view address, std::uint16_t min_port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Error{fmt::format("address '{}': expected host:port", address)};
+  }
+  std::string_view host = address.substr(0, colon);
+  const std::string_view port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) return Error{fmt::format("address '{}': the host is empty", address)};
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc{} || end != port.data() + port.size() || value < min_port || value > 65535) {
+    return Error{fmt::format("address '{}': the port '{}' is not a number in {}..65535", address, port, min_port)};
+  }
+  return std::pair{std::string(host), static_cast<std::uint16_t>(value)};
+}
 
 Connection::Connection(tcp::socket socket, ConnectionLimits limits, Handlers handlers, std::string label)
     : socket_(std::move(socket)),

@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -44,6 +46,10 @@ struct ConnectionLimits {
   /// closed: its peer is dead, stopped, or behind a half-open connection; 0: never.
   std::uint32_t silence_timeout_ms = 5000;
 };
+
+/// "host:port" (host may be "[v6]") split in two; the error names the address and what
+/// is wrong. Ports below `min_port` are refused (0 means "any free port" to a listener).
+Result<std::pair<std::string, std::uint16_t>> parse_address(std::string_view address, std::uint16_t min_port = 1);
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:

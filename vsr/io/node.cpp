@@ -30,37 +30,17 @@ std::uint64_t steady_us() {
 }  // namespace
 
 Result<tcp::endpoint> resolve_address(const std::string& address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
-    return Error{fmt::format("address '{}': expected host:port", address)};
-  }
-  std::string host = address.substr(0, colon);
-  const std::string port = address.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || port.size() > 5 ||
-      std::stoul(port) > 65535) {
-    return Error{fmt::format("address '{}': the port '{}' is not a number in 0..65535", address, port)};
-  }
+  auto parsed = parse_address(address, 0);
+  if (!parsed) return parsed.error();
+  const auto& [host, port] = parsed.value();
   boost::asio::io_context io;
   tcp::resolver resolver(io);
   boost::system::error_code ec;
-  auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+  auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
     return Error{fmt::format("address '{}': cannot resolve '{}': {}", address, host, ec ? ec.message() : "no address")};
   }
   return results.begin()->endpoint();
-}
-
-Timeouts NodeOptions::default_timeouts() {
-  Timeouts t;
-  t.heartbeat_ticks = 5;
-  t.primary_silence_ticks = 30;
-  t.view_change_timeout_ticks = 50;
-  t.view_change_resend_ticks = 10;
-  t.repair_resend_ticks = 10;
-  t.prepare_resend_ticks = 10;
-  t.recovery_resend_ticks = 20;
-  return t;
 }
 
 Result<void> format_data_file(const NodeOptions& options) {
@@ -375,8 +355,9 @@ std::string Node::metrics_text() const {
   metric("messages_rejected_total", "counter", "Messages the replica rejected.", n.messages_rejected);
   metric("ops_committed_total", "counter", "Operations executed.", n.ops_committed);
   metric("ticks_total", "counter", "Replica clock ticks.", n.ticks);
-  metric("syncs_total", "counter", "Group commits: flushes that made at least one batch durable.", n.flushes);
-  metric("batches_durable_total", "counter", "Output batches made durable (batches per sync = this / syncs).", n.writes_completed);
+  metric("syncs_total", "counter", "Group commits: storage syncs that made batches durable.", core_->host().syncs());
+  metric("batches_durable_total", "counter", "Output batches made durable (batches per sync = this / syncs).",
+         core_->host().writes_completed());
   metric("flush_microseconds_total", "counter", "Time spent in flushes (the fsyncs included).", t.sync_us_total);
   metric("connections_accepted_total", "counter", "Connections accepted.", t.connections_accepted);
   metric("connections_refused_total", "counter", "Connections refused or dropped for bad input.", t.connections_refused);

@@ -49,7 +49,8 @@ Result<tcp::endpoint> resolve_address(const std::string& address);
 
 struct NodeOptions {
   ClusterId cluster{};
-  /// The replica's configuration: replica_count, self, timeouts (in ticks of tick_ms)...
+  /// The replica's configuration: replica_count, self, timeouts (in ticks of tick_ms;
+  /// vsr::lan_timeouts() for the default 10 ms)...
   Config config;
   /// How this node reaches each replica, by index ("127.0.0.1:7000"); the entry of
   /// `config.self` is where it listens unless `listen` is set.
@@ -75,8 +76,6 @@ struct NodeOptions {
   /// Makes the state machine (called once, at start).
   std::function<std::unique_ptr<StateMachine>()> make_machine;
 
-  /// Timeouts sized for tick_ms = 10 on a LAN (heartbeat 50 ms, primary silence 300 ms).
-  static Timeouts default_timeouts();
 };
 
 /// Creates the data file of a member of a new cluster and formats it (the replica boots

@@ -42,7 +42,7 @@ struct TempDir {
 NodeOptions one_replica(const TempDir& dir, std::vector<std::string>* log) {
   NodeOptions o;
   o.cluster = ClusterId(42);
-  o.config = Config::make(1, ReplicaIndex(0), NodeOptions::default_timeouts()).value();
+  o.config = Config::make(1, ReplicaIndex(0), lan_timeouts()).value();
   o.config.max_client_sessions = 64;
   o.addresses = {"127.0.0.1:0"};
   o.data_file = (dir.path / "replica.vsr").string();
@@ -208,7 +208,7 @@ TEST_CASE("node: a missing data file is created blank and the replica runs recov
   TempDir dir;
   std::vector<std::string> log;
   NodeOptions o = one_replica(dir, &log);
-  o.config = Config::make(3, ReplicaIndex(1), NodeOptions::default_timeouts()).value();
+  o.config = Config::make(3, ReplicaIndex(1), lan_timeouts()).value();
   o.addresses = {"127.0.0.1:1", "127.0.0.1:0", "127.0.0.1:1"};
   asio::io_context io;
   Node node(io, o);
